@@ -1,0 +1,81 @@
+// The composition root: opens the store, builds the services, and serves HTTP. `src/server.ts`
+// calls it for `npm start`; tests call it in-process with their own configuration.
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Config } from './config.js'
+import { createHttpApp } from './http/app.js'
+import { createLogger, type Logger } from './logger.js'
+import { openClient } from './store/database.js'
+import { migrate } from './store/migrate.js'
+import type { Services } from './services.js'
+import { EventLog } from './events/log.js'
+import { WebhookSettings } from './webhooks/settings.js'
+
+export interface Service {
+  /** Base URL the HTTP server listens on, e.g. http://127.0.0.1:8080 */
+  url: string
+  services: Services
+  /** Graceful stop: no new requests, in-flight ones finish, then WhatsApp and the database close. */
+  stop(): Promise<void>
+}
+
+export interface ServiceOptions {
+  logger?: Logger
+  /** How long in-flight requests get to finish on stop before their connections are cut. */
+  drainTimeoutMs?: number
+}
+
+export async function startService(config: Config, options: ServiceOptions = {}): Promise<Service> {
+  const logger = options.logger ?? createLogger(config.LOG_LEVEL)
+  const applied = await migrate(config.DATABASE_URL)
+  if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated')
+  const db = await openClient(config.DATABASE_URL)
+
+  const events = new EventLog(db, config.EVENT_LOG_LIMIT)
+  const webhookSettings = new WebhookSettings(db, config.WEBHOOK_SECRET)
+  await webhookSettings.load()
+  events.useOutbox({ wants: (type) => webhookSettings.wants(type), notify: () => {} })
+
+  const services: Services = { config, logger, db, events, webhookSettings }
+  const server = createServer(createHttpApp(services))
+  // Keep-alive sockets of idle clients must not hold a stop open.
+  server.keepAliveTimeout = 5_000
+
+  try {
+    await listen(server, config.PORT, config.HOST)
+  } catch (error) {
+    await db.$disconnect()
+    throw error
+  }
+  const { port } = server.address() as AddressInfo
+  const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+  logger.info({ url, database: config.DATABASE_URL.startsWith('file:') ? 'sqlite' : 'postgresql' }, 'wsgo listening')
+
+  let stopping: Promise<void> | undefined
+  const stop = () =>
+    (stopping ??= (async () => {
+      logger.info('stopping: no new requests, finishing in-flight ones')
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      // close() only drops connections idle right now; keep dropping those that finish their request.
+      const sweep = setInterval(() => server.closeIdleConnections(), 50)
+      const timer = setTimeout(() => server.closeAllConnections(), options.drainTimeoutMs ?? 10_000)
+      await closed
+      clearInterval(sweep)
+      clearTimeout(timer)
+      await db.$disconnect()
+      logger.info('stopped')
+    })())
+
+  return { url, services, stop }
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+}

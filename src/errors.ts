@@ -1,0 +1,98 @@
+// One error shape for both interfaces. Every failure a caller can cause or see has a machine code,
+// an HTTP status and a human sentence; REST sends `{error, code, issues?}` and tRPC carries the same
+// code and sentence in its own error format (see errorFormatter in trpc.ts).
+import { TRPCError } from '@trpc/server'
+import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc'
+import { z } from 'zod'
+
+const codes = {
+  VALIDATION_ERROR: { status: 400, trpc: 'BAD_REQUEST' },
+  INVALID_JSON: { status: 400, trpc: 'PARSE_ERROR' },
+  UNAUTHORIZED: { status: 401, trpc: 'UNAUTHORIZED' },
+  NOT_FOUND: { status: 404, trpc: 'NOT_FOUND' },
+  NO_QR: { status: 404, trpc: 'NOT_FOUND' },
+  ALREADY_PAIRED: { status: 409, trpc: 'CONFLICT' },
+  CONFLICT: { status: 409, trpc: 'CONFLICT' },
+  PAYLOAD_TOO_LARGE: { status: 413, trpc: 'PAYLOAD_TOO_LARGE' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, trpc: 'UNSUPPORTED_MEDIA_TYPE' },
+  METHOD_NOT_ALLOWED: { status: 405, trpc: 'METHOD_NOT_SUPPORTED' },
+  WHATSAPP_ERROR: { status: 502, trpc: 'BAD_GATEWAY' },
+  NOT_CONNECTED: { status: 503, trpc: 'SERVICE_UNAVAILABLE' },
+  WHATSAPP_TIMEOUT: { status: 504, trpc: 'GATEWAY_TIMEOUT' },
+  INTERNAL_ERROR: { status: 500, trpc: 'INTERNAL_SERVER_ERROR' },
+} as const satisfies Record<string, { status: number; trpc: TRPC_ERROR_CODE_KEY }>
+
+export type ErrorCode = keyof typeof codes
+
+export const issueSchema = z.object({ path: z.string(), message: z.string() })
+export type Issue = z.infer<typeof issueSchema>
+export const errorBodySchema = z
+  .object({
+    error: z.string().describe('What went wrong, in a sentence'),
+    code: z.string().describe('Machine-readable code, e.g. VALIDATION_ERROR, NOT_CONNECTED'),
+    issues: z.array(issueSchema).optional().describe('For invalid input: which field and why'),
+  })
+export type ErrorBody = z.infer<typeof errorBodySchema>
+
+/** An error the service raises on purpose: its code, status and message reach the caller as they are. */
+export class ApiError extends TRPCError {
+  readonly errorCode: ErrorCode
+  readonly issues: Issue[] | undefined
+  constructor(code: ErrorCode, message: string, options: { issues?: Issue[]; cause?: unknown } = {}) {
+    super({ code: codes[code].trpc, message, cause: options.cause })
+    this.errorCode = code
+    this.issues = options.issues
+  }
+}
+
+export function httpStatusOf(code: ErrorCode): number {
+  return codes[code].status
+}
+
+function issuePath(path: ReadonlyArray<PropertyKey>): string {
+  return path.map(String).join('.') || '(body)'
+}
+
+export function issuesOf(error: z.ZodError): Issue[] {
+  return error.issues.map((issue) => ({ path: issuePath(issue.path), message: issue.message }))
+}
+
+function sentenceFor(issues: Issue[]): string {
+  const first = issues[0]
+  if (!first) return 'Invalid input'
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''
+  return `Invalid input: ${first.path}: ${first.message}${more}`
+}
+
+/** The public description of any error: what REST sends as its body and tRPC as its message/data. */
+export function describeError(error: unknown): { status: number; body: ErrorBody } {
+  if (error instanceof ApiError) {
+    const body: ErrorBody = { error: error.message, code: error.errorCode }
+    if (error.issues) body.issues = error.issues
+    return { status: httpStatusOf(error.errorCode), body }
+  }
+  if (error instanceof TRPCError) {
+    if (error.cause instanceof z.ZodError) {
+      const issues = issuesOf(error.cause)
+      return { status: 400, body: { error: sentenceFor(issues), code: 'VALIDATION_ERROR', issues } }
+    }
+    const known: Partial<Record<TRPC_ERROR_CODE_KEY, ErrorCode>> = {
+      PARSE_ERROR: 'INVALID_JSON',
+      BAD_REQUEST: 'VALIDATION_ERROR',
+      UNAUTHORIZED: 'UNAUTHORIZED',
+      NOT_FOUND: 'NOT_FOUND',
+      PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+      UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+      METHOD_NOT_SUPPORTED: 'METHOD_NOT_ALLOWED',
+    }
+    const code = known[error.code]
+    // Framework errors (bad JSON to /trpc, unknown procedure, ...) are the caller's; keep their text.
+    if (code) return { status: httpStatusOf(code), body: { error: error.message, code } }
+  }
+  // Anything else is a bug: never leak its message.
+  return { status: 500, body: { error: 'Internal server error', code: 'INTERNAL_ERROR' } }
+}
+
+export function validationError(issues: Issue[]): ApiError {
+  return new ApiError('VALIDATION_ERROR', sentenceFor(issues), { issues })
+}

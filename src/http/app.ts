@@ -1,0 +1,83 @@
+// The Express application: how each kind of request reaches the one router.
+//   /trpc/*          typed tRPC endpoint
+//   /api/*, /health  REST paths of the same procedures (trpc-to-openapi)
+//   /openapi.json    generated document, /docs its interactive page (served offline)
+import type { IncomingMessage } from 'node:http'
+import express, { type Express } from 'express'
+import { createExpressMiddleware } from '@trpc/server/adapters/express'
+import type { TRPCError } from '@trpc/server'
+import swaggerUi from 'swagger-ui-express'
+import { describeError } from '../errors.js'
+import { redactUrl } from '../logger.js'
+import { appRouter } from '../routers/index.js'
+import type { Services } from '../services.js'
+import type { Context } from '../trpc.js'
+import { errorHandler, notFound } from './errors.js'
+import { buildOpenApiDocument } from './openapi.js'
+import { restHandler } from './rest.js'
+
+export const API_VERSION = '1.0.0'
+
+function presentedKey(req: IncomingMessage): string | undefined {
+  const header = req.headers['x-api-key']
+  if (typeof header === 'string' && header !== '') return header
+  const query = new URL(req.url ?? '/', 'http://localhost').searchParams.get('api_key')
+  return query ?? undefined
+}
+
+export function createHttpApp(services: Services): Express {
+  const { config, logger } = services
+  const createContext = (req: IncomingMessage): Context => ({ services, presentedKey: presentedKey(req) })
+  const onError = (error: TRPCError, req: IncomingMessage) => {
+    if (describeError(error).status >= 500) logger.error({ err: error.cause ?? error, url: redactUrl(req.url ?? '') }, 'procedure failed')
+  }
+
+  const app = express()
+  app.disable('x-powered-by')
+  app.set('query parser', 'simple')
+
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint()
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6
+      const level = res.statusCode >= 500 ? 'error' : 'debug'
+      logger[level]({ method: req.method, url: redactUrl(req.originalUrl), status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request')
+    })
+    next()
+  })
+
+  // tRPC parses its own bodies (and answers oversized ones in its own error format).
+  app.use(
+    '/trpc',
+    createExpressMiddleware({
+      router: appRouter,
+      createContext: ({ req }) => createContext(req),
+      maxBodySize: config.BODY_LIMIT,
+      onError: ({ error, req }) => onError(error, req),
+    }),
+  )
+
+  app.use(express.json({ limit: config.BODY_LIMIT, type: ['application/json', 'application/*+json'] }))
+
+  const document = buildOpenApiDocument(appRouter, {
+    baseUrl: config.PUBLIC_URL ?? '/',
+    version: API_VERSION,
+  })
+  app.get('/openapi.json', (_req, res) => {
+    res.json(document)
+  })
+  app.use(
+    '/docs',
+    swaggerUi.serve,
+    swaggerUi.setup(document, {
+      customSiteTitle: 'wsgo API',
+      swaggerOptions: { validatorUrl: null, persistAuthorization: true, displayRequestDuration: true, tryItOutEnabled: true },
+    }),
+  )
+
+  app.use(restHandler({ router: appRouter, createContext, maxBodySize: config.BODY_LIMIT, onError }))
+
+  app.use(notFound)
+  app.use(errorHandler(logger))
+  return app
+}

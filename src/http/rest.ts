@@ -1,0 +1,39 @@
+// The REST side of every procedure with OpenAPI meta, through trpc-to-openapi. The library writes
+// its own error body; requests it failed are remembered here and their body rewritten into ours.
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { RequestHandler } from 'express'
+import type { TRPCError } from '@trpc/server'
+import { createOpenApiNodeHttpHandler } from 'trpc-to-openapi'
+import { describeError } from '../errors.js'
+import type { AppRouter } from '../routers/index.js'
+import type { Context } from '../trpc.js'
+
+export function restHandler(options: {
+  router: AppRouter
+  createContext: (req: IncomingMessage) => Context
+  maxBodySize: number
+  onError: (error: TRPCError, req: IncomingMessage) => void
+}): RequestHandler {
+  const failures = new WeakMap<IncomingMessage, TRPCError>()
+  const handle = createOpenApiNodeHttpHandler({
+    router: options.router,
+    createContext: ({ req }: { req: IncomingMessage }) => options.createContext(req),
+    maxBodySize: options.maxBodySize,
+    onError: ({ error, req }: { error: TRPCError; req: IncomingMessage }) => {
+      failures.set(req, error)
+      options.onError(error, req)
+    },
+    // The status follows our own error table (e.g. ApiError NOT_CONNECTED -> 503).
+    responseMeta: ({ errors }: { errors: TRPCError[] }) => (errors[0] ? { status: describeError(errors[0]).status } : {}),
+  } as Parameters<typeof createOpenApiNodeHttpHandler>[0])
+
+  return (req, res, next) => {
+    const end = res.end.bind(res) as (chunk?: unknown) => ServerResponse
+    res.end = ((chunk?: unknown) => {
+      const failure = failures.get(req)
+      if (failure) return end(JSON.stringify(describeError(failure).body))
+      return end(chunk)
+    }) as typeof res.end
+    handle(req, res, next).catch(next)
+  }
+}

@@ -1,0 +1,54 @@
+// The webhook's configuration (URL, event filter, signing secret), kept in the Setting table and
+// cached in memory: the event recorder consults it for every event.
+import { z } from 'zod'
+import type { Db } from '../store/database.js'
+import { eventTypeSchema, type EventType } from '../events/types.js'
+
+const SETTING_KEY = 'webhook'
+
+const storedSchema = z.object({
+  url: z.string().nullable().default(null),
+  events: z.array(eventTypeSchema).nullable().default(null),
+  secret: z.string().nullable().default(null),
+})
+export type WebhookSettingsValue = z.infer<typeof storedSchema>
+
+export class WebhookSettings {
+  private value: WebhookSettingsValue = { url: null, events: null, secret: null }
+
+  constructor(
+    private readonly db: Db,
+    /** WEBHOOK_SECRET from the environment: used when no secret was set through the API. */
+    private readonly envSecret: string | undefined,
+  ) {}
+
+  async load(): Promise<void> {
+    const row = await this.db.setting.findUnique({ where: { key: SETTING_KEY } })
+    const parsed = row ? storedSchema.safeParse(JSON.parse(row.value)) : undefined
+    this.value = parsed?.success ? parsed.data : storedSchema.parse({})
+  }
+
+  get url(): string | null {
+    return this.value.url
+  }
+
+  get events(): EventType[] | null {
+    return this.value.events
+  }
+
+  /** The secret that signs deliveries: the API's, else the environment's. */
+  get secret(): string | undefined {
+    return this.value.secret ?? this.envSecret
+  }
+
+  wants(type: EventType): boolean {
+    return this.value.url !== null && (this.value.events === null || this.value.events.includes(type))
+  }
+
+  async update(change: Partial<WebhookSettingsValue>): Promise<void> {
+    const next = { ...this.value, ...change }
+    const value = JSON.stringify(next)
+    await this.db.setting.upsert({ where: { key: SETTING_KEY }, create: { key: SETTING_KEY, value }, update: { value } })
+    this.value = next
+  }
+}

@@ -1,0 +1,100 @@
+// The store on both providers: migrations, the rolling event log with its outbox rows, settings
+// that survive a restart of the service.
+import { after, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { openClient, providerOf } from '../src/store/database.js'
+import { migrate } from '../src/store/migrate.js'
+import { EventLog } from '../src/events/log.js'
+// @ts-expect-error plain ESM helper shared with postinstall
+import { renderSchema, schemaPath, PROVIDERS } from '../scripts/prisma-schemas.mjs'
+import { stopTestDatabases, testDatabases } from './support/databases.js'
+import { startTestService } from './support/service.js'
+
+// Awaited before any test is declared: the runner must see every test and hook at once.
+const databases = await testDatabases()
+after(stopTestDatabases)
+
+test('the committed provider schemas are rendered from prisma/models.prisma', () => {
+  for (const provider of PROVIDERS as string[]) {
+    assert.equal(readFileSync(schemaPath(provider), 'utf8'), renderSchema(provider), `${provider} schema is stale: run npm run db:schemas`)
+  }
+})
+
+for (const database of databases) {
+  describe(`store on ${database.provider}`, { skip: database.skip }, () => {
+    test('migrations apply once, then there is nothing left to apply', async () => {
+      const url = await database.fresh()
+      assert.equal(providerOf(url), database.provider)
+      const first = await migrate(url)
+      assert.equal(first.length, 1)
+      assert.match(first[0]!, /_init$/)
+      assert.deepEqual(await migrate(url), [])
+    })
+
+    test('the event log keeps the newest N and writes outbox rows in the same step', async () => {
+      const url = await database.fresh()
+      await migrate(url)
+      const db = await openClient(url)
+      try {
+        const log = new EventLog(db, 50)
+        let notified = 0
+        log.useOutbox({ wants: (type) => type === 'message', notify: () => notified++ })
+        for (let i = 0; i < 120; i++) {
+          await log.record(i % 2 ? 'message' : 'qr', i % 2 ? messageData(i) : { qr: `code-${i}` })
+        }
+        assert.equal(await db.event.count(), 50)
+        const newest = await log.list({ limit: 3 })
+        assert.deepEqual(newest.map((e) => e.type), ['message', 'qr', 'message'])
+        assert.equal((newest[0]!.data as { messageID: string }).messageID, 'M119')
+        assert.equal((await log.list({ limit: 100, type: 'qr' })).length, 25)
+        // Every message got its outbox row, including those trimmed from the log since.
+        const deliveries = await db.webhookDelivery.findMany({ orderBy: { seq: 'asc' } })
+        assert.equal(deliveries.length, 60)
+        assert.equal(notified, 60)
+        assert.deepEqual(JSON.parse(deliveries[0]!.payload), { event: 'message', data: messageData(1) })
+        assert.equal(new Set(deliveries.map((d) => d.id)).size, 60)
+      } finally {
+        await db.$disconnect()
+      }
+    })
+
+    test('what was stored survives a restart of the service', async () => {
+      const url = await database.fresh()
+      const first = await startTestService({ DATABASE_URL: url })
+      const set = await fetch(`${first.url}/api/webhook`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ url: 'https://example.com/hook', events: ['message'], secret: 's3cret' }),
+      })
+      assert.equal(set.status, 200)
+      await first.services.events.record('qr', { qr: 'persisted' })
+      await first.close()
+
+      const second = await startTestService({ DATABASE_URL: url })
+      try {
+        const webhook = (await (await fetch(`${second.url}/api/webhook`)).json()) as Record<string, unknown>
+        assert.equal(webhook.url, 'https://example.com/hook')
+        assert.deepEqual(webhook.events, ['message'])
+        assert.equal(webhook.secretSet, true)
+        assert.equal(JSON.stringify(webhook).includes('s3cret'), false)
+        const events = (await (await fetch(`${second.url}/api/events?type=qr`)).json()) as Array<{ data: { qr: string } }>
+        assert.equal(events[0]?.data.qr, 'persisted')
+      } finally {
+        await second.close()
+      }
+    })
+  })
+}
+
+function messageData(i: number) {
+  return {
+    from: '15550002222@s.whatsapp.net',
+    chat: '15550002222@s.whatsapp.net',
+    messageID: `M${i}`,
+    pushName: 'Alice',
+    timestamp: '2026-06-09T12:00:00.000Z',
+    text: `hello ${i}`,
+    isGroup: false,
+  }
+}

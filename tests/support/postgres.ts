@@ -1,0 +1,123 @@
+// A throw-away PostgreSQL server for tests, from Debian's `postgresql` package: a cluster in a temp
+// directory, listening on 127.0.0.1 on a free port, owned by the unprivileged `postgres` user when
+// the tests run as root (initdb refuses root). TEST_DATABASE_URL, when set, is used instead.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, rmSync, chownSync } from 'node:fs'
+import { createServer } from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import pg from 'pg'
+
+export interface TestPostgres {
+  /** URL of the server's maintenance database; use `createDatabase()` for a fresh one per test. */
+  url: string
+  createDatabase(): Promise<string>
+  stop(): Promise<void>
+}
+
+function postgresUser(): { uid: number; gid: number } {
+  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres']).toString().trim())
+  return { uid: id('-u'), gid: id('-g') }
+}
+
+function findBinDir(): string | undefined {
+  const root = '/usr/lib/postgresql'
+  if (!existsSync(root)) return undefined
+  const versions = readdirSync(root).sort((a, b) => Number(b) - Number(a))
+  return versions.map((v) => path.join(root, v, 'bin')).find((dir) => existsSync(path.join(dir, 'initdb')))
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+function withUrlDatabase(url: string, database: string): string {
+  const parsed = new URL(url)
+  parsed.pathname = `/${database}`
+  return parsed.toString()
+}
+
+function databaseFactory(url: string) {
+  let counter = 0
+  return async () => {
+    const name = `wsgo_test_${process.pid}_${Date.now()}_${counter++}`
+    const client = new pg.Client({ connectionString: url })
+    await client.connect()
+    try {
+      await client.query(`CREATE DATABASE "${name}"`)
+    } finally {
+      await client.end()
+    }
+    return withUrlDatabase(url, name)
+  }
+}
+
+async function waitUntilAccepting(url: string, child: ChildProcess, log: () => string): Promise<void> {
+  const deadline = Date.now() + 20_000
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`postgres exited with ${child.exitCode}:\n${log()}`)
+    const client = new pg.Client({ connectionString: url })
+    try {
+      await client.connect()
+      await client.end()
+      return
+    } catch {
+      await client.end().catch(() => {})
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  }
+  throw new Error(`postgres did not start in 20 s:\n${log()}`)
+}
+
+/**
+ * Returns a PostgreSQL server for the tests, or `undefined` (with the reason) when none can be had:
+ * callers skip their PostgreSQL cases and say so.
+ */
+export async function startTestPostgres(): Promise<TestPostgres | { skipped: string }> {
+  const given = process.env.TEST_DATABASE_URL
+  if (given) return { url: given, createDatabase: databaseFactory(given), stop: async () => {} }
+  if (process.env.TEST_POSTGRES_SKIP) return { skipped: process.env.TEST_POSTGRES_SKIP }
+
+  const bin = findBinDir()
+  if (!bin) return { skipped: 'PostgreSQL is not installed (apt-get install -y postgresql), and TEST_DATABASE_URL is not set' }
+
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'wsgo-pg-'))
+  // initdb refuses to run as root: run the cluster as the `postgres` user the package created.
+  const owner: { uid?: number; gid?: number } = process.getuid?.() === 0 ? postgresUser() : {}
+  if (owner.uid !== undefined) chownSync(dir, owner.uid, owner.gid!)
+
+  const data = path.join(dir, 'data')
+  execFileSync(path.join(bin, 'initdb'), ['-D', data, '-U', 'wsgo', '-A', 'trust', '-E', 'UTF8', '--no-sync'], { stdio: 'pipe', cwd: dir, ...owner })
+
+  const port = await freePort()
+  let output = ''
+  // fsync off: a test cluster is thrown away, and fsync dominates its run time.
+  const args = ['-D', data, '-h', '127.0.0.1', '-p', String(port), '-k', dir, '-c', 'fsync=off', '-c', 'max_connections=200']
+  const child = spawn(path.join(bin, 'postgres'), args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir, ...owner })
+  child.stdout?.on('data', (d) => (output += d))
+  child.stderr?.on('data', (d) => (output += d))
+
+  const url = `postgresql://wsgo@127.0.0.1:${port}/postgres`
+  await waitUntilAccepting(url, child, () => output)
+  return {
+    url,
+    createDatabase: databaseFactory(url),
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r))
+        // SIGINT is PostgreSQL's "fast shutdown": it ends open sessions and stops at once.
+        child.kill('SIGINT')
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))])
+        if (child.exitCode === null) child.kill('SIGKILL')
+      }
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
