@@ -10,6 +10,11 @@ import { migrate } from './store/migrate.js'
 import type { Services } from './services.js'
 import { EventLog } from './events/log.js'
 import { WebhookSettings } from './webhooks/settings.js'
+import { WebhookWorker, workerOptionsFrom } from './webhooks/worker.js'
+import { AuthStore } from './session/auth-store.js'
+import { ContactBook } from './session/contacts.js'
+import { WhatsAppSession } from './session/session.js'
+import type { UserFacingSocketConfig } from '@whiskeysockets/baileys'
 
 export interface Service {
   /** Base URL the HTTP server listens on, e.g. http://127.0.0.1:8080 */
@@ -23,6 +28,10 @@ export interface ServiceOptions {
   logger?: Logger
   /** How long in-flight requests get to finish on stop before their connections are cut. */
   drainTimeoutMs?: number
+  /** Extra Baileys socket options, merged over the service's own (tests: a fetch agent for a local media host). */
+  socketOptions?: Partial<UserFacingSocketConfig>
+  /** Print QR codes in the terminal (default true, as `npm start` wants). */
+  printQr?: boolean
 }
 
 export async function startService(config: Config, options: ServiceOptions = {}): Promise<Service> {
@@ -34,9 +43,23 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const events = new EventLog(db, config.EVENT_LOG_LIMIT)
   const webhookSettings = new WebhookSettings(db, config.WEBHOOK_SECRET)
   await webhookSettings.load()
-  events.useOutbox({ wants: (type) => webhookSettings.wants(type), notify: () => {} })
+  // Webhooks: EventLog writes the outbox row with the event and wakes the worker that delivers it.
+  const webhookWorker = new WebhookWorker(db, webhookSettings, events, logger, workerOptionsFrom(config))
+  events.useOutbox({ wants: (type) => webhookSettings.wants(type), notify: () => webhookWorker.notify() })
 
-  const services: Services = { config, logger, db, events, webhookSettings }
+  const contacts = new ContactBook(db)
+  await contacts.load()
+  const session = new WhatsAppSession({
+    config,
+    logger,
+    auth: new AuthStore(db),
+    contacts,
+    events,
+    printQr: options.printQr ?? true,
+    ...(options.socketOptions && { socketOptions: options.socketOptions }),
+  })
+
+  const services: Services = { config, logger, db, events, webhookSettings, webhookWorker, session, contacts }
   const server = createServer(createHttpApp(services))
   // Keep-alive sockets of idle clients must not hold a stop open.
   server.keepAliveTimeout = 5_000
@@ -51,11 +74,15 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
   logger.info({ url, database: config.DATABASE_URL.startsWith('file:') ? 'sqlite' : 'postgresql' }, 'wsgo listening')
+  await session.start()
+
+  await webhookWorker.start()
 
   let stopping: Promise<void> | undefined
   const stop = () =>
     (stopping ??= (async () => {
       logger.info('stopping: no new requests, finishing in-flight ones')
+      const webhooksStopped = webhookWorker.stop() // in-flight deliveries finish alongside the requests
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       // close() only drops connections idle right now; keep dropping those that finish their request.
       const sweep = setInterval(() => server.closeIdleConnections(), 50)
@@ -63,6 +90,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
       await closed
       clearInterval(sweep)
       clearTimeout(timer)
+      await session.stop()
+      await webhooksStopped
       await db.$disconnect()
       logger.info('stopped')
     })())

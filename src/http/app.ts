@@ -15,6 +15,7 @@ import type { Context } from '../trpc.js'
 import { errorHandler, notFound } from './errors.js'
 import { buildOpenApiDocument } from './openapi.js'
 import { restHandler } from './rest.js'
+import { declareQrFormats, qrRoute } from './qr.js'
 
 export const API_VERSION = '1.0.0'
 
@@ -59,10 +60,7 @@ export function createHttpApp(services: Services): Express {
 
   app.use(express.json({ limit: config.BODY_LIMIT, type: ['application/json', 'application/*+json'] }))
 
-  const document = buildOpenApiDocument(appRouter, {
-    baseUrl: config.PUBLIC_URL ?? '/',
-    version: API_VERSION,
-  })
+  const document = buildOpenApiDocument(appRouter, { baseUrl: config.PUBLIC_URL ?? '/', version: API_VERSION }, [declareQrFormats])
   app.get('/openapi.json', (_req, res) => {
     res.json(document)
   })
@@ -75,6 +73,7 @@ export function createHttpApp(services: Services): Express {
     }),
   )
 
+  app.get('/api/qr', qrRoute(createContext))
   app.use(restHandler({ router: appRouter, createContext, maxBodySize: config.BODY_LIMIT, onError }))
 
   app.use(notFound)

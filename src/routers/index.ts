@@ -1,14 +1,22 @@
 // The root router. Its type is the whole API contract for TypeScript clients:
 //   import type { AppRouter } from 'wsgo-ts/client'
 import { router } from '../trpc.js'
+import { contactsRouter } from './contacts.js'
 import { eventsRouter } from './events.js'
+import { groupsRouter } from './groups.js'
 import { healthRouter } from './health.js'
+import { messagesRouter } from './messages.js'
+import { sessionRouter } from './session.js'
 import { webhooksRouter } from './webhooks.js'
 
 export const appRouter = router({
   health: healthRouter,
-  events: eventsRouter,
+  session: sessionRouter,
+  messages: messagesRouter,
+  groups: groupsRouter,
+  contacts: contactsRouter,
   webhook: webhooksRouter,
+  events: eventsRouter,
 })
 
 export type AppRouter = typeof appRouter

@@ -22,6 +22,8 @@ export function testConfig(env: Record<string, string | undefined> = {}, dir = t
     PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // Nothing listens here: a test that needs WhatsApp passes the stand-in's URL.
+    WA_WS_URL: 'ws://127.0.0.1:9/ws/chat',
     DATABASE_URL: `file:${path.join(dir, 'wsgo.db')}`,
     ...env,
   })
@@ -30,7 +32,7 @@ export function testConfig(env: Record<string, string | undefined> = {}, dir = t
 export async function startTestService(env: Record<string, string | undefined> = {}, options: ServiceOptions = {}): Promise<TestService> {
   const dir = tempDir()
   const config = testConfig(env, dir)
-  const service = await startService(config, options)
+  const service = await startService(config, { printQr: false, ...options })
   return {
     ...service,
     config,

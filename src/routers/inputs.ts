@@ -1,0 +1,93 @@
+// Input schemas shared by several routers: phone numbers, JIDs and base64 files, validated and
+// normalised where the request enters, so handlers only see clean values.
+import { z } from 'zod'
+
+/**
+ * `+57 300 123 4567`, `573001234567`, `00573001234567`, `(57) 300-123.4567` -> `573001234567`.
+ * Undefined when the text is not a phone number (letters, or not 7 to 15 digits).
+ */
+export function normalizePhone(raw: string): string | undefined {
+  const compact = raw.trim().replace(/[\s\-.()]/g, '')
+  const digits = compact.startsWith('+') ? compact.slice(1) : compact.startsWith('00') ? compact.slice(2) : compact
+  return /^\d{7,15}$/.test(digits) ? digits : undefined
+}
+
+export const PHONE_RULE = 'expected a phone number in international format: 7 to 15 digits, optionally with +, spaces, dashes or parentheses'
+
+/** A phone number, normalised to digits. */
+export const phoneSchema = z
+  .string()
+  .describe('Phone number in international format, e.g. 573001234567 or +57 300 123 4567')
+  .transform((raw, ctx) => {
+    const digits = normalizePhone(raw)
+    if (!digits) {
+      ctx.addIssue({ code: 'custom', message: PHONE_RULE })
+      return z.NEVER
+    }
+    return digits
+  })
+
+export const userJid = (digits: string) => `${digits}@s.whatsapp.net`
+
+export const groupJidSchema = z
+  .string()
+  .regex(/^[\d-]+@g\.us$/, 'expected a group JID such as 120363000000@g.us')
+  .describe('Group JID, e.g. 120363000000@g.us')
+
+export const messageTextSchema = z.string().min(1, 'the message is empty').max(65_536)
+
+export const sendResultSchema = z
+  .object({
+    status: z.literal('sent'),
+    messageID: z.string(),
+    timestamp: z.string().describe('ISO 8601 UTC'),
+  })
+  .meta({ id: 'SendResult' })
+
+const BASE64 = /^[A-Za-z0-9+/\-_]*={0,2}$/
+
+/** Base64 (standard or URL-safe, optionally a `data:...;base64,` URL) decoded to bytes. */
+export const base64FileSchema = z.string().transform((raw, ctx) => {
+  const text = raw.replace(/^data:[^;,]*;base64,/, '').replace(/\s+/g, '')
+  if (text.length === 0 || !BASE64.test(text) || text.replace(/=+$/, '').length % 4 === 1) {
+    ctx.addIssue({ code: 'custom', message: 'expected base64-encoded file content' })
+    return z.NEVER
+  }
+  return Buffer.from(text.replace(/-/g, '+').replace(/_/g, '/'), 'base64')
+})
+
+/** The image type of some bytes, from their signature; undefined when they are not an image WhatsApp shows. */
+export function sniffImageType(bytes: Buffer): string | undefined {
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'image/jpeg'
+  if (bytes.length >= 8 && bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'image/png'
+  if (bytes.length >= 6 && /^GIF8[79]a$/.test(bytes.subarray(0, 6).toString('latin1'))) return 'image/gif'
+  if (bytes.length >= 12 && bytes.subarray(0, 4).toString('latin1') === 'RIFF' && bytes.subarray(8, 12).toString('latin1') === 'WEBP') return 'image/webp'
+  return undefined
+}
+
+const DOCUMENT_TYPES: Record<string, string> = {
+  pdf: 'application/pdf',
+  txt: 'text/plain',
+  csv: 'text/csv',
+  json: 'application/json',
+  zip: 'application/zip',
+  doc: 'application/msword',
+  docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  xls: 'application/vnd.ms-excel',
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  ppt: 'application/vnd.ms-powerpoint',
+  pptx: 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  mp3: 'audio/mpeg',
+  mp4: 'video/mp4',
+}
+
+/** A document's type from its file name, when the caller did not say. */
+export function documentTypeFor(fileName: string): string {
+  const extension = fileName.toLowerCase().split('.').pop() ?? ''
+  return DOCUMENT_TYPES[extension] ?? 'application/octet-stream'
+}
+
+export const mimeTypeSchema = z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, 'expected a MIME type such as image/jpeg')

@@ -1,0 +1,64 @@
+// What to do after the WhatsApp connection closed, from Baileys' disconnect reason. Pure functions,
+// so every reason's next state is tested without a socket.
+import { DisconnectReason } from '@whiskeysockets/baileys'
+
+export type NextStep =
+  /** Open a new socket at once (515 right after pairing: the normal second half of a pairing). */
+  | { action: 'reconnect-now'; reason: string }
+  /** Transient trouble: reconnect after an exponential backoff with jitter. */
+  | { action: 'reconnect-later'; reason: string }
+  /** WhatsApp no longer knows this device: wipe the stored auth state and show a fresh QR. */
+  | { action: 'reset'; reason: string }
+  /** Reconnecting would not help (or would fight someone): stay closed and say why. */
+  | { action: 'stop'; reason: string }
+
+export function nextStepAfterClose(code: number | undefined, context: { paired: boolean }): NextStep {
+  switch (code) {
+    case DisconnectReason.restartRequired:
+      return { action: 'reconnect-now', reason: 'restart required (normal after pairing)' }
+    case DisconnectReason.loggedOut:
+      return { action: 'reset', reason: 'logged out: the device was unlinked from the phone' }
+    case DisconnectReason.forbidden:
+      return { action: 'reset', reason: 'forbidden: WhatsApp refused this device (403)' }
+    case 419:
+      return { action: 'reset', reason: 'session expired (419)' }
+    case DisconnectReason.connectionReplaced:
+      return {
+        action: 'stop',
+        reason: 'connection replaced: another client opened this session (440); call POST /api/reconnect once the other client is gone',
+      }
+    case 405:
+      return {
+        action: 'stop',
+        reason: 'WhatsApp rejected the client version (405): set WA_VERSION to a current WhatsApp Web version and restart',
+      }
+    case DisconnectReason.multideviceMismatch:
+      return { action: 'stop', reason: 'multi-device mismatch (411): WhatsApp refused this client' }
+    case DisconnectReason.timedOut:
+      // Also what Baileys reports when nobody scanned any of the QR codes in time.
+      return { action: 'reconnect-later', reason: context.paired ? 'connection lost or timed out' : 'QR codes expired without a scan' }
+    case DisconnectReason.connectionClosed:
+      return { action: 'reconnect-later', reason: 'connection closed' }
+    case DisconnectReason.unavailableService:
+      return { action: 'reconnect-later', reason: 'WhatsApp service unavailable (503)' }
+    case DisconnectReason.badSession:
+      return { action: 'reconnect-later', reason: 'stream error (500)' }
+    default:
+      return { action: 'reconnect-later', reason: code === undefined ? 'connection failed' : `disconnected (${code})` }
+  }
+}
+
+export interface BackoffOptions {
+  minMs: number
+  maxMs: number
+}
+
+/**
+ * Delay before attempt `attempt` (0-based): min * 2^attempt, capped at max, with "equal jitter"
+ * (a random point in the upper half) so many clients never retry in step, and never below `minMs`.
+ */
+export function backoffDelay(attempt: number, { minMs, maxMs }: BackoffOptions, random: () => number = Math.random): number {
+  const ceiling = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30))
+  const half = ceiling / 2
+  return Math.max(minMs, Math.round(half + random() * half))
+}
