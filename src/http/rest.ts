@@ -28,6 +28,9 @@ export function restHandler(options: {
   } as Parameters<typeof createOpenApiNodeHttpHandler>[0])
 
   return (req, res, next) => {
+    // `curl -X POST /api/reconnect` sends no body and no Content-Type: that is an empty JSON body,
+    // not an unsupported media type.
+    if (!req.headers['content-type'] && isBodyless(req)) req.headers['content-type'] = 'application/json'
     const end = res.end.bind(res) as (chunk?: unknown) => ServerResponse
     res.end = ((chunk?: unknown) => {
       const failure = failures.get(req)
@@ -36,4 +39,8 @@ export function restHandler(options: {
     }) as typeof res.end
     handle(req, res, next).catch(next)
   }
+}
+
+function isBodyless(req: IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] === undefined && (req.headers['content-length'] ?? '0') === '0'
 }
