@@ -14,6 +14,7 @@ import { WebhookWorker, workerOptionsFrom } from './webhooks/worker.js'
 import { AuthStore } from './session/auth-store.js'
 import { ContactBook } from './session/contacts.js'
 import { WhatsAppSession } from './session/session.js'
+import { SentMessageStore } from './session/sent-messages.js'
 import type { UserFacingSocketConfig } from '@whiskeysockets/baileys'
 
 export interface Service {
@@ -55,6 +56,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     auth: new AuthStore(db),
     contacts,
     events,
+    sentMessages: new SentMessageStore(db),
     printQr: options.printQr ?? true,
     ...(options.socketOptions && { socketOptions: options.socketOptions }),
   })

@@ -18,7 +18,9 @@ import type { EventLog } from '../events/log.js'
 import type { Logger } from '../logger.js'
 import type { AuthStore, StoredAuthState } from './auth-store.js'
 import type { ContactBook } from './contacts.js'
+import { GroupMetadataCache } from './group-cache.js'
 import { toMessageEvent } from './incoming.js'
+import type { SentMessageStore } from './sent-messages.js'
 import { backoffDelay, nextStepAfterClose } from './reconnect-policy.js'
 import { SendQueue } from './send-queue.js'
 
@@ -59,6 +61,7 @@ export interface SessionDependencies {
   auth: AuthStore
   contacts: ContactBook
   events: EventLog
+  sentMessages: SentMessageStore
   /** Extra Baileys options (e.g. a fetch agent), merged over the service's own. */
   socketOptions?: Partial<UserFacingSocketConfig>
   /** Print each new QR code in the terminal (the default for `npm start`). */
@@ -88,6 +91,8 @@ export class WhatsAppSession {
   private readonly seen = new Set<string>()
   private readonly sentIds = new Set<string>()
   private groupsCache: { at: number; groups: GroupSummary[] } | undefined
+  /** Group metadata for sends (Baileys' cachedGroupMetadata); kept across reconnects. */
+  readonly groupMetadata = new GroupMetadataCache()
   private readonly sendQueue: SendQueue
   private readonly log: Logger
   private readonly version: WAVersion | undefined
@@ -186,6 +191,7 @@ export class WhatsAppSession {
     if (this.groupsCache && Date.now() - this.groupsCache.at < GROUPS_CACHE_MS) return this.groupsCache.groups
     const socket = this.requireOpen()
     const all = await this.whatsapp('fetch the groups', () => socket.groupFetchAllParticipating())
+    for (const metadata of Object.values(all)) this.groupMetadata.set(metadata)
     const groups = Object.values(all).map((g) => ({
       jid: g.id,
       name: g.subject ?? '',
@@ -257,6 +263,10 @@ export class WhatsAppSession {
       const sent = await this.whatsapp('send the message', () => socket.sendMessage(jid, content))
       if (!sent?.key.id) throw new ApiError('WHATSAPP_ERROR', 'WhatsApp did not return a message id')
       this.remember(this.sentIds, sent.key.id)
+      // Kept for retry requests; losing this write must not fail a send that WhatsApp took.
+      if (sent.message) {
+        await this.deps.sentMessages.save(sent.key.id, jid, sent.message).catch((error) => this.log.error({ err: error }, 'keeping the sent message failed'))
+      }
       const seconds = Number(sent.messageTimestamp?.toString() ?? Math.floor(Date.now() / 1000))
       return { messageID: sent.key.id, timestamp: new Date(seconds * 1000).toISOString() }
     })
@@ -305,7 +315,8 @@ export class WhatsAppSession {
       markOnlineOnConnect: false,
       syncFullHistory: config.WA_SYNC_FULL_HISTORY,
       shouldSyncHistoryMessage: ({ syncType }) => config.WA_SYNC_FULL_HISTORY || syncType !== proto.HistorySync.HistorySyncType.FULL,
-      getMessage: async () => undefined,
+      getMessage: async (key) => (key.id ? this.deps.sentMessages.get(key.id) : undefined),
+      cachedGroupMetadata: (jid) => this.groupMetadata.getOrFetch(jid, (j) => socket.groupMetadata(j)).catch(() => undefined),
       ...this.deps.socketOptions,
     })
     this.socket = socket
@@ -330,8 +341,18 @@ export class WhatsAppSession {
         if (contacts.length) await this.deps.contacts.upsert(contacts)
       }),
     )
-    socket.ev.on('groups.update', () => (this.groupsCache = undefined))
-    socket.ev.on('groups.upsert', () => (this.groupsCache = undefined))
+    socket.ev.on('groups.update', (updates) => {
+      this.groupsCache = undefined
+      for (const update of updates) if (update.id) this.groupMetadata.forget(update.id)
+    })
+    socket.ev.on('group-participants.update', ({ id }) => {
+      this.groupsCache = undefined
+      this.groupMetadata.forget(id)
+    })
+    socket.ev.on('groups.upsert', (groups) => {
+      this.groupsCache = undefined
+      for (const metadata of groups) this.groupMetadata.set(metadata)
+    })
   }
 
   /** Incoming work runs in arrival order, and a failure is logged, never thrown into Baileys. */
@@ -405,6 +426,8 @@ export class WhatsAppSession {
     await this.credsWrites
     await this.deps.auth.clear()
     this.auth = undefined
+    this.groupMetadata.clear()
+    this.groupsCache = undefined
     this.lastDisconnect = { code, reason, at: new Date().toISOString() }
     this.setState('logged_out')
     this.enqueue(() => this.deps.events.record('logged_out', { reason }))
