@@ -15,6 +15,7 @@ import { AuthStore } from './session/auth-store.js'
 import { ContactBook } from './session/contacts.js'
 import { WhatsAppSession } from './session/session.js'
 import { SentMessageStore } from './session/sent-messages.js'
+import { ConnectionLease, holdLease } from './session/lease.js'
 import type { UserFacingSocketConfig } from '@whiskeysockets/baileys'
 
 export interface Service {
@@ -76,7 +77,9 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
   logger.info({ url, database: config.DATABASE_URL.startsWith('file:') ? 'sqlite' : 'postgresql' }, 'wsgo listening')
-  await session.start()
+  // One process per database talks to WhatsApp; the others serve the API on standby.
+  const ownership = holdLease(new ConnectionLease(db, config.WA_LEASE_TTL_MS), { onAcquired: () => session.start(), onStandby: (holder) => session.standby(holder) }, logger)
+  await ownership.ready
 
   await webhookWorker.start()
 
@@ -92,7 +95,9 @@ export async function startService(config: Config, options: ServiceOptions = {})
       await closed
       clearInterval(sweep)
       clearTimeout(timer)
+      await ownership.halt()
       await session.stop()
+      await ownership.release()
       await webhooksStopped
       await db.$disconnect()
       logger.info('stopped')

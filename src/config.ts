@@ -55,6 +55,8 @@ export const configSchema = z.object({
   SEND_MIN_GAP_MS: milliseconds(250),
   /** A send that WhatsApp has not acknowledged in this time fails with a clear error. */
   SEND_TIMEOUT_MS: milliseconds(30_000),
+  /** Processes sharing one database elect one WhatsApp connection owner; a dead owner is replaced after this long. */
+  WA_LEASE_TTL_MS: z.coerce.number().int().min(300).default(15_000),
   RECONNECT_MIN_MS: milliseconds(1_000),
   RECONNECT_MAX_MS: milliseconds(60_000),
 
@@ -62,6 +64,8 @@ export const configSchema = z.object({
   WEBHOOK_SECRET: optionalString,
   WEBHOOK_TIMEOUT_MS: milliseconds(10_000),
   WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  /** Wait before the first retry; it doubles with every failed attempt (plus jitter) up to WEBHOOK_RETRY_MAX_MS. */
+  WEBHOOK_RETRY_MIN_MS: z.coerce.number().int().min(1).default(1_000),
   WEBHOOK_RETRY_MAX_MS: milliseconds(10 * 60_000),
   /** A delivery still failing this long after its event is given up and recorded as failed. */
   WEBHOOK_MAX_AGE_MS: milliseconds(24 * 60 * 60_000),

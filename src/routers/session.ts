@@ -6,7 +6,7 @@ import { ApiError } from '../errors.js'
 import { protectedProcedure, router } from '../trpc.js'
 import { phoneSchema } from './inputs.js'
 
-const stateSchema = z.enum(['connecting', 'qr', 'open', 'closed', 'logged_out'])
+const stateSchema = z.enum(['connecting', 'qr', 'open', 'closed', 'logged_out', 'standby'])
 
 export const statusSchema = z
   .object({
@@ -15,7 +15,7 @@ export const statusSchema = z
     device: z.string().describe('This linked device\'s JID, e.g. 573000000:1@s.whatsapp.net ("" before pairing)'),
     pushName: z.string(),
     platform: z.string().describe('The phone\'s platform as WhatsApp reports it, e.g. smba, android'),
-    state: stateSchema.describe('connecting, qr (waiting for a scan), open, closed, logged_out'),
+    state: stateSchema.describe('connecting, qr (waiting for a scan), open, closed, logged_out, standby (another process sharing the database owns the connection)'),
     lastDisconnect: z
       .object({ code: z.number().nullable(), reason: z.string(), at: z.string() })
       .nullable()

@@ -24,7 +24,7 @@ import type { SentMessageStore } from './sent-messages.js'
 import { backoffDelay, nextStepAfterClose } from './reconnect-policy.js'
 import { SendQueue } from './send-queue.js'
 
-export type ConnectionState = 'connecting' | 'qr' | 'open' | 'closed' | 'logged_out'
+export type ConnectionState = 'connecting' | 'qr' | 'open' | 'closed' | 'logged_out' | 'standby'
 
 export interface LastDisconnect {
   code: number | null
@@ -112,8 +112,26 @@ export class WhatsAppSession {
     return this.exclusive(() => this.openSocket())
   }
 
+  /**
+   * Another process owns the WhatsApp connection (see lease.ts): stay off WhatsApp, say so, and
+   * wait to be started. Safe to call repeatedly.
+   */
+  standby(holder: string | undefined): Promise<void> {
+    return this.exclusive(async () => {
+      const reason = `standby: another process${holder ? ` (${holder})` : ''} owns the WhatsApp connection`
+      if (this.state === 'standby' && this.lastDisconnect?.reason === reason) return
+      if (this.state !== 'standby') this.log.info({ holder }, 'on standby: another process owns the WhatsApp connection')
+      this.stopped = true
+      this.clearReconnectTimer()
+      await this.closeSocket()
+      this.setState('standby')
+      this.lastDisconnect = { code: null, reason, at: new Date().toISOString() }
+    })
+  }
+
   /** Drops the connection and connects again; concurrent calls share one reconnect. */
   reconnect(): Promise<void> {
+    if (this.state === 'standby') return Promise.reject(this.standbyError())
     this.pendingReconnect ??= this.exclusive(async () => {
       this.stopped = false
       this.attempt = 0
@@ -126,6 +144,7 @@ export class WhatsAppSession {
 
   /** Unpairs: tells WhatsApp (when connected), forgets the auth state, and goes back to a QR. */
   logout(): Promise<void> {
+    if (this.state === 'standby') return Promise.reject(this.standbyError())
     return this.exclusive(async () => {
       const socket = this.socket
       if (socket && this.state === 'open') {
@@ -238,7 +257,12 @@ export class WhatsAppSession {
     if (state !== 'qr') this.qr = undefined
   }
 
+  private standbyError(): ApiError {
+    return new ApiError('CONFLICT', `This process is on standby: ${this.lastDisconnect?.reason ?? 'another process owns the WhatsApp connection'}`)
+  }
+
   private requireOpen(): WASocket {
+    if (this.state === 'standby') throw new ApiError('NOT_CONNECTED', `WhatsApp is not connected in this process: ${this.lastDisconnect?.reason}`)
     if (!this.socket || this.state !== 'open') {
       throw new ApiError('NOT_CONNECTED', `WhatsApp is not connected (state: ${this.state}); pair the device or wait for it to reconnect`)
     }
