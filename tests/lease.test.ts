@@ -2,8 +2,7 @@
 // serves the API on standby and takes over, within a bounded time, when the owner dies.
 import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { startStandIn } from './standin/index.js'
-import { releaseBaileysTimers } from './standin/test-device.js'
+import { releaseBaileysTimers, startStandIn } from './standin/index.js'
 import { startServiceProcess, type ServiceProcess } from './support/child.js'
 import { stopTestDatabases, testDatabases } from './support/databases.js'
 import { waitUntil, type Status } from './support/whatsapp.js'

@@ -23,6 +23,8 @@ import { toMessageEvent } from './incoming.js'
 import type { SentMessageStore } from './sent-messages.js'
 import { backoffDelay, nextStepAfterClose } from './reconnect-policy.js'
 import { SendQueue } from './send-queue.js'
+import { quietLogger } from './quiet-logger.js'
+import type { ILogger } from '@whiskeysockets/baileys/lib/Utils/logger.js'
 
 export type ConnectionState = 'connecting' | 'qr' | 'open' | 'closed' | 'logged_out' | 'standby'
 
@@ -96,10 +98,13 @@ export class WhatsAppSession {
   private readonly sendQueue: SendQueue
   private readonly log: Logger
   private readonly version: WAVersion | undefined
+  /** Baileys' own logs: one level quieter than ours, and rate-limited (see quiet-logger.ts). */
+  private readonly baileysLogger: ILogger
 
   constructor(private readonly deps: SessionDependencies) {
     this.log = deps.logger.child({ module: 'session' })
     this.sendQueue = new SendQueue(deps.config.SEND_MIN_GAP_MS, deps.config.SEND_TIMEOUT_MS)
+    this.baileysLogger = quietLogger(deps.logger.child({ module: 'baileys' }, { level: baileysLevel(deps.config.LOG_LEVEL) }))
     this.version = deps.config.WA_VERSION ? (deps.config.WA_VERSION.split('.').map(Number) as WAVersion) : undefined
   }
 
@@ -326,7 +331,7 @@ export class WhatsAppSession {
     this.auth ??= await this.deps.auth.load()
     const generation = this.generation
     const { config } = this.deps
-    const baileysLogger = this.deps.logger.child({ module: 'baileys' }, { level: baileysLevel(config.LOG_LEVEL) })
+    const baileysLogger = this.baileysLogger
     const auth = this.auth
     this.setState('connecting')
     this.groupsCache = undefined

@@ -1,7 +1,6 @@
 // The service in-process, pointed at the local WhatsApp stand-in (tests/standin), with a temp
 // database: the test gets the service's URL and the stand-in's scenario handle.
-import { startStandIn, type ScanOptions, type StandIn, type StandInOptions } from '../standin/index.js'
-import { releaseBaileysTimers } from '../standin/test-device.js'
+import { releaseBaileysTimers, startStandIn, type ScanOptions, type StandIn, type StandInOptions } from '../standin/index.js'
 import type { ServiceOptions } from '../../src/app.js'
 import { startTestService, type TestService } from './service.js'
 

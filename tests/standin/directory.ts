@@ -1,0 +1,164 @@
+// Who exists in the stand-in's little WhatsApp: the account under test (its phone and linked devices),
+// the contacts tests talk to, the numbers registered on WhatsApp, and the groups the account is in.
+import { jidDecode } from '@whiskeysockets/baileys'
+import { SignalPeer } from './signal-peer.js'
+import type { LinkedDevice } from './pairing.js'
+
+export type StandInContact = {
+	phone: string
+	lid: string
+	pushName?: string
+	/** `<phone>@s.whatsapp.net` */
+	pnJid: string
+	/** `<lid>@lid` */
+	lidJid: string
+	/** the contact's phone (device 0), which encrypts and decrypts for it */
+	peer: SignalPeer
+}
+
+export type ContactSpec = { phone: string; lid?: string; pushName?: string }
+
+export type GroupParticipantSpec = (StandInContact | ContactSpec) & { admin?: 'admin' | 'superadmin' }
+
+export type GroupSpec = {
+	/** `<id>@g.us` */
+	jid: string
+	subject: string
+	desc?: string
+	/** epoch seconds */
+	creation?: number
+	participants: GroupParticipantSpec[]
+	/** the account itself is a member unless this is false */
+	includeSelf?: boolean
+	/** the account's role in the group */
+	selfAdmin?: 'admin' | 'superadmin'
+}
+
+export type GroupMember = { contact: StandInContact | 'self'; admin?: 'admin' | 'superadmin' }
+
+export type Group = {
+	jid: string
+	subject: string
+	desc?: string
+	creation: number
+	members: GroupMember[]
+}
+
+/** A user as the server resolves a JID: the account itself, a known contact, or nobody it knows. */
+export type KnownUser = { kind: 'account' } | { kind: 'contact'; contact: StandInContact }
+
+/** A made-up but stable LID for a phone number the test did not give one for. */
+export const defaultLidFor = (phone: string) => `7${phone}`
+
+export class Directory {
+	readonly accountPnJid: string
+	readonly accountLidJid: string
+	/** the account's primary phone, device 0: it shares app-state keys and history with linked devices */
+	readonly phonePeer: SignalPeer
+	readonly linkedDevices = new Map<string, LinkedDevice>() // by noise key (base64)
+
+	private readonly contactsByUser = new Map<string, StandInContact>() // by phone and by lid
+	private registeredExtra = new Set<string>()
+	private groupsByJid = new Map<string, Group>()
+
+	constructor(
+		readonly phone: string,
+		readonly lid: string
+	) {
+		this.accountPnJid = `${phone}@s.whatsapp.net`
+		this.accountLidJid = `${lid}@lid`
+		this.phonePeer = new SignalPeer(this.accountLidJid)
+	}
+
+	contact(spec: ContactSpec | StandInContact): StandInContact {
+		const existing = this.contactsByUser.get(spec.phone)
+		if (existing) {
+			if (spec.pushName) existing.pushName = spec.pushName
+			return existing
+		}
+		const lid = spec.lid ?? defaultLidFor(spec.phone)
+		const lidJid = `${lid}@lid`
+		const contact: StandInContact = {
+			phone: spec.phone,
+			lid,
+			pushName: spec.pushName,
+			pnJid: `${spec.phone}@s.whatsapp.net`,
+			lidJid,
+			peer: new SignalPeer(lidJid)
+		}
+		this.contactsByUser.set(contact.phone, contact)
+		this.contactsByUser.set(contact.lid, contact)
+		return contact
+	}
+
+	contacts(): StandInContact[] {
+		return [...new Set(this.contactsByUser.values())]
+	}
+
+	/** Resolve a PN or LID JID (any device) to the account or a contact. */
+	resolve(jid: string): KnownUser | undefined {
+		const user = jidDecode(jid)?.user
+		if (!user) return undefined
+		if (user === this.phone || user === this.lid) return { kind: 'account' }
+		const contact = this.contactsByUser.get(user)
+		if (contact) return { kind: 'contact', contact }
+		// a number registered with setRegistered() becomes a contact the first time someone looks it up
+		if (this.registeredExtra.has(user) && jid.endsWith('@s.whatsapp.net')) {
+			return { kind: 'contact', contact: this.contact({ phone: user }) }
+		}
+		return undefined
+	}
+
+	setRegistered(phones: string[]) {
+		this.registeredExtra = new Set(phones.map(phone => phone.replace(/\D/g, '')))
+	}
+
+	/** On WhatsApp: the account, every contact, and the numbers given to `setRegistered`. */
+	isRegistered(phone: string): boolean {
+		return phone === this.phone || this.registeredExtra.has(phone) || this.contactsByUser.has(phone)
+	}
+
+	/** The device ids of a user: a contact has its phone only; the account has its phone and linked devices. */
+	deviceIds(user: KnownUser): number[] {
+		if (user.kind === 'contact') return [0]
+		return [0, ...[...this.linkedDevices.values()].map(device => device.deviceId)]
+	}
+
+	/** How the simulated phones address a linked device in their Signal stores: `<lid>:<device>@lid`. */
+	deviceAddress(device: LinkedDevice): string {
+		return `${this.lid}:${device.deviceId}@lid`
+	}
+
+	linkedDeviceById(deviceId: number): LinkedDevice | undefined {
+		return [...this.linkedDevices.values()].find(device => device.deviceId === deviceId)
+	}
+
+	setGroups(specs: GroupSpec[]) {
+		this.groupsByJid = new Map(
+			specs.map(spec => {
+				const members: GroupMember[] = spec.participants.map(participant => ({
+					contact: this.contact(participant),
+					admin: participant.admin
+				}))
+				if (spec.includeSelf !== false) members.unshift({ contact: 'self', admin: spec.selfAdmin })
+				const group: Group = {
+					jid: spec.jid,
+					subject: spec.subject,
+					desc: spec.desc,
+					creation: spec.creation ?? 1_700_000_000,
+					members
+				}
+				return [spec.jid, group]
+			})
+		)
+	}
+
+	group(jid: string): Group | undefined {
+		return this.groupsByJid.get(jid)
+	}
+
+	/** Groups the account is a member of. */
+	groups(): Group[] {
+		return [...this.groupsByJid.values()].filter(group => group.members.some(member => member.contact === 'self'))
+	}
+}

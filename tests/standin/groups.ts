@@ -1,0 +1,56 @@
+// Group queries (xmlns "w:g2"): one group's metadata (Baileys asks before every group send, to learn
+// the members to share its sender key with) and the list of groups the account is in.
+import { getBinaryNodeChild, type BinaryNode } from '@whiskeysockets/baileys'
+import type { Directory, Group, GroupMember } from './directory.js'
+import { iqError, iqResult, node } from './nodes.js'
+
+function memberJids(directory: Directory, member: GroupMember) {
+	return member.contact === 'self'
+		? { lid: directory.accountLidJid, pn: directory.accountPnJid }
+		: { lid: member.contact.lidJid, pn: member.contact.pnJid }
+}
+
+/** A `<group>` as WhatsApp describes a LID-addressed group: members by LID, with their phone numbers. */
+function groupNode(directory: Directory, group: Group): BinaryNode {
+	const creator = group.members.find(member => member.admin === 'superadmin') ?? group.members[0]
+	const creatorJids = creator && memberJids(directory, creator)
+	return node(
+		'group',
+		{
+			id: group.jid.split('@')[0],
+			subject: group.subject,
+			s_t: String(group.creation),
+			s_o: creatorJids?.lid,
+			s_o_pn: creatorJids?.pn,
+			creation: String(group.creation),
+			creator: creatorJids?.lid,
+			creator_pn: creatorJids?.pn,
+			addressing_mode: 'lid',
+			size: String(group.members.length)
+		},
+		[
+			...(group.desc !== undefined
+				? [
+						node('description', { id: `${group.creation}`, t: String(group.creation), participant: creatorJids?.lid }, [
+							node('body', {}, Buffer.from(group.desc))
+						])
+					]
+				: []),
+			...group.members.map(member => {
+				const { lid, pn } = memberJids(directory, member)
+				return node('participant', { jid: lid, phone_number: pn, type: member.admin })
+			})
+		]
+	)
+}
+
+export function answerGroupQuery(request: BinaryNode, directory: Directory): BinaryNode {
+	if (getBinaryNodeChild(request, 'participating')) {
+		return iqResult(request, [node('groups', {}, directory.groups().map(group => groupNode(directory, group)))])
+	}
+	if (getBinaryNodeChild(request, 'query')) {
+		const group = request.attrs.to ? directory.group(request.attrs.to) : undefined
+		return group ? iqResult(request, [groupNode(directory, group)]) : iqError(request, 404, 'item-not-found')
+	}
+	return iqResult(request) // group changes (subject, participants, ...) are accepted without effect
+}

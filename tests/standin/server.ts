@@ -1,0 +1,488 @@
+// The stand-in WhatsApp server: a WebSocket endpoint on 127.0.0.1 that speaks enough of the real
+// protocol for an unmodified Baileys to pair, log in, receive and send messages, plus the scenario API
+// tests use to play the other side (the account's phone, contacts, the server's own decisions).
+//
+// The device under test is one linked device of the account `phone`. What the server must remember
+// across that device's reconnects (its pairing, its pre-keys, the contacts' Signal sessions, messages
+// waiting for it) lives in the StandIn instance.
+//
+// Layers, each in its own file: noise.ts + client-connection.ts (transport), device-sessions.ts
+// (QR, pairing, login), usync.ts / prekeys.ts / groups.ts / app-state.ts (queries the server answers),
+// contact-phones.ts and primary-phone.ts (the simulated phones), outbox.ts (what the device sends).
+import type { AddressInfo } from 'node:net'
+import { WebSocketServer, type WebSocket } from 'ws'
+import {
+	Curve,
+	binaryNodeToString,
+	downloadContentFromMessage,
+	getBinaryNodeChild,
+	type BinaryNode,
+	type MediaType,
+	type SocketConfig,
+	type WAPatchName,
+	type proto
+} from '@whiskeysockets/baileys'
+import { AppStateServer } from './app-state.js'
+import { ChangeFeed } from './change-feed.js'
+import { ClientConnection } from './client-connection.js'
+import { documentMessage, extendedTextMessage, imageMessage, textMessage, type DocumentSpec, type ImageSpec } from './contact-messages.js'
+import { ContactPhones, type SendOptions } from './contact-phones.js'
+import { DeviceSessions, type PairedDevice, type ScanOptions } from './device-sessions.js'
+import { Directory, type ContactSpec, type GroupSpec, type StandInContact } from './directory.js'
+import { answerGroupQuery } from './groups.js'
+import type { HistoryContent } from './history-sync.js'
+import { MediaHost, type StoredMedia } from './media-host.js'
+import { bytesOf, children, firstChild, iqResult, node, unixNow } from './nodes.js'
+import { testCertificateChain } from './noise.js'
+import { openOutgoing, type OutgoingMessage } from './outbox.js'
+import type { LinkedDevice } from './pairing.js'
+import { answerEncryptQuery } from './prekeys.js'
+import { PrimaryPhone } from './primary-phone.js'
+import { answerUsync } from './usync.js'
+
+export type { PairedDevice, ScanOptions } from './device-sessions.js'
+export type { SendOptions } from './contact-phones.js'
+
+export type StandInOptions = {
+	/** the account's phone number (digits), default 15550001111 */
+	phone?: string
+	/** the account's LID (digits), default 99990001111 */
+	lid?: string
+	/** refs per pair-device; Baileys shows one QR per ref and closes with 408 when they run out (default 6) */
+	qrRefs?: number
+	/** contacts' phones confirm delivery of what the device sends (default true) */
+	deliveryReceipts?: boolean
+	/**
+	 * how long a recipient's phone takes to confirm delivery (default 150 ms). With no delay the receipt
+	 * can beat Baileys' own upsert of the sent message, and Baileys folds it into that upsert's status
+	 * instead of emitting messages.update.
+	 */
+	deliveryDelayMs?: number
+	/** print every stanza (also on with STANDIN_LOG=1), or a function to receive the lines */
+	log?: boolean | ((line: string) => void)
+}
+
+/** Extra Baileys config a test must merge into its socket config to use the stand-in. */
+export type StandInSocketOptions = Pick<SocketConfig, 'waWebSocketUrl' | 'fetchAgent' | 'options'>
+
+export type AddressBookEntry = { phone: string; name?: string; firstName?: string; lid?: string }
+
+export type ReceivedReceipt = { id: string; type?: string; to?: string; participant?: string; stanza: BinaryNode }
+
+type Sender = ContactSpec | StandInContact
+
+const DEFAULT_TIMEOUT_MS = 10_000
+
+export class StandIn {
+	readonly directory: Directory
+	private readonly feed = new ChangeFeed()
+	private readonly appState = new AppStateServer()
+	private readonly sessions: DeviceSessions
+	private readonly phoneOfAccount: PrimaryPhone
+	private readonly contactPhones: ContactPhones
+	private readonly connections = new Set<ClientConnection>()
+	private readonly sent: OutgoingMessage[] = []
+	private readonly peerRequests: proto.Message[] = []
+	private readonly receiptsReceived: ReceivedReceipt[] = []
+	private readonly failures: unknown[] = []
+	/** app-state versions the device has fetched, to know when pushed contacts arrived */
+	private readonly servedAppState: number[] = []
+	private readonly timers = new Set<NodeJS.Timeout>()
+	private readonly log: ((line: string) => void) | undefined
+
+	private constructor(
+		private readonly wss: WebSocketServer,
+		private readonly media: MediaHost,
+		private readonly options: StandInOptions & { phone: string; lid: string }
+	) {
+		this.directory = new Directory(options.phone, options.lid)
+		this.sessions = new DeviceSessions(this.directory, Curve.generateKeyPair(), options.qrRefs ?? 6, this.feed, {
+			onPaired: (_device, scan) => {
+				if (scan.pushName) this.phoneOfAccount.setPushName(scan.pushName)
+			},
+			onEstablished: device => this.phoneOfAccount.welcome(device)
+		})
+		this.phoneOfAccount = new PrimaryPhone(
+			this.directory,
+			this.sessions,
+			this.appState,
+			id => this.waitForReceipt(id),
+			(where, error) => this.fail(where, error)
+		)
+		this.contactPhones = new ContactPhones(this.directory)
+		const log = options.log ?? !!process.env.STANDIN_LOG
+		this.log = typeof log === 'function' ? log : log ? (line: string) => console.error(line) : undefined
+
+		const { serverStatic, encodedChain } = testCertificateChain()
+		wss.on('connection', (socket: WebSocket) => {
+			const connection = new ClientConnection(socket, serverStatic, encodedChain, {
+				onHandshake: connection => this.sessions.onHandshake(connection),
+				onNode: (connection, stanza) => this.onNode(connection, stanza),
+				onClose: connection => {
+					this.connections.delete(connection)
+					this.sessions.onClose(connection)
+				},
+				onError: (connection, error) => this.fail(`connection ${connection.id}`, error),
+				log: (direction, connection, stanza) => this.logStanza(direction, connection, stanza)
+			})
+			this.connections.add(connection)
+		})
+	}
+
+	static async start(options: StandInOptions = {}): Promise<StandIn> {
+		const media = await MediaHost.start()
+		const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/ws/chat' })
+		await new Promise<void>(resolve => wss.once('listening', () => resolve()))
+		return new StandIn(wss, media, { ...options, phone: options.phone ?? '15550001111', lid: options.lid ?? '99990001111' })
+	}
+
+	/** `ws://127.0.0.1:<port>/ws/chat`, for Baileys' `waWebSocketUrl` */
+	get url(): string {
+		return `ws://127.0.0.1:${(this.wss.address() as AddressInfo).port}/ws/chat`
+	}
+
+	/** Merge into the Baileys socket config: the URL, and agents that trust the media host's certificate. */
+	get socketOptions(): StandInSocketOptions {
+		return { waWebSocketUrl: this.url, fetchAgent: this.media.trust.fetchAgent, options: this.media.trust.options }
+	}
+
+	get phone(): string {
+		return this.options.phone
+	}
+
+	get lid(): string {
+		return this.options.lid
+	}
+
+	// ---- pairing and the connection's life --------------------------------------------------------
+
+	/** Resolves with the refs on show once a registering client has been given QR refs. */
+	waitForQr(timeoutMs = DEFAULT_TIMEOUT_MS): Promise<string[]> {
+		return this.feed.waitFor('a QR to be shown', timeoutMs, () => this.sessions.shownRefs())
+	}
+
+	/** Give the registering client fresh refs (a new pair-device): Baileys shows a new QR at once. */
+	rotateQr(): string[] {
+		return this.sessions.rotateQr()
+	}
+
+	/**
+	 * The phone scans a QR: the text Baileys put in `connection.update {qr}` (or the service shows).
+	 * Resolves once the companion has signed its identity; the server then asks it to restart (515),
+	 * and its next connection logs in as the new linked device.
+	 */
+	scanQr(qr: string, options: ScanOptions = {}): Promise<PairedDevice> {
+		return this.sessions.scanQr(qr, options)
+	}
+
+	/**
+	 * Resolves when the device is logged in and has finished its post-login handshake (pre-keys,
+	 * passive mode): immediately if it already is.
+	 */
+	waitForLogin(timeoutMs = DEFAULT_TIMEOUT_MS): Promise<PairedDevice> {
+		return this.feed.waitFor('a logged-in device', timeoutMs, () => {
+			const live = this.sessions.live()
+			return live && this.sessions.describe(live.device)
+		})
+	}
+
+	/** The linked device currently paired (connected or not). */
+	get pairedDevice(): PairedDevice | undefined {
+		const device = this.sessions.latest()
+		return device && this.sessions.describe(device)
+	}
+
+	/** Resolves once no device is linked any more (after unlink(), or the device logging itself out). */
+	waitForUnlinked(timeoutMs = DEFAULT_TIMEOUT_MS): Promise<true> {
+		return this.feed.waitFor('the device to be unlinked', timeoutMs, () => (this.sessions.latest() ? undefined : true))
+	}
+
+	get isConnected(): boolean {
+		return !!this.sessions.live()
+	}
+
+	/** The phone removes the linked device: the client is told 401 (device_removed) and the pairing is gone. */
+	unlink() {
+		this.sessions.forget(
+			this.requireDevice(),
+			node('stream:error', { code: '401' }, [node('conflict', { type: 'device_removed' })])
+		)
+	}
+
+	/** Another client took over this session: the device is told 440 (conflict, replaced). */
+	conflict() {
+		this.sessions.end(this.requireLive().connection, node('stream:error', {}, [node('conflict', { type: 'replaced' })]))
+	}
+
+	/** The network drops: the TCP connection is cut without a closing stanza. */
+	drop() {
+		this.requireLive().connection.terminate()
+	}
+
+	// ---- the world around the device --------------------------------------------------------------
+
+	/** A contact (created on first use): a WhatsApp user with its own phone and Signal keys. */
+	contact(spec: ContactSpec): StandInContact {
+		return this.directory.contact(spec)
+	}
+
+	/** Numbers on WhatsApp besides the contacts (onWhatsApp answers `exists` for these). */
+	setRegistered(phones: string[]) {
+		this.directory.setRegistered(phones)
+	}
+
+	/** The groups the account is in (answers groupFetchAllParticipating and group metadata). */
+	setGroups(groups: GroupSpec[]) {
+		this.directory.setGroups(groups)
+	}
+
+	/**
+	 * Save entries in the account's address book, as the phone does: app-state patches and a
+	 * server_sync notification; Baileys fetches them and emits `contacts.upsert`. Resolves when the
+	 * device has fetched them (at once if it is offline: it is told at its next login).
+	 */
+	async pushContacts(entries: AddressBookEntry[], timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
+		const saved = entries.map(entry => {
+			const contact = this.contact({ phone: entry.phone, lid: entry.lid })
+			return { jid: contact.pnJid, lidJid: contact.lidJid, fullName: entry.name, firstName: entry.firstName }
+		})
+		const version = await this.phoneOfAccount.saveContacts(this.requireDevice(), saved)
+		if (!this.sessions.live()) return
+		await this.feed.waitFor('the device to fetch the address book', timeoutMs, () =>
+			this.servedAppState.some(served => served >= version) ? true : undefined
+		)
+	}
+
+	/** The phone sends a history sync chunk (Baileys: `messaging-history.set`). Resolves with its message id. */
+	async sendHistorySync(content: HistoryContent, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<string> {
+		const id = await this.phoneOfAccount.sendHistory(this.requireDevice(), content)
+		if (this.sessions.live()) await this.waitForReceipt(id, timeoutMs)
+		return id
+	}
+
+	// ---- contacts writing to the device -----------------------------------------------------------
+
+	/** A contact's phone sends a Signal-encrypted message to the device. Returns the message id. */
+	async sendMessage(from: Sender, message: proto.IMessage, options: SendOptions = {}): Promise<string> {
+		const device = this.requireDevice()
+		const stanza = await this.contactPhones.messageStanza(this.contact(from), device, message, options)
+		this.sessions.deliver(device, stanza)
+		return stanza.attrs.id ?? ''
+	}
+
+	sendText(from: Sender, text: string, options?: SendOptions): Promise<string> {
+		return this.sendMessage(from, textMessage(text), options)
+	}
+
+	sendExtendedText(from: Sender, text: string, options?: SendOptions & { extra?: proto.Message.IExtendedTextMessage }): Promise<string> {
+		return this.sendMessage(from, extendedTextMessage(text, options?.extra), options)
+	}
+
+	/** An image, encrypted and published on the media host (a tiny PNG unless `data` is given). */
+	async sendImage(from: Sender, image: ImageSpec, options?: SendOptions): Promise<string> {
+		return this.sendMessage(from, await imageMessage(this.media, image), options)
+	}
+
+	async sendDocument(from: Sender, document: DocumentSpec, options?: SendOptions): Promise<string> {
+		return this.sendMessage(from, await documentMessage(this.media, document), options)
+	}
+
+	/** Messages whose ciphertext is garbage: Baileys fails to decrypt them (and asks for retries). */
+	sendUndecryptable(from: Sender, count: number, options: SendOptions = {}): string[] {
+		const device = this.requireDevice()
+		const contact = this.contact(from)
+		return Array.from({ length: count }, () => {
+			const stanza = this.contactPhones.undecryptableStanza(contact, { ...options, id: undefined })
+			this.sessions.deliver(device, stanza)
+			return stanza.attrs.id ?? ''
+		})
+	}
+
+	// ---- what the device sent ---------------------------------------------------------------------
+
+	/** Messages the device sent, as their recipients decrypted them, oldest first. */
+	outbox(): OutgoingMessage[] {
+		return [...this.sent]
+	}
+
+	waitForOutgoing(predicate: (message: OutgoingMessage) => boolean, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<OutgoingMessage> {
+		return this.feed.waitFor('an outgoing message', timeoutMs, () => this.sent.find(predicate))
+	}
+
+	/** Requests the device sent to its own phone (category "peer"), e.g. placeholder resends. */
+	peerMessages(): proto.Message[] {
+		return [...this.peerRequests]
+	}
+
+	/** Receipts the device sent (delivery, read, retry, ...), oldest first. */
+	receipts(): ReceivedReceipt[] {
+		return [...this.receiptsReceived]
+	}
+
+	waitForReceipt(id: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<ReceivedReceipt> {
+		return this.feed.waitFor(`a receipt for ${id}`, timeoutMs, () => this.receiptsReceived.find(receipt => receipt.id === id))
+	}
+
+	/** Media the device uploaded, as stored (encrypted). */
+	uploads(): StoredMedia[] {
+		return this.media.uploads()
+	}
+
+	/** Download and decrypt the media a message points to, with Baileys' own downloader. */
+	async downloadMedia(
+		media: { url?: string | null; directPath?: string | null; mediaKey?: Uint8Array | null },
+		type: MediaType
+	): Promise<Buffer> {
+		const stream = await downloadContentFromMessage(media, type, { options: this.media.trust.options })
+		const chunks: Buffer[] = []
+		for await (const chunk of stream) chunks.push(chunk as Buffer)
+		return Buffer.concat(chunks)
+	}
+
+	/** Anything the stand-in could not handle; a test can assert this stays empty. */
+	errors(): unknown[] {
+		return [...this.failures]
+	}
+
+	/** Close every connection and server the stand-in started. */
+	async close(): Promise<void> {
+		for (const timer of this.timers) clearTimeout(timer)
+		for (const connection of this.connections) connection.terminate()
+		await new Promise<void>(resolve => this.wss.close(() => resolve()))
+		await this.media.close()
+		this.feed.close()
+	}
+
+	// ---- what the device asks and sends -----------------------------------------------------------
+
+	private async onNode(connection: ClientConnection, stanza: BinaryNode) {
+		switch (stanza.tag) {
+			case 'iq':
+				if (stanza.attrs.type === 'get' || stanza.attrs.type === 'set') this.answerIq(connection, stanza)
+				else this.sessions.onIqResponse(connection, stanza)
+				return
+			case 'message':
+				connection.send(node('ack', { class: 'message', id: stanza.attrs.id, from: stanza.attrs.to, t: String(unixNow()) }))
+				await this.onOutgoingMessage(connection, stanza)
+				return
+			case 'receipt':
+				this.receiptsReceived.push({
+					id: stanza.attrs.id ?? '',
+					type: stanza.attrs.type,
+					to: stanza.attrs.to,
+					participant: stanza.attrs.participant,
+					stanza
+				})
+				connection.send(node('ack', { class: 'receipt', id: stanza.attrs.id, from: stanza.attrs.to, type: stanza.attrs.type }))
+				this.feed.notify()
+				return
+			default:
+				return // acks, presence, chat states, telemetry: nothing to answer
+		}
+	}
+
+	private answerIq(connection: ClientConnection, request: BinaryNode) {
+		const device = this.sessions.deviceOf(connection)
+		switch (request.attrs.xmlns) {
+			case 'encrypt':
+				connection.send(answerEncryptQuery(request, this.directory, device))
+				return
+			case 'usync':
+				connection.send(answerUsync(request, this.directory))
+				return
+			case 'w:g2':
+				connection.send(answerGroupQuery(request, this.directory))
+				return
+			case 'w:m': // where to upload media, and the token to do it with
+				connection.send(
+					iqResult(request, [
+						node('media_conn', { auth: this.media.auth, ttl: '300', auth_ttl: '21600', max_buckets: '12' }, [
+							node('host', { hostname: this.media.host, maxContentLengthBytes: '104857600' })
+						])
+					])
+				)
+				return
+			case 'w:sync:app:state':
+				connection.send(this.appState.answer(request))
+				for (const collection of children(getBinaryNodeChild(request, 'sync'))) {
+					this.servedAppState.push(this.appState.version(collection.attrs.name as WAPatchName))
+				}
+				this.feed.notify()
+				return
+			case 'md':
+				// the device logs itself out (Baileys' logout()): it is no longer linked
+				if (firstChild(request)?.tag === 'remove-companion-device' && device) this.sessions.forget(device)
+				connection.send(iqResult(request))
+				return
+			case 'passive':
+				connection.send(iqResult(request))
+				this.sessions.markEstablished(connection)
+				return
+			default:
+				connection.send(iqResult(request)) // props, blocklist, privacy, ping, stats, ...: an empty result will do
+		}
+	}
+
+	private async onOutgoingMessage(connection: ClientConnection, stanza: BinaryNode) {
+		const device = this.sessions.deviceOf(connection)
+		if (!device) return
+		const sender = this.directory.deviceAddress(device)
+		if (stanza.attrs.category === 'peer') {
+			// a request to the account's own phone (history on demand, placeholder resend, ...)
+			const enc = getBinaryNodeChild(stanza, 'enc')
+			const ciphertext = bytesOf(enc)
+			if (ciphertext) {
+				this.peerRequests.push(await this.directory.phonePeer.decrypt(sender, enc?.attrs.type as 'pkmsg' | 'msg', ciphertext))
+			}
+			this.feed.notify()
+			return
+		}
+		const outgoing = await openOutgoing(stanza, this.directory, sender)
+		if (!outgoing) return
+		this.sent.push(outgoing)
+		if (this.options.deliveryReceipts !== false) this.confirmDelivery(connection, outgoing)
+		this.feed.notify()
+	}
+
+	/** The recipients' phones confirm delivery (Baileys: messages.update / message-receipt.update). */
+	private confirmDelivery(connection: ClientConnection, outgoing: OutgoingMessage) {
+		const receipts = outgoing.isGroup
+			? (this.directory.group(outgoing.to)?.members ?? []).flatMap(member =>
+					member.contact === 'self' ? [] : [{ from: outgoing.to, participant: member.contact.lidJid }]
+				)
+			: [{ from: outgoing.to, participant: undefined }]
+		const timer = setTimeout(() => {
+			this.timers.delete(timer)
+			for (const receipt of receipts) connection.send(node('receipt', { id: outgoing.id, ...receipt, t: String(unixNow()) }))
+		}, this.options.deliveryDelayMs ?? 150)
+		this.timers.add(timer)
+	}
+
+	// ---- helpers ----------------------------------------------------------------------------------
+
+	private requireDevice(): LinkedDevice {
+		const device = this.sessions.latest()
+		if (!device) throw new Error('no device is linked yet: pair one with scanQr() first')
+		return device
+	}
+
+	private requireLive() {
+		const live = this.sessions.live()
+		if (!live) throw new Error('no device is connected')
+		return live
+	}
+
+	private fail(where: string, error: unknown) {
+		this.failures.push(error)
+		this.log?.(`[standin] error in ${where}: ${error instanceof Error ? error.stack : String(error)}`)
+	}
+
+	private logStanza(direction: 'in' | 'out', connection: ClientConnection, stanza: BinaryNode) {
+		if (!this.log) return
+		const text = binaryNodeToString(stanza)
+		this.log(`[standin #${connection.id}] ${direction === 'in' ? '<-' : '->'} ${text.length > 600 ? `${text.slice(0, 600)}...` : text}`)
+	}
+}
+
+/** Start a stand-in on a free loopback port (plus its HTTPS media host). */
+export const startStandIn = (options?: StandInOptions) => StandIn.start(options)
