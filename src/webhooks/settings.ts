@@ -15,6 +15,7 @@ export type WebhookSettingsValue = z.infer<typeof storedSchema>
 
 export class WebhookSettings {
   private value: WebhookSettingsValue = { url: null, events: null, secret: null }
+  private readonly listeners = new Set<(next: WebhookSettingsValue, previous: WebhookSettingsValue) => void>()
 
   constructor(
     private readonly db: Db,
@@ -41,14 +42,30 @@ export class WebhookSettings {
     return this.value.secret ?? this.envSecret
   }
 
+  /**
+   * Whether an event of this type is delivered now. `webhook_failed` only when the filter names it
+   * (it reports a failing webhook: sending it there by default would feed a loop); `webhook_test`
+   * always, since it is only recorded when someone asks to test the webhook.
+   */
   wants(type: EventType): boolean {
-    return this.value.url !== null && (this.value.events === null || this.value.events.includes(type))
+    if (this.value.url === null) return false
+    if (type === 'webhook_test') return true
+    if (this.value.events === null) return type !== 'webhook_failed'
+    return this.value.events.includes(type)
+  }
+
+  /** Called after every change that was saved (the delivery worker restarts its backoff on a new URL). */
+  onChange(listener: (next: WebhookSettingsValue, previous: WebhookSettingsValue) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
   }
 
   async update(change: Partial<WebhookSettingsValue>): Promise<void> {
     const next = { ...this.value, ...change }
     const value = JSON.stringify(next)
     await this.db.setting.upsert({ where: { key: SETTING_KEY }, create: { key: SETTING_KEY, value }, update: { value } })
+    const previous = this.value
     this.value = next
+    for (const listener of this.listeners) listener(next, previous)
   }
 }

@@ -1,0 +1,409 @@
+// The delivery worker: moves outbox rows (written by src/events/log.ts with their event) to the
+// webhook. It claims rows in `seq` order with an atomic pending -> delivering update, sends them
+// (deliver.ts) with up to `concurrency` in flight, and settles each: delivered, retried later
+// (backoff.ts), or given up and reported as a `webhook_failed` event.
+//
+// Two modes. Normal: every due row is sent, several at once. Backoff, entered on any failed attempt:
+// nothing new is sent; only the oldest pending row is tried (the probe), alone, at its own next
+// attempt time. When a probe succeeds every pending row becomes due again and normal mode resumes,
+// so after an outage the backlog arrives oldest first and a down receiver sees one request per
+// backoff step instead of the whole backlog.
+//
+// Wake-ups: notify() (a new row committed), the end of each delivery, a change of the webhook URL,
+// and a timer set to the next retry time, never longer than `pollMs` (which also picks up rows
+// another process wrote). Rows left 'delivering' by a process that died are pending again at
+// start(): delivery is at least once, with the same X-Wsgo-Delivery id.
+import type { Config } from '../config.js'
+import type { EventLog } from '../events/log.js'
+import type { Logger } from '../logger.js'
+import type { Db, Prisma } from '../store/database.js'
+import { retryDelay } from './backoff.js'
+import { attemptDelivery, type AttemptResult } from './deliver.js'
+import type { WebhookSettings } from './settings.js'
+
+type Row = Prisma.WebhookDeliveryModel
+
+const DAY = 24 * 60 * 60_000
+
+export interface WorkerOptions {
+  /** Per-attempt timeout (WEBHOOK_TIMEOUT_MS). */
+  timeoutMs: number
+  /** Deliveries in flight at once in normal mode (WEBHOOK_CONCURRENCY). */
+  concurrency: number
+  /** First retry delay, doubled per failure (WEBHOOK_RETRY_MIN_MS) ... */
+  retryMinMs: number
+  /** ... up to this (WEBHOOK_RETRY_MAX_MS). */
+  retryMaxMs: number
+  /** A delivery not done this long after its event is given up (WEBHOOK_MAX_AGE_MS). */
+  maxAgeMs: number
+  /** Longest sleep between two looks at the outbox. Default 1 s. */
+  pollMs?: number
+  /** How often expired deliveries are given up and old rows pruned. Default 60 s. */
+  housekeepingMs?: number
+  /** How long stop() lets in-flight deliveries finish before aborting them. Default 5 s. */
+  stopGraceMs?: number
+  /** Delivered rows are kept this long (default 7 days) and at most this many (default 10,000). */
+  keepDeliveredMs?: number
+  keepDelivered?: number
+  /** Failed rows, the record of what was lost: 30 days, 10,000 by default. */
+  keepFailedMs?: number
+  keepFailed?: number
+  /** Random source for the jitter (tests). */
+  random?: () => number
+}
+
+export function workerOptionsFrom(config: Config): WorkerOptions {
+  return {
+    timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+    concurrency: config.WEBHOOK_CONCURRENCY,
+    retryMinMs: config.WEBHOOK_RETRY_MIN_MS,
+    retryMaxMs: config.WEBHOOK_RETRY_MAX_MS,
+    maxAgeMs: config.WEBHOOK_MAX_AGE_MS,
+  }
+}
+
+interface InFlight {
+  controller: AbortController
+  done: Promise<void>
+}
+
+export class WebhookWorker {
+  private readonly options: Required<WorkerOptions>
+  private readonly logger: Logger
+  private readonly inFlight = new Map<number, InFlight>()
+  private backoff = false
+  /** The seq of the delivery sent alone in backoff mode: only its success ends the backoff. */
+  private probe: number | undefined
+  private started = false
+  private stopping: Promise<void> | undefined
+  private pumping: Promise<void> | undefined
+  private again = false
+  private wakeTimer: NodeJS.Timeout | undefined
+  private housekeepingTimer: NodeJS.Timeout | undefined
+  private housekeepingRun: Promise<void> | undefined
+  private unsubscribe: (() => void) | undefined
+
+  constructor(
+    private readonly db: Db,
+    private readonly settings: WebhookSettings,
+    private readonly events: EventLog,
+    logger: Logger,
+    options: WorkerOptions,
+  ) {
+    this.logger = logger.child({ component: 'webhooks' })
+    this.options = {
+      pollMs: 1_000,
+      housekeepingMs: 60_000,
+      stopGraceMs: 5_000,
+      keepDeliveredMs: 7 * DAY,
+      keepDelivered: 10_000,
+      keepFailedMs: 30 * DAY,
+      keepFailed: 10_000,
+      random: Math.random,
+      ...options,
+    }
+  }
+
+  /** Whether only the oldest pending delivery is being tried (the receiver failed its last attempt). */
+  get backingOff(): boolean {
+    return this.backoff
+  }
+
+  /** Starts delivering; may be called again after stop() (e.g. when this process becomes the lease holder). */
+  async start(): Promise<void> {
+    if (this.started && !this.stopping) return
+    await this.stopping
+    this.stopping = undefined
+    // A previous process died mid-delivery: those rows go out again, with the same delivery id.
+    const interrupted = await this.db.webhookDelivery.updateMany({ where: { status: 'delivering' }, data: { status: 'pending' } })
+    if (interrupted.count > 0) this.logger.info({ count: interrupted.count }, 'webhook deliveries interrupted by a restart will be sent again')
+    // Restarted during an outage: keep probing with one delivery rather than sending the whole backlog.
+    const retrying = await this.db.webhookDelivery.findFirst({ where: { status: 'pending', attempts: { gt: 0 } }, select: { seq: true } })
+    this.backoff = retrying !== null
+    this.unsubscribe = this.settings.onChange((next, previous) => {
+      if (next.url !== previous.url) void this.urlChanged(next.url)
+    })
+    this.started = true
+    await this.runHousekeeping()
+    this.housekeepingTimer = setInterval(() => void this.runHousekeeping(), this.options.housekeepingMs).unref()
+    this.notify()
+  }
+
+  /** Something may be due: look at the outbox now (cheap to call; calls coalesce). */
+  notify(): void {
+    if (!this.started || this.stopping) return
+    void this.pump()
+  }
+
+  /**
+   * Stops claiming, lets in-flight deliveries finish for up to `stopGraceMs`, then aborts the rest,
+   * which stay pending (not counted as attempts) for the next start.
+   */
+  stop(): Promise<void> {
+    return (this.stopping ??= (async () => {
+      this.started = false
+      clearTimeout(this.wakeTimer)
+      clearInterval(this.housekeepingTimer)
+      this.unsubscribe?.()
+      await this.pumping
+      await this.housekeepingRun
+      const pending = () => Promise.all([...this.inFlight.values()].map((delivery) => delivery.done))
+      let timer: NodeJS.Timeout | undefined
+      const graceful = await Promise.race([
+        pending().then(() => true),
+        new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), this.options.stopGraceMs))),
+      ])
+      clearTimeout(timer)
+      if (!graceful) {
+        this.logger.info({ count: this.inFlight.size }, 'stopping: aborting webhook deliveries still in flight (they stay pending)')
+        for (const delivery of this.inFlight.values()) delivery.controller.abort()
+        await pending()
+      }
+    })())
+  }
+
+  private pump(): Promise<void> {
+    if (this.pumping) {
+      this.again = true
+      return this.pumping
+    }
+    this.pumping = (async () => {
+      try {
+        do {
+          this.again = false
+          await this.fill()
+        } while (this.again && !this.stopping)
+      } catch (error) {
+        this.logger.error({ err: error }, 'webhook worker could not read the outbox; trying again shortly')
+        this.sleep(this.options.pollMs)
+      } finally {
+        this.pumping = undefined
+      }
+    })()
+    return this.pumping
+  }
+
+  /** Claims and launches what may be sent now, then sets the timer for the next look. */
+  private async fill(): Promise<void> {
+    if (this.stopping) return
+    const url = this.settings.url
+    if (url === null) {
+      // Nothing is recorded for the webhook until a URL is set again, and setting one notifies.
+      clearTimeout(this.wakeTimer)
+      return this.dropPending()
+    }
+    const now = Date.now()
+    let seqs: number[]
+    let free = 0
+    if (this.backoff) {
+      // One probe at a time, and only once the deliveries sent before the failure have settled.
+      if (this.inFlight.size > 0) return
+      const head = await this.db.webhookDelivery.findFirst({ where: { status: 'pending' }, orderBy: { seq: 'asc' }, select: { seq: true, nextAttemptAt: true } })
+      if (!head) return this.sleep(this.options.pollMs)
+      const wait = head.nextAttemptAt.getTime() - now
+      if (wait > 0) return this.sleep(wait)
+      seqs = [head.seq]
+    } else {
+      free = this.options.concurrency - this.inFlight.size
+      if (free <= 0) return // a slot frees up when a delivery settles, and that pumps again
+      const due = await this.db.webhookDelivery.findMany({
+        where: { status: 'pending', nextAttemptAt: { lte: new Date(now) } },
+        orderBy: { seq: 'asc' },
+        take: free,
+        select: { seq: true },
+      })
+      if (due.length === 0) return this.sleep(this.options.pollMs)
+      seqs = due.map((row) => row.seq)
+    }
+    // Atomic claim: a row another pump (or process) took meanwhile is simply not returned.
+    const claimed = await this.db.webhookDelivery.updateManyAndReturn({ where: { seq: { in: seqs }, status: 'pending' }, data: { status: 'delivering' } })
+    if (this.stopping) {
+      await this.db.webhookDelivery.updateMany({ where: { seq: { in: claimed.map((row) => row.seq) } }, data: { status: 'pending' } })
+      return
+    }
+    claimed.sort((a, b) => a.seq - b.seq)
+    if (this.backoff) this.probe = claimed[0]?.seq
+    for (const row of claimed) this.launch(row, url)
+    // A full batch may have more behind it; otherwise nothing else is due until a notify or the timer.
+    if (!this.backoff && seqs.length === free) this.again = true
+    else this.sleep(this.options.pollMs)
+  }
+
+  private launch(row: Row, url: string): void {
+    const controller = new AbortController()
+    const done = this.deliver(row, url, controller.signal)
+      .catch(async (error: unknown) => {
+        this.logger.error({ err: error, deliveryId: row.id }, 'could not record the outcome of a webhook delivery; it will be sent again')
+        // Not left 'delivering' until the next start: pending again, it goes out once more (at least once).
+        await this.db.webhookDelivery.updateMany({ where: { seq: row.seq, status: 'delivering' }, data: { status: 'pending' } }).catch(() => {})
+      })
+      .finally(() => {
+        this.inFlight.delete(row.seq)
+        this.notify()
+      })
+    this.inFlight.set(row.seq, { controller, done })
+  }
+
+  private async deliver(row: Row, url: string, signal: AbortSignal): Promise<void> {
+    const started = performance.now()
+    const result = await attemptDelivery({
+      url,
+      deliveryId: row.id,
+      event: row.event,
+      payload: row.payload,
+      secret: this.settings.secret,
+      timeoutMs: this.options.timeoutMs,
+      signal,
+    })
+    // The mode changes before anything awaits, so no pump in between claims by the old mode.
+    if (result.outcome === 'failed') this.backoff = true
+    await this.settle(row, url, result, Math.round(performance.now() - started))
+  }
+
+  private async settle(row: Row, url: string, result: AttemptResult, ms: number): Promise<void> {
+    const where = { seq: row.seq }
+    const attempts = row.attempts + 1
+    const log = { deliveryId: row.id, event: row.event, attempts, ms }
+    switch (result.outcome) {
+      case 'delivered': {
+        await this.db.webhookDelivery.updateMany({ where, data: { status: 'delivered', attempts, lastStatus: result.status, deliveredAt: new Date() } })
+        this.logger.debug({ ...log, status: result.status }, 'webhook delivered')
+        if (this.backoff && this.probe === row.seq) {
+          // The probe got through, so the receiver is back: everything waiting is due now, oldest first.
+          await this.makePendingDue()
+          this.backoff = false
+          this.logger.info({ deliveryId: row.id }, 'webhook receiver answers again: resuming normal delivery')
+        }
+        return
+      }
+      case 'aborted': {
+        await this.db.webhookDelivery.updateMany({ where, data: { status: 'pending' } })
+        return
+      }
+      case 'gone': {
+        await this.db.webhookDelivery.updateMany({ where, data: { status: 'failed', attempts, lastStatus: result.status, lastError: result.error } })
+        // Only if nobody set another URL while this attempt was out.
+        if (this.settings.url === url) await this.settings.update({ url: null })
+        this.logger.warn({ ...log, receiver: originOf(url) }, 'webhook receiver answered 410 Gone: webhook turned off')
+        await this.reportFailure(row, attempts, result.error)
+        return
+      }
+      case 'failed': {
+        const now = Date.now()
+        const deadline = row.createdAt.getTime() + this.options.maxAgeMs
+        const failure = { attempts, lastStatus: result.status, lastError: result.error }
+        if (now >= deadline) {
+          await this.db.webhookDelivery.updateMany({ where, data: { status: 'failed', ...failure } })
+          this.logger.error({ ...log, error: result.error }, 'webhook delivery given up')
+          await this.reportFailure(row, attempts, result.error)
+          return
+        }
+        const delay = retryDelay(attempts, { minMs: this.options.retryMinMs, maxMs: this.options.retryMaxMs }, this.options.random)
+        // The last try happens at the deadline rather than never.
+        const nextAttemptAt = new Date(Math.min(now + delay, deadline))
+        await this.db.webhookDelivery.updateMany({ where, data: { status: 'pending', nextAttemptAt, ...failure } })
+        this.logger.warn({ ...log, error: result.error, retryInMs: nextAttemptAt.getTime() - now }, 'webhook delivery failed; backing off')
+        return
+      }
+    }
+  }
+
+  /** What gave up is an event of its own (not for a failed report itself: that would loop). */
+  private async reportFailure(row: Pick<Row, 'id' | 'event'>, attempts: number, error: string): Promise<void> {
+    if (row.event === 'webhook_failed') return
+    await this.events.record('webhook_failed', { deliveryId: row.id, event: row.event, attempts, error })
+  }
+
+  private async makePendingDue(): Promise<void> {
+    const now = new Date()
+    await this.db.webhookDelivery.updateMany({ where: { status: 'pending', nextAttemptAt: { gt: now } }, data: { nextAttemptAt: now } })
+  }
+
+  /** With no URL there is nowhere to deliver: what is still pending is given up. */
+  private async dropPending(): Promise<void> {
+    const dropped = await this.db.webhookDelivery.updateMany({
+      where: { status: 'pending' },
+      data: { status: 'failed', lastError: 'not delivered: the webhook was turned off' },
+    })
+    if (dropped.count > 0) this.logger.info({ count: dropped.count }, 'webhook turned off: pending deliveries given up')
+  }
+
+  private async urlChanged(url: string | null): Promise<void> {
+    try {
+      if (url !== null) {
+        // A new receiver starts afresh: no backoff inherited from the old one.
+        await this.makePendingDue()
+        this.backoff = false
+      }
+      this.notify()
+    } catch (error) {
+      this.logger.error({ err: error }, 'webhook worker could not take the new URL into account')
+    }
+  }
+
+  private sleep(ms: number): void {
+    clearTimeout(this.wakeTimer)
+    if (this.stopping) return
+    this.wakeTimer = setTimeout(() => this.notify(), Math.max(1, Math.min(ms, this.options.pollMs))).unref()
+  }
+
+  private runHousekeeping(): Promise<void> {
+    if (this.stopping) return Promise.resolve()
+    return (this.housekeepingRun ??= (async () => {
+      try {
+        await this.expire()
+        await this.prune()
+      } catch (error) {
+        this.logger.error({ err: error }, 'webhook outbox housekeeping failed')
+      } finally {
+        this.housekeepingRun = undefined
+      }
+    })())
+  }
+
+  /**
+   * Rows older than the maximum age that are still pending (e.g. waiting behind the probe during a
+   * long outage) are given up without another attempt.
+   */
+  private async expire(): Promise<void> {
+    const cutoff = new Date(Date.now() - this.options.maxAgeMs)
+    while (!this.stopping) {
+      const rows = await this.db.webhookDelivery.findMany({
+        where: { status: 'pending', createdAt: { lt: cutoff } },
+        orderBy: { seq: 'asc' },
+        take: 100,
+        select: { seq: true, id: true, event: true, attempts: true, lastError: true },
+      })
+      if (rows.length === 0) return
+      for (const row of rows) {
+        const error = `expired: not delivered within ${this.options.maxAgeMs} ms${row.lastError ? ` (last error: ${row.lastError})` : ''}`
+        // Skipped if the worker claimed it meanwhile: its own attempt settles it.
+        const { count } = await this.db.webhookDelivery.updateMany({ where: { seq: row.seq, status: 'pending' }, data: { status: 'failed', lastError: error } })
+        if (count === 0) continue
+        this.logger.error({ deliveryId: row.id, event: row.event, attempts: row.attempts }, 'webhook delivery given up: too old')
+        await this.reportFailure(row, row.attempts, error)
+      }
+    }
+  }
+
+  /** Keeps the outbox bounded: old and surplus delivered rows go; failed ones are kept longer. */
+  private async prune(): Promise<void> {
+    const { keepDeliveredMs, keepDelivered, keepFailedMs, keepFailed } = this.options
+    for (const [status, keepMs, keep] of [['delivered', keepDeliveredMs, keepDelivered], ['failed', keepFailedMs, keepFailed]] as const) {
+      const old = await this.db.webhookDelivery.deleteMany({ where: { status, createdAt: { lt: new Date(Date.now() - keepMs) } } })
+      // The newest `keep` stay: find the first row beyond them and delete from there down.
+      const boundary = await this.db.webhookDelivery.findFirst({ where: { status }, orderBy: { seq: 'desc' }, skip: keep, select: { seq: true } })
+      const surplus = boundary ? await this.db.webhookDelivery.deleteMany({ where: { status, seq: { lte: boundary.seq } } }) : { count: 0 }
+      if (old.count + surplus.count > 0) this.logger.debug({ status, count: old.count + surplus.count }, 'webhook outbox pruned')
+    }
+  }
+}
+
+/** The receiver's scheme, host and port: its path may carry a token, so it is not logged. */
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin
+  } catch {
+    return '(invalid URL)'
+  }
+}

@@ -1,0 +1,667 @@
+// Webhooks from the durable outbox, against a real receiver on loopback: exact payload and headers,
+// signatures, retries with backoff, outages (in order, nothing lost), timeouts, 410, redirects,
+// giving up, the deliveries and test routes (REST and tRPC), and a graceful stop.
+import { after, afterEach, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createHmac, timingSafeEqual } from 'node:crypto'
+import { readFileSync, rmSync } from 'node:fs'
+import path from 'node:path'
+import { createTRPCClient, httpBatchLink, TRPCClientError } from '@trpc/client'
+import type { AppRouter } from '../src/client.js'
+import { EventLog } from '../src/events/log.js'
+import { createLogger } from '../src/logger.js'
+import { openClient, type Db } from '../src/store/database.js'
+import { migrate } from '../src/store/migrate.js'
+import { retryDelay } from '../src/webhooks/backoff.js'
+import { WebhookSettings } from '../src/webhooks/settings.js'
+import { WebhookWorker, type WorkerOptions } from '../src/webhooks/worker.js'
+import type { Delivery } from '../src/webhooks/outbox.js'
+import { Receiver, until, type ReceivedRequest } from './support/receiver.js'
+import { startTestService, tempDir, type TestService } from './support/service.js'
+import { stopTestDatabases, testDatabases } from './support/databases.js'
+
+const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
+
+/** Fast retries for tests: 20 ms, 40 ms, then 80 ms at most. */
+const FAST = { WEBHOOK_RETRY_MIN_MS: '20', WEBHOOK_RETRY_MAX_MS: '80' }
+
+function messageData(i: number | string) {
+  return {
+    from: '15550002222@s.whatsapp.net',
+    chat: '15550002222@s.whatsapp.net',
+    messageID: `M${i}`,
+    pushName: 'Alice',
+    timestamp: '2026-06-09T12:00:00.000Z',
+    text: `hello ${i}`,
+    isGroup: false,
+  }
+}
+
+// Everything a test starts is closed after it, whatever happened.
+const cleanups: Array<() => Promise<unknown>> = []
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!()
+})
+
+async function receiver(): Promise<Receiver> {
+  const started = await Receiver.start()
+  cleanups.push(() => started.close())
+  return started
+}
+
+async function service(env: Record<string, string> = {}): Promise<TestService> {
+  const started = await startTestService({ ...FAST, ...env })
+  cleanups.push(() => started.close())
+  return started
+}
+
+async function post(svc: TestService, route: string, body: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${svc.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  return { status: res.status, body: await res.json() }
+}
+
+async function get(svc: TestService, route: string): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${svc.url}${route}`)
+  return { status: res.status, body: await res.json() }
+}
+
+/** Sets the webhook through REST; only `message` events unless told (the WhatsApp session records its own). */
+async function setWebhook(svc: TestService, body: Record<string, unknown>): Promise<void> {
+  const res = await post(svc, '/api/webhook', { events: ['message'], ...body })
+  assert.equal(res.status, 200, JSON.stringify(res.body))
+}
+
+async function deliveries(svc: TestService, query = ''): Promise<Delivery[]> {
+  const res = await get(svc, `/api/webhook/deliveries${query}`)
+  assert.equal(res.status, 200, JSON.stringify(res.body))
+  return res.body as Delivery[]
+}
+
+async function deliveryRow(svc: TestService, id: string) {
+  return svc.services.db.webhookDelivery.findUniqueOrThrow({ where: { id } })
+}
+
+/** Waits until a delivery reaches a final state, and returns it. */
+function settled(svc: TestService, id: string, status: 'delivered' | 'failed', timeoutMs = 5_000) {
+  return until(async () => {
+    const row = await deliveryRow(svc, id)
+    return row.status === status ? row : undefined
+  }, `delivery ${id} to be ${status}`, timeoutMs)
+}
+
+async function record(svc: TestService, i: number | string): Promise<string> {
+  const recorded = await svc.services.events.record('message', messageData(i))
+  assert.ok(recorded.deliveryId, 'the event was queued for the webhook')
+  return recorded.deliveryId
+}
+
+describe('retry delays', () => {
+  const options = { minMs: 1_000, maxMs: 600_000 }
+  test('double from the floor, with up to 20% jitter on top', () => {
+    assert.deepEqual([1, 2, 3, 4].map((n) => retryDelay(n, options, () => 0)), [1_000, 2_000, 4_000, 8_000])
+    assert.deepEqual([1, 2, 3, 4].map((n) => retryDelay(n, options, () => 1)), [1_200, 2_400, 4_800, 9_600])
+    assert.equal(retryDelay(3, options, () => 0.5), 4_400)
+  })
+
+  test('never below the floor, never above the cap, jitter kept inside its window', () => {
+    for (let failures = 0; failures <= 100; failures++) {
+      const nominal = Math.min(600_000, 1_000 * 2 ** Math.max(0, failures - 1))
+      for (const r of [0, 0.001, 0.25, 0.5, 0.75, 0.999, 1]) {
+        const delay = retryDelay(failures, options, () => r)
+        assert.ok(delay >= 1_000, `failures=${failures} r=${r}: ${delay} is below the floor`)
+        assert.ok(delay <= 600_000, `failures=${failures} r=${r}: ${delay} is above the cap`)
+        assert.ok(delay >= nominal - nominal * 0.2 && delay <= nominal * 1.2, `failures=${failures} r=${r}: ${delay} is outside the jitter window of ${nominal}`)
+      }
+    }
+    // At the cap the jitter spreads retries below it instead of stacking them on it.
+    assert.equal(retryDelay(30, options, () => 0), 480_000)
+    assert.equal(retryDelay(30, options, () => 1), 600_000)
+    // With Math.random: uniform over the window.
+    const samples = Array.from({ length: 2_000 }, () => retryDelay(2, options))
+    assert.ok(Math.min(...samples) >= 2_000 && Math.max(...samples) <= 2_400)
+    assert.ok(Math.min(...samples) < 2_050 && Math.max(...samples) > 2_350, 'the jitter uses its whole window')
+  })
+
+  test('a cap below the floor gives the floor', () => {
+    assert.equal(retryDelay(5, { minMs: 500, maxMs: 100 }, () => 1), 500)
+  })
+})
+
+describe('webhook delivery', () => {
+  test('the body is the exact {event, data} JSON, with the wsgo headers and a verifiable signature', async () => {
+    const hook = await receiver()
+    const svc = await service()
+    const SECRET = 'whsec-test-0123456789'
+    await setWebhook(svc, { url: hook.url, secret: SECRET })
+
+    const id = await record(svc, 1)
+    await hook.waitFor((r) => r.length === 1)
+    const [request] = hook.requests
+    assert.ok(request)
+    assert.equal(request.method, 'POST')
+    assert.equal(request.path, '/hook')
+    assert.equal(
+      request.text,
+      '{"event":"message","data":{"from":"15550002222@s.whatsapp.net","chat":"15550002222@s.whatsapp.net","messageID":"M1","pushName":"Alice","timestamp":"2026-06-09T12:00:00.000Z","text":"hello 1","isGroup":false}}',
+    )
+    assert.equal(request.headers['content-type'], 'application/json')
+    assert.equal(request.headers['content-length'], String(request.body.length))
+    assert.equal(request.headers['user-agent'], `wsgo-ts/${version}`)
+    assert.equal(request.headers['x-wsgo-event'], 'message')
+    assert.equal(request.headers['x-wsgo-delivery'], id)
+    assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
+    // What a receiver does: HMAC the raw bytes with the shared secret, compare in constant time.
+    const expected = Buffer.from(`sha256=${createHmac('sha256', SECRET).update(request.body).digest('hex')}`)
+    const presented = Buffer.from(String(request.headers['x-wsgo-signature']))
+    assert.equal(presented.length, expected.length)
+    assert.ok(timingSafeEqual(presented, expected))
+    assert.match(String(request.headers['x-wsgo-signature']), /^sha256=[0-9a-f]{64}$/)
+
+    const row = await settled(svc, id, 'delivered')
+    assert.equal(row.attempts, 1)
+    assert.equal(row.lastStatus, 200)
+    assert.equal(row.lastError, null)
+    assert.ok(row.deliveredAt && row.deliveredAt >= row.createdAt)
+
+    // Without a secret there is no signature header.
+    await setWebhook(svc, { url: hook.url, secret: null })
+    await record(svc, 2)
+    await hook.waitFor((r) => r.length === 2)
+    assert.equal(hook.requests[1]!.headers['x-wsgo-signature'], undefined)
+    assert.equal(JSON.parse(hook.requests[1]!.text).data.messageID, 'M2')
+  })
+
+  test('WEBHOOK_SECRET signs when no secret was set through the API', async () => {
+    const hook = await receiver()
+    const svc = await service({ WEBHOOK_SECRET: 'from-the-env' })
+    await setWebhook(svc, { url: hook.url })
+    assert.equal((await get(svc, '/api/webhook')).body.secretSet, true)
+    await record(svc, 1)
+    await hook.waitFor((r) => r.length === 1)
+    const request = hook.requests[0]!
+    assert.equal(request.headers['x-wsgo-signature'], `sha256=${createHmac('sha256', 'from-the-env').update(request.text).digest('hex')}`)
+  })
+
+  test('a new event reaches the receiver at once, without waiting for a poll', async () => {
+    const hook = await receiver()
+    const svc = await service()
+    await setWebhook(svc, { url: hook.url })
+    const latencies: number[] = []
+    for (let i = 0; i < 30; i++) {
+      const started = Date.now()
+      await record(svc, i)
+      await hook.waitFor((r) => r.length === i + 1)
+      latencies.push(hook.requests[i]!.at - started)
+    }
+    latencies.sort((a, b) => a - b)
+    // The poll is 1 s: anything near it would mean the notification did not wake the worker.
+    assert.ok(latencies.at(-1)! < 500, `slowest ${latencies.at(-1)} ms`)
+    console.log(`# event -> receiver on loopback: median ${latencies[15]} ms, max ${latencies.at(-1)} ms`)
+  })
+
+  test('a receiver answering 500 three times, then 200, gets the event once successfully after 4 attempts', async () => {
+    const hook = await receiver()
+    const svc = await service()
+    await setWebhook(svc, { url: hook.url })
+    hook.answers.push({ status: 500, body: 'try again later' }, 500, 500)
+
+    const id = await record(svc, 1)
+    const row = await settled(svc, id, 'delivered')
+    assert.equal(row.attempts, 4)
+    assert.equal(row.lastStatus, 200)
+    assert.equal(row.lastError, 'HTTP 500', 'the last error is kept after the success')
+    assert.deepEqual(hook.requests.map((r) => r.status), [500, 500, 500, 200])
+    assert.equal(hook.delivered.length, 1)
+    assert.ok(hook.requests.every((r) => r.deliveryId === id && r.text === hook.requests[0]!.text), 'every attempt is the same delivery, byte for byte')
+    // Exponential backoff from the 20 ms floor: at least 20, 40, 80 ms between attempts (80 is the cap).
+    const gaps = hook.requests.slice(1).map((r, i) => r.at - hook.requests[i]!.at)
+    gaps.forEach((gap, i) => assert.ok(gap >= [20, 40, 80][i]! - 2, `gap ${i + 1} was ${gap} ms`))
+    // A success is no failure: nothing was reported.
+    assert.deepEqual((await get(svc, '/api/events?type=webhook_failed')).body, [])
+  })
+
+  test('the first error is described: the body excerpt of a failed answer', async () => {
+    const hook = await receiver()
+    const svc = await service()
+    await setWebhook(svc, { url: hook.url })
+    hook.answers.push({ status: 503, body: '  maintenance\n until 5 ' })
+    const id = await record(svc, 1)
+    await hook.waitFor((r) => r.length === 1)
+    const row = await until(async () => {
+      const current = await deliveryRow(svc, id)
+      return current.attempts === 1 || current.status === 'delivered' ? current : undefined
+    }, 'the first attempt to settle')
+    // Either still waiting for its retry or already delivered: the error text is the same.
+    assert.equal(row.lastError, 'HTTP 503: maintenance until 5')
+    await settled(svc, id, 'delivered')
+  })
+
+  test('several deliveries are in flight at once, never more than WEBHOOK_CONCURRENCY', async () => {
+    const hook = await receiver()
+    hook.script = () => ({ status: 200, delayMs: 60 })
+    const svc = await service({ WEBHOOK_CONCURRENCY: '4' })
+    await setWebhook(svc, { url: hook.url })
+    const ids: string[] = []
+    for (let i = 0; i < 20; i++) ids.push(await record(svc, i))
+    await hook.waitFor(() => hook.delivered.length === 20, 5_000)
+    const overlap = (request: ReceivedRequest) => hook.requests.filter((other) => other.at <= request.at && (other.answeredAt ?? Infinity) > request.at).length
+    assert.equal(Math.max(...hook.requests.map(overlap)), 4)
+    assert.deepEqual(new Set(hook.requests.map((r) => r.deliveryId)), new Set(ids))
+    assert.equal(hook.requests.length, 20)
+  })
+
+  test('a receiver down for a while gets everything when it is back, in order, nothing missing', async () => {
+    const hook = await receiver()
+    const svc = await service({ WEBHOOK_CONCURRENCY: '1' })
+    await setWebhook(svc, { url: hook.url })
+    const ids: string[] = []
+    for (let i = 0; i < 10; i++) ids.push(await record(svc, i))
+    await hook.waitFor(() => hook.delivered.length === 10)
+
+    await hook.down()
+    for (let i = 10; i < 30; i++) ids.push(await record(svc, i))
+    // Connections are refused; only the oldest pending delivery is retried meanwhile.
+    const head = await until(async () => {
+      const row = await deliveryRow(svc, ids[10]!)
+      return row.attempts >= 3 ? row : undefined
+    }, 'three failed attempts of the oldest pending delivery')
+    assert.equal(head.status === 'pending' || head.status === 'delivering', true)
+    assert.match(head.lastError ?? '', /^network error: .*ECONNREFUSED/)
+    assert.equal(head.lastStatus, null)
+    const others = await svc.services.db.webhookDelivery.findMany({ where: { id: { in: ids.slice(11) } } })
+    assert.deepEqual(others.map((row) => row.attempts), Array(19).fill(0), 'nothing else was sent to the down receiver')
+    assert.equal(svc.services.webhookWorker.backingOff, true)
+
+    await hook.up()
+    for (let i = 30; i < 35; i++) ids.push(await record(svc, i))
+    await hook.waitFor(() => hook.delivered.length === 35, 5_000)
+    assert.deepEqual(hook.delivered.map((r) => r.deliveryId), ids, 'every event once, in the order it happened')
+    assert.deepEqual(hook.delivered.map((r) => JSON.parse(r.text).data.messageID), ids.map((_, i) => `M${i}`))
+    await until(async () => (await get(svc, '/api/webhook')).body.delivered === 35, 'the counters to catch up')
+    const state = (await get(svc, '/api/webhook')).body
+    assert.deepEqual({ pending: state.pending, delivered: state.delivered, failed: state.failed }, { pending: 0, delivered: 35, failed: 0 })
+    assert.equal(svc.services.webhookWorker.backingOff, false)
+  })
+
+  test('while a receiver fails, only the oldest delivery probes it; its success lets the backlog through at full concurrency', async () => {
+    const hook = await receiver()
+    let failing = true
+    hook.script = () => (failing ? 503 : 200)
+    const svc = await service()
+    await setWebhook(svc, { url: hook.url })
+
+    const first = await record(svc, 0)
+    await until(async () => (await deliveryRow(svc, first)).attempts === 1, 'the first failure')
+    const ids = [first]
+    for (let i = 1; i < 40; i++) ids.push(await record(svc, i))
+    await until(async () => (await deliveryRow(svc, first)).attempts >= 4, 'more probes')
+    assert.ok(hook.requests.every((r) => r.deliveryId === first && r.status === 503), 'only the oldest delivery was sent during the outage')
+    const probes = hook.requests.length
+
+    failing = false
+    hook.script = () => ({ status: 200, delayMs: 20 })
+    await hook.waitFor(() => hook.delivered.length === 40, 5_000)
+    const afterOutage = hook.requests.slice(probes)
+    assert.equal(afterOutage[0]!.deliveryId, first, 'the probe is the oldest delivery')
+    assert.deepEqual(afterOutage.map((r) => r.deliveryId).sort(), [...ids].sort(), 'each delivered once, none missing')
+    // The probe was alone; the backlog then went out 8 at a time (WEBHOOK_CONCURRENCY's default).
+    const overlap = (request: ReceivedRequest) => afterOutage.filter((other) => other.at <= request.at && (other.answeredAt ?? Infinity) > request.at).length
+    assert.equal(overlap(afterOutage[0]!), 1)
+    assert.equal(Math.max(...afterOutage.map(overlap)), 8)
+  })
+
+  test('a receiver slower than the timeout is retried, and the timeout is recorded', async () => {
+    const hook = await receiver()
+    hook.answers.push({ status: 200, delayMs: 400 })
+    const svc = await service({ WEBHOOK_TIMEOUT_MS: '100' })
+    await setWebhook(svc, { url: hook.url })
+    const started = Date.now()
+    const id = await record(svc, 1)
+    const row = await settled(svc, id, 'delivered')
+    assert.equal(row.attempts, 2)
+    assert.equal(row.lastError, 'timed out after 100 ms')
+    assert.equal(row.lastStatus, 200)
+    assert.deepEqual(hook.requests.map((r) => r.deliveryId), [id, id])
+    assert.ok(hook.requests[1]!.at - started >= 100 + 20, 'the retry came after the timeout and the backoff')
+  })
+
+  test('a redirect is not followed: it is a failure to retry, with a clear error', async () => {
+    const hook = await receiver()
+    hook.answers.push({ status: 302, headers: { location: `${hook.url}/moved` } })
+    const svc = await service()
+    await setWebhook(svc, { url: hook.url })
+    const id = await record(svc, 1)
+    const row = await settled(svc, id, 'delivered')
+    assert.equal(row.attempts, 2)
+    assert.equal(row.lastError, `HTTP 302 redirect to ${hook.url}/moved not followed: set the final URL as the webhook`)
+    assert.deepEqual(hook.requests.map((r) => r.path), ['/hook', '/hook'])
+  })
+
+  test('410 Gone turns the webhook off, and that is recorded', async () => {
+    const hook = await receiver()
+    hook.answers.push({ status: 410, body: 'unsubscribed', delayMs: 50 })
+    const svc = await service({ WEBHOOK_CONCURRENCY: '1' })
+    await setWebhook(svc, { url: hook.url })
+    const gone = await record(svc, 1)
+    const queued = [await record(svc, 2), await record(svc, 3)]
+
+    const row = await settled(svc, gone, 'failed')
+    assert.equal(row.attempts, 1)
+    assert.equal(row.lastStatus, 410)
+    assert.equal(row.lastError, 'HTTP 410 Gone: unsubscribed: the receiver asked not to be called again')
+    const webhook = (await get(svc, '/api/webhook')).body
+    assert.equal(webhook.url, null)
+    // What was still waiting has nowhere to go.
+    for (const id of queued) {
+      const dropped = await settled(svc, id, 'failed')
+      assert.equal(dropped.attempts, 0)
+      assert.equal(dropped.lastError, 'not delivered: the webhook was turned off')
+    }
+    assert.deepEqual((await get(svc, '/api/webhook')).body, { url: null, events: ['message'], secretSet: false, pending: 0, delivered: 0, failed: 3 })
+    const failures = (await get(svc, '/api/events?type=webhook_failed')).body as Array<{ data: Record<string, unknown> }>
+    assert.deepEqual(failures.map((e) => e.data), [{ deliveryId: gone, event: 'message', attempts: 1, error: row.lastError }])
+    // Nothing more is queued or sent.
+    assert.equal((await svc.services.events.record('message', messageData(4))).deliveryId, undefined)
+    assert.equal(hook.requests.length, 1)
+  })
+
+  test('a delivery failing past WEBHOOK_MAX_AGE_MS is given up, shown, and reported as webhook_failed', async () => {
+    const hook = await receiver()
+    hook.script = (r) => (r.event === 'message' ? { status: 500, body: 'boom' } : 200)
+    const svc = await service({ WEBHOOK_MAX_AGE_MS: '200' })
+    await setWebhook(svc, { url: hook.url })
+    const started = Date.now()
+    const id = await record(svc, 1)
+    const row = await settled(svc, id, 'failed')
+    assert.ok(Date.now() - started >= 200)
+    assert.ok(row.attempts >= 3, `${row.attempts} attempts`)
+    assert.equal(row.lastError, 'HTTP 500: boom')
+    // The last attempt was made at the deadline, not dropped before it.
+    assert.ok(hook.requests.at(-1)!.at - row.createdAt.getTime() >= 200 - 2)
+    const [shown] = await deliveries(svc, '?status=failed')
+    assert.deepEqual(shown, {
+      id,
+      event: 'message',
+      status: 'failed',
+      attempts: row.attempts,
+      lastStatus: 500,
+      lastError: 'HTTP 500: boom',
+      nextAttemptAt: null,
+      createdAt: row.createdAt.toISOString(),
+      deliveredAt: null,
+    })
+    const failures = (await get(svc, '/api/events?type=webhook_failed')).body as Array<{ data: Record<string, unknown> }>
+    assert.deepEqual(failures.map((e) => e.data), [{ deliveryId: id, event: 'message', attempts: row.attempts, error: 'HTTP 500: boom' }])
+    // The filter was ['message']; and webhook_failed is only ever sent when the filter names it.
+    assert.ok(hook.requests.every((r) => r.event === 'message'))
+
+    await setWebhook(svc, { url: hook.url, events: ['message', 'webhook_failed'] })
+    const second = await record(svc, 2)
+    await hook.waitFor((r) => r.some((x) => x.event === 'webhook_failed'), 5_000)
+    const report = hook.requests.find((r) => r.event === 'webhook_failed')!
+    assert.equal(JSON.parse(report.text).data.deliveryId, second)
+    assert.equal(report.status, 200)
+  })
+
+  test('with no events filter, everything but webhook_failed is delivered', async () => {
+    const svc = await service()
+    await setWebhook(svc, { url: 'http://127.0.0.1:9/hook', events: null })
+    const settings = svc.services.webhookSettings
+    assert.deepEqual(
+      (['message', 'connected', 'disconnected', 'qr', 'logged_out', 'webhook_test', 'webhook_failed'] as const).map((type) => settings.wants(type)),
+      [true, true, true, true, true, true, false],
+    )
+    await setWebhook(svc, { url: 'http://127.0.0.1:9/hook', events: ['qr'] })
+    assert.deepEqual([settings.wants('qr'), settings.wants('message'), settings.wants('webhook_failed'), settings.wants('webhook_test')], [true, false, false, true])
+  })
+})
+
+describe('deliveries and test routes', () => {
+  test('POST /api/webhook/test is a 409 without a webhook URL, REST and tRPC alike', async () => {
+    const svc = await service()
+    const rest = await post(svc, '/api/webhook/test', {})
+    assert.equal(rest.status, 409)
+    assert.deepEqual(rest.body, { error: 'No webhook URL is set: set one with POST /api/webhook first', code: 'CONFLICT' })
+    const client = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${svc.url}/trpc` })] })
+    await assert.rejects(client.webhook.test.mutate(), (error: unknown) => {
+      assert.ok(error instanceof TRPCClientError)
+      assert.equal(error.data.errorCode, 'CONFLICT')
+      assert.equal(error.data.httpStatus, 409)
+      assert.equal(error.message, 'No webhook URL is set: set one with POST /api/webhook first')
+      return true
+    })
+  })
+
+  test('POST /api/webhook/test sends a webhook_test event through the outbox, whatever the filter', async () => {
+    const hook = await receiver()
+    const svc = await service()
+    await setWebhook(svc, { url: hook.url, events: ['message'] })
+    const rest = await post(svc, '/api/webhook/test', {})
+    assert.equal(rest.status, 200)
+    const deliveryId = rest.body.deliveryId as string
+    assert.deepEqual(Object.keys(rest.body), ['deliveryId'])
+    await hook.waitFor((r) => r.length === 1)
+    const request = hook.requests[0]!
+    assert.equal(request.text, '{"event":"webhook_test","data":{"message":"Test delivery from wsgo-ts"}}')
+    assert.equal(request.event, 'webhook_test')
+    assert.equal(request.deliveryId, deliveryId)
+    const logged = (await get(svc, '/api/events?type=webhook_test')).body as unknown[]
+    assert.equal(logged.length, 1)
+
+    const client = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${svc.url}/trpc` })] })
+    const viaTrpc = await client.webhook.test.mutate()
+    assert.notEqual(viaTrpc.deliveryId, deliveryId)
+    await hook.waitFor((r) => r.length === 2)
+    assert.equal(hook.requests[1]!.deliveryId, viaTrpc.deliveryId)
+  })
+
+  test('GET /api/webhook/deliveries lists the newest first, filtered by status and limited, REST and tRPC alike', async () => {
+    const hook = await receiver()
+    hook.script = (r) => (JSON.parse(r.text).data.messageID === 'Mbad' ? 500 : 200)
+    const svc = await service({ WEBHOOK_MAX_AGE_MS: '150' })
+    await setWebhook(svc, { url: hook.url })
+    const ids = [await record(svc, 1), await record(svc, 'bad'), await record(svc, 3), await record(svc, 4)]
+    await settled(svc, ids[1]!, 'failed')
+    for (const id of [ids[0]!, ids[2]!, ids[3]!]) await settled(svc, id, 'delivered')
+
+    const all = await deliveries(svc)
+    assert.deepEqual(all.map((d) => d.id), [...ids].reverse())
+    assert.deepEqual(all.map((d) => d.status), ['delivered', 'delivered', 'failed', 'delivered'])
+    const newest = all[0]!
+    assert.deepEqual(Object.keys(newest).sort(), ['attempts', 'createdAt', 'deliveredAt', 'event', 'id', 'lastError', 'lastStatus', 'nextAttemptAt', 'status'])
+    assert.equal(newest.event, 'message')
+    assert.equal(newest.attempts, 1)
+    assert.equal(newest.lastStatus, 200)
+    assert.equal(newest.nextAttemptAt, null)
+    assert.match(newest.createdAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
+    assert.ok(newest.deliveredAt! >= newest.createdAt)
+
+    assert.deepEqual((await deliveries(svc, '?status=failed')).map((d) => [d.id, d.lastStatus, d.lastError]), [[ids[1], 500, 'HTTP 500']])
+    assert.deepEqual((await deliveries(svc, '?status=delivered&limit=2')).map((d) => d.id), [ids[3], ids[2]])
+    assert.deepEqual(await deliveries(svc, '?status=pending'), [])
+
+    const badLimit = await get(svc, '/api/webhook/deliveries?limit=abc')
+    assert.equal(badLimit.status, 400)
+    assert.equal(badLimit.body.issues[0].path, 'limit')
+    const badStatus = await get(svc, '/api/webhook/deliveries?status=lost')
+    assert.equal(badStatus.status, 400)
+    assert.equal(badStatus.body.issues[0].path, 'status')
+
+    const client = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${svc.url}/trpc` })] })
+    assert.deepEqual(await client.webhook.deliveries.query({ status: 'delivered', limit: 2 }), await deliveries(svc, '?status=delivered&limit=2'))
+    assert.deepEqual(await client.webhook.deliveries.query({}), all)
+
+    // A pending delivery shows when it is tried next.
+    hook.script = () => 503
+    const waiting = await record(svc, 5)
+    const pending = await until(async () => (await deliveries(svc, '?status=pending')).find((d) => d.id === waiting && d.attempts === 1), 'a failed attempt')
+    assert.ok(pending.nextAttemptAt && pending.nextAttemptAt > pending.createdAt)
+    assert.equal(pending.lastError, 'HTTP 503')
+  })
+
+  test('the OpenAPI document describes both routes under Webhooks', async () => {
+    const svc = await service()
+    const document = (await get(svc, '/openapi.json')).body as { paths: Record<string, Record<string, { tags: string[]; parameters?: Array<{ name: string }> }>> }
+    assert.deepEqual(document.paths['/api/webhook/deliveries']?.get?.tags, ['Webhooks'])
+    assert.deepEqual(document.paths['/api/webhook/deliveries']?.get?.parameters?.map((p) => p.name).sort(), ['limit', 'status'])
+    assert.deepEqual(document.paths['/api/webhook/test']?.post?.tags, ['Webhooks'])
+  })
+})
+
+describe('worker lifecycle', () => {
+  /** A fresh migrated SQLite database, removed after the test. */
+  async function database(): Promise<Db> {
+    const dir = tempDir()
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }))
+    const url = `file:${path.join(dir, 'wsgo.db')}`
+    await migrate(url)
+    const db = await openClient(url)
+    cleanups.push(() => db.$disconnect())
+    return db
+  }
+
+  /** What src/app.ts wires together, on a given database. */
+  async function webhooks(db: Db, receiverUrl: string | null, options: Partial<WorkerOptions> = {}) {
+    const settings = new WebhookSettings(db, undefined)
+    await settings.load()
+    if (receiverUrl !== null && settings.url === null) await settings.update({ url: receiverUrl, events: ['message'] })
+    const events = new EventLog(db, 500)
+    const worker = new WebhookWorker(db, settings, events, createLogger('silent'), {
+      timeoutMs: 5_000, concurrency: 8, retryMinMs: 20, retryMaxMs: 80, maxAgeMs: 60_000, stopGraceMs: 100, ...options,
+    })
+    events.useOutbox({ wants: (type) => settings.wants(type), notify: () => worker.notify() })
+    return { settings, events, worker }
+  }
+
+  test('stop() waits a bounded time, then aborts in-flight deliveries, which stay pending and go out after a restart', async () => {
+    const hook = await receiver()
+    hook.answers.push({ status: 200, delayMs: 5_000 })
+    const db = await database()
+
+    const first = await webhooks(db, hook.url)
+    await first.worker.start()
+    const recorded = await first.events.record('message', messageData(1))
+    await hook.waitFor((r) => r.length === 1)
+    const stopping = Date.now()
+    await first.worker.stop()
+    const took = Date.now() - stopping
+    assert.ok(took >= 95 && took < 1_000, `stop took ${took} ms`)
+    const row = await db.webhookDelivery.findUniqueOrThrow({ where: { id: recorded.deliveryId! } })
+    assert.equal(row.status, 'pending')
+    assert.equal(row.attempts, 0, 'an interrupted attempt is not counted')
+    // Stopped means stopped: new events wait in the outbox.
+    const later = await first.events.record('message', messageData(2))
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    assert.equal(hook.requests.length, 1)
+
+    // A process that died mid-delivery leaves 'delivering' behind: it counts as pending at start.
+    await db.webhookDelivery.update({ where: { id: later.deliveryId! }, data: { status: 'delivering' } })
+    const second = await webhooks(db, hook.url)
+    await second.worker.start()
+    cleanups.push(() => second.worker.stop())
+    await hook.waitFor(() => hook.delivered.length === 2)
+    assert.deepEqual(hook.delivered.map((r) => r.deliveryId), [recorded.deliveryId, later.deliveryId])
+    assert.deepEqual(hook.requests.map((r) => r.deliveryId), [recorded.deliveryId, recorded.deliveryId, later.deliveryId])
+    await until(async () => (await db.webhookDelivery.count({ where: { status: 'delivered' } })) === 2, 'both rows to be settled')
+  })
+
+  test('a delivery finishing within the grace period completes on stop', async () => {
+    const hook = await receiver()
+    hook.answers.push({ status: 200, delayMs: 50 })
+    const db = await database()
+    const { events, worker } = await webhooks(db, hook.url, { stopGraceMs: 2_000 })
+    await worker.start()
+    const recorded = await events.record('message', messageData(1))
+    await hook.waitFor((r) => r.length === 1)
+    await worker.stop()
+    const row = await db.webhookDelivery.findUniqueOrThrow({ where: { id: recorded.deliveryId! } })
+    assert.equal(row.status, 'delivered')
+
+    // The same worker can start again (the process took the lead again, say).
+    await worker.start()
+    cleanups.push(() => worker.stop())
+    const again = await events.record('message', messageData(2))
+    await hook.waitFor(() => hook.delivered.length === 2)
+    assert.equal(hook.delivered[1]!.deliveryId, again.deliveryId)
+  })
+
+  test('a restart during an outage keeps probing with the oldest delivery only', async () => {
+    const hook = await receiver()
+    hook.script = () => 503
+    const db = await database()
+    const first = await webhooks(db, hook.url)
+    await first.worker.start()
+    const ids = [(await first.events.record('message', messageData(0))).deliveryId!]
+    await until(async () => (await db.webhookDelivery.findUniqueOrThrow({ where: { id: ids[0]! } })).attempts === 1, 'the first failure')
+    for (let i = 1; i < 10; i++) ids.push((await first.events.record('message', messageData(i))).deliveryId!)
+    await first.worker.stop()
+
+    const second = await webhooks(db, hook.url)
+    await second.worker.start()
+    cleanups.push(() => second.worker.stop())
+    assert.equal(second.worker.backingOff, true)
+    await hook.waitFor((r) => r.length >= 3)
+    assert.ok(hook.requests.every((r) => r.deliveryId === ids[0]))
+    hook.script = () => 200
+    await hook.waitFor(() => hook.delivered.length === 10)
+    assert.deepEqual(new Set(hook.delivered.map((r) => r.deliveryId)), new Set(ids))
+  })
+
+  test('the outbox is pruned: delivered rows beyond the newest N or too old go, failed ones are kept longer', async () => {
+    const db = await database()
+    const daysAgo = (days: number) => new Date(Date.now() - days * 24 * 60 * 60_000)
+    const row = (id: string, status: string, createdAt: Date) => ({ id, event: 'message', payload: '{}', status, createdAt, nextAttemptAt: createdAt })
+    await db.webhookDelivery.createMany({
+      data: [
+        row('delivered-8d', 'delivered', daysAgo(8)), // older than 7 days: goes
+        row('failed-8d', 'failed', daysAgo(8)), // failed rows are kept 30 days
+        row('failed-31d', 'failed', daysAgo(31)), // ... and then go
+        ...['a', 'b', 'c', 'd', 'e', 'f'].map((id) => row(`delivered-${id}`, 'delivered', daysAgo(0))), // the newest 4 stay
+        row('pending', 'pending', daysAgo(0)),
+      ],
+    })
+    const { worker } = await webhooks(db, 'http://127.0.0.1:9/never', { keepDelivered: 4, concurrency: 1 })
+    // Housekeeping runs at start; stop before the pending row could be sent anywhere.
+    const stopped = worker.start().then(() => worker.stop())
+    await stopped
+    const left = await db.webhookDelivery.findMany({ orderBy: { seq: 'asc' }, select: { id: true } })
+    assert.deepEqual(left.map((r) => r.id), ['failed-8d', 'delivered-c', 'delivered-d', 'delivered-e', 'delivered-f', 'pending'])
+  })
+})
+
+// Everything above runs on SQLite; the claims and updates are the same Prisma calls on PostgreSQL.
+// This part uses the server `npm test` starts for the whole run (TEST_DATABASE_URL), rather than
+// starting one for a single test when this file is run on its own.
+const postgresSkip = process.env.TEST_DATABASE_URL ? undefined : 'needs TEST_DATABASE_URL (npm test sets it)'
+
+describe('on PostgreSQL', { skip: postgresSkip }, () => {
+  after(stopTestDatabases)
+
+  test('retries, in-order delivery after failures, and a restart that resends what was in flight', async () => {
+    const postgres = (await testDatabases()).find((database) => database.provider === 'postgresql')!
+    const url = await postgres.fresh()
+    const hook = await receiver()
+    hook.answers.push(500, 500)
+    const first = await startTestService({ ...FAST, DATABASE_URL: url, WEBHOOK_CONCURRENCY: '1' })
+    await setWebhook(first, { url: hook.url })
+    const ids: string[] = []
+    for (let i = 0; i < 10; i++) ids.push(await record(first, i))
+    await hook.waitFor(() => hook.delivered.length === 10)
+    assert.deepEqual(hook.delivered.map((r) => r.deliveryId), ids)
+    assert.equal((await settled(first, ids[0]!, 'delivered')).attempts, 3)
+    await first.close()
+
+    // While the service is down, two more events; one looks like it was being sent when the process died.
+    const db = await openClient(url)
+    cleanups.push(() => db.$disconnect())
+    const log = new EventLog(db, 500)
+    log.useOutbox({ wants: () => true, notify() {} })
+    const later = [(await log.record('message', messageData(10))).deliveryId!, (await log.record('message', messageData(11))).deliveryId!]
+    await db.webhookDelivery.update({ where: { id: later[0]! }, data: { status: 'delivering' } })
+
+    const second = await service({ DATABASE_URL: url })
+    await hook.waitFor(() => hook.delivered.length === 12)
+    assert.deepEqual(hook.delivered.slice(10).map((r) => r.deliveryId).sort(), [...later].sort())
+    await until(async () => (await get(second, '/api/webhook')).body.delivered === 12, 'the counters')
+  })
+})
