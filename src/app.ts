@@ -77,11 +77,23 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
   logger.info({ url, database: config.DATABASE_URL.startsWith('file:') ? 'sqlite' : 'postgresql' }, 'wsgo listening')
-  // One process per database talks to WhatsApp; the others serve the API on standby.
-  const ownership = holdLease(new ConnectionLease(db, config.WA_LEASE_TTL_MS), { onAcquired: () => session.start(), onStandby: (holder) => session.standby(holder) }, logger)
+  // One process per database talks to WhatsApp and delivers webhooks; the others serve the API on
+  // standby (their events still reach the outbox, which the owner delivers).
+  const ownership = holdLease(
+    new ConnectionLease(db, config.WA_LEASE_TTL_MS),
+    {
+      onAcquired: async () => {
+        await webhookWorker.start()
+        await session.start()
+      },
+      onStandby: async (holder) => {
+        await webhookWorker.stop()
+        await session.standby(holder)
+      },
+    },
+    logger,
+  )
   await ownership.ready
-
-  await webhookWorker.start()
 
   let stopping: Promise<void> | undefined
   const stop = () =>

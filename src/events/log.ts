@@ -45,17 +45,16 @@ export class EventLog {
     const createdAt = new Date()
     const text = JSON.stringify(data)
     const deliveryId = this.outbox.wants(type) ? randomUUID() : undefined
-    const id = await this.db.$transaction(async (tx) => {
-      const event = await tx.event.create({ data: { type, data: text, createdAt }, select: { id: true } })
+    // One batch transaction (a single round trip on PostgreSQL, unlike an interactive one).
+    const [event] = await this.db.$transaction([
+      this.db.event.create({ data: { type, data: text, createdAt }, select: { id: true } }),
       // Trim in the same step: everything older than the newest `limit` events goes.
-      await tx.$executeRaw`DELETE FROM "Event" WHERE "id" < (SELECT "id" FROM "Event" ORDER BY "id" DESC LIMIT 1 OFFSET ${this.limit - 1})`
-      if (deliveryId) {
-        await tx.webhookDelivery.create({
-          data: { id: deliveryId, event: type, payload: JSON.stringify({ event: type, data }), createdAt, nextAttemptAt: createdAt },
-        })
-      }
-      return event.id
-    })
+      this.db.$executeRaw`DELETE FROM "Event" WHERE "id" < (SELECT "id" FROM "Event" ORDER BY "id" DESC LIMIT 1 OFFSET ${this.limit - 1})`,
+      ...(deliveryId
+        ? [this.db.webhookDelivery.create({ data: { id: deliveryId, event: type, payload: JSON.stringify({ event: type, data }), createdAt, nextAttemptAt: createdAt }, select: { seq: true } })]
+        : []),
+    ])
+    const id = event.id
     const recorded: RecordedEvent = { id, type, timestamp: createdAt.toISOString(), deliveryId }
     if (deliveryId) this.outbox.notify()
     for (const listener of this.listeners) listener(recorded, data)

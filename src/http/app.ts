@@ -2,6 +2,7 @@
 //   /trpc/*          typed tRPC endpoint
 //   /api/*, /health  REST paths of the same procedures (trpc-to-openapi)
 //   /openapi.json    generated document, /docs its interactive page (served offline)
+//   /qr              the pairing page for a browser (public; its data comes from /api)
 import type { IncomingMessage } from 'node:http'
 import express, { type Express } from 'express'
 import { createExpressMiddleware } from '@trpc/server/adapters/express'
@@ -16,6 +17,7 @@ import { errorHandler, notFound } from './errors.js'
 import { buildOpenApiDocument } from './openapi.js'
 import { restHandler } from './rest.js'
 import { declareQrFormats, qrRoute } from './qr.js'
+import { qrPage } from './qr-page.js'
 
 export const API_VERSION = '1.0.0'
 
@@ -73,6 +75,7 @@ export function createHttpApp(services: Services): Express {
     }),
   )
 
+  app.get('/qr', qrPage())
   app.get('/api/qr', qrRoute(createContext))
   app.use(restHandler({ router: appRouter, createContext, maxBodySize: config.BODY_LIMIT, onError }))
 

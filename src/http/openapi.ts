@@ -23,6 +23,8 @@ function useSharedErrorBody(document: OpenAPIObject): void {
       }
     }
   }
+  // The generator's own error schemas ({message, code}) describe a body this service never sends.
+  for (const name of Object.keys(document.components.schemas)) if (name.startsWith('error.')) delete document.components.schemas[name]
 }
 
 export function buildOpenApiDocument(router: AppRouter, options: { baseUrl: string; version: string }, patches: DocumentPatch[] = []): OpenAPIObject {
@@ -34,8 +36,13 @@ export function buildOpenApiDocument(router: AppRouter, options: { baseUrl: stri
     version: options.version,
     baseUrl: options.baseUrl,
     securitySchemes: {
-      ApiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
-      ApiKeyQuery: { type: 'apiKey', in: 'query', name: 'api_key' },
+      ApiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'The API_KEY the service runs with, in the X-API-Key header' },
+      ApiKeyQuery: {
+        type: 'apiKey',
+        in: 'query',
+        name: 'api_key',
+        description: 'The same key in the api_key query parameter, for clients that cannot set a header',
+      },
     },
   })
   useSharedErrorBody(document)

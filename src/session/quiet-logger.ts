@@ -119,3 +119,31 @@ export function quietLogger(logger: Logger, options: Partial<QuietOptions> = {})
   )
   return wrap(logger, limiter)
 }
+
+// libsignal (Baileys' Signal implementation) writes straight to the console: one line plus a stack
+// per message it cannot decrypt, and on every session change the whole session object, private
+// chain keys included. Its lines are recognised here and sent to the quiet logger as text only.
+const LIBSIGNAL_LINES: Array<[RegExp, Level]> = [
+  [/^(Failed to decrypt message|Session error:|WARNING: Expected pubkey|V1 session storage migration error)/, 'warn'],
+  [/^(Closing open session|Decrypted message with closed session|Migrating session|Session already (closed|open)|Closing session|Opening session|Removing old closed session|Unhandled bucket type)/, 'debug'],
+]
+
+let consoleTarget: ILogger | undefined
+let originalConsole: Pick<Console, 'log' | 'info' | 'warn' | 'error'> | undefined
+
+/** Routes libsignal's console output into `logger` (the latest call wins); other console output is untouched. */
+export function routeLibsignalConsole(logger: ILogger): void {
+  consoleTarget = logger
+  if (originalConsole) return
+  originalConsole = { log: console.log, info: console.info, warn: console.warn, error: console.error }
+  for (const name of ['log', 'info', 'warn', 'error'] as const) {
+    const original = originalConsole[name]
+    console[name] = (...args: unknown[]) => {
+      const [first] = args
+      const match = typeof first === 'string' && consoleTarget ? LIBSIGNAL_LINES.find(([pattern]) => pattern.test(first)) : undefined
+      if (!match) return original.apply(console, args)
+      // Only the text: the other arguments are session objects holding keys, or stacks.
+      consoleTarget![match[1]]({ source: 'libsignal' }, (first as string).split('\n')[0]!.slice(0, 300))
+    }
+  }
+}

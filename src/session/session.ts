@@ -23,7 +23,7 @@ import { toMessageEvent } from './incoming.js'
 import type { SentMessageStore } from './sent-messages.js'
 import { backoffDelay, nextStepAfterClose } from './reconnect-policy.js'
 import { SendQueue } from './send-queue.js'
-import { quietLogger } from './quiet-logger.js'
+import { quietLogger, routeLibsignalConsole } from './quiet-logger.js'
 import type { ILogger } from '@whiskeysockets/baileys/lib/Utils/logger.js'
 
 export type ConnectionState = 'connecting' | 'qr' | 'open' | 'closed' | 'logged_out' | 'standby'
@@ -105,6 +105,7 @@ export class WhatsAppSession {
     this.log = deps.logger.child({ module: 'session' })
     this.sendQueue = new SendQueue(deps.config.SEND_MIN_GAP_MS, deps.config.SEND_TIMEOUT_MS)
     this.baileysLogger = quietLogger(deps.logger.child({ module: 'baileys' }, { level: baileysLevel(deps.config.LOG_LEVEL) }))
+    routeLibsignalConsole(this.baileysLogger)
     this.version = deps.config.WA_VERSION ? (deps.config.WA_VERSION.split('.').map(Number) as WAVersion) : undefined
   }
 

@@ -8,11 +8,29 @@
 // each test (e.g. `afterEach(releaseBaileysTimers)`), once the test's sockets are closed. TEST-ONLY.
 const baileysTimers = new Set<NodeJS.Timeout>()
 
+/** Whether the caller is Baileys: raw call sites, since a formatted stack (with source maps) is slow. */
+function calledFromBaileys(): boolean {
+	const { prepareStackTrace, stackTraceLimit } = Error
+	Error.prepareStackTrace = (_error, frames) => frames
+	Error.stackTraceLimit = 12
+	const holder: { stack?: NodeJS.CallSite[] } = {}
+	Error.captureStackTrace(holder, calledFromBaileys)
+	const frames = holder.stack ?? []
+	Error.prepareStackTrace = prepareStackTrace
+	Error.stackTraceLimit = stackTraceLimit
+	return frames.some(frame => frame.getFileName()?.includes('@whiskeysockets/baileys'))
+}
+
 for (const name of ['setTimeout', 'setInterval'] as const) {
-	const original = globalThis[name] as (...args: unknown[]) => NodeJS.Timeout
-	const tracked = (...args: unknown[]) => {
-		const timer = original(...args)
-		if (new Error().stack?.includes('@whiskeysockets/baileys')) baileysTimers.add(timer)
+	const original = globalThis[name] as (callback: (...args: unknown[]) => void, ...rest: unknown[]) => NodeJS.Timeout
+	const tracked = (callback: (...args: unknown[]) => void, ...rest: unknown[]) => {
+		if (typeof callback !== 'function' || !calledFromBaileys()) return original(callback, ...rest)
+		// a timeout that fired is forgotten, so a long test does not pile up dead timers
+		const timer: NodeJS.Timeout = original(function (this: unknown, ...args: unknown[]) {
+			if (name === 'setTimeout') baileysTimers.delete(timer)
+			return callback.apply(this, args)
+		}, ...rest)
+		baileysTimers.add(timer)
 		return timer
 	}
 	// keep the original's extra properties (util.promisify.custom)

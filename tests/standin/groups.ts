@@ -44,13 +44,24 @@ function groupNode(directory: Directory, group: Group): BinaryNode {
 	)
 }
 
+/** What a w:g2 query asks: one group's metadata (`<query>`), the joined groups (`<participating>`), or a change. */
+export type GroupQueryKind = 'metadata' | 'participating' | 'change'
+
+export function groupQueryKind(request: BinaryNode): GroupQueryKind {
+	if (getBinaryNodeChild(request, 'participating')) return 'participating'
+	if (getBinaryNodeChild(request, 'query')) return 'metadata'
+	return 'change'
+}
+
 export function answerGroupQuery(request: BinaryNode, directory: Directory): BinaryNode {
-	if (getBinaryNodeChild(request, 'participating')) {
-		return iqResult(request, [node('groups', {}, directory.groups().map(group => groupNode(directory, group)))])
+	switch (groupQueryKind(request)) {
+		case 'participating':
+			return iqResult(request, [node('groups', {}, directory.groups().map(group => groupNode(directory, group)))])
+		case 'metadata': {
+			const group = request.attrs.to ? directory.group(request.attrs.to) : undefined
+			return group ? iqResult(request, [groupNode(directory, group)]) : iqError(request, 404, 'item-not-found')
+		}
+		case 'change':
+			return iqResult(request) // group changes (subject, participants, ...) are accepted without effect
 	}
-	if (getBinaryNodeChild(request, 'query')) {
-		const group = request.attrs.to ? directory.group(request.attrs.to) : undefined
-		return group ? iqResult(request, [groupNode(directory, group)]) : iqError(request, 404, 'item-not-found')
-	}
-	return iqResult(request) // group changes (subject, participants, ...) are accepted without effect
 }

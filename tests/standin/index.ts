@@ -2,8 +2,11 @@
 export { StandIn, startStandIn } from './server.js'
 export type {
 	AddressBookEntry,
+	ClientVersion,
+	GroupQueryCounts,
 	PairedDevice,
 	ReceivedReceipt,
+	RetryOptions,
 	ScanOptions,
 	SendOptions,
 	StandInOptions,

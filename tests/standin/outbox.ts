@@ -22,6 +22,11 @@ export type OutgoingMessage = {
 	recipients: string[]
 	/** the copy the account's own phone got (a deviceSentMessage), if the device sent it one */
 	phoneCopy?: proto.Message
+	/**
+	 * 1 the first time this id reached its recipients; 2, 3, ... for each re-send under the same id
+	 * (what Baileys does after a retry receipt), each one freshly encrypted
+	 */
+	copy: number
 	stanza: BinaryNode
 }
 
@@ -51,7 +56,11 @@ function peerFor(directory: Directory, jid: string): SignalPeer | undefined {
  * @param sender the sending device's address, as the peers know it (`<lid>:<device>@lid`)
  * @returns undefined when no simulated recipient could read it (e.g. only companions were addressed)
  */
-export async function openOutgoing(stanza: BinaryNode, directory: Directory, sender: string): Promise<OutgoingMessage | undefined> {
+export async function openOutgoing(
+	stanza: BinaryNode,
+	directory: Directory,
+	sender: string
+): Promise<Omit<OutgoingMessage, 'copy'> | undefined> {
 	const to = stanza.attrs.to ?? ''
 	const isGroup = !!isJidGroup(to)
 	const recipients: string[] = []

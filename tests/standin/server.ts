@@ -25,11 +25,12 @@ import {
 import { AppStateServer } from './app-state.js'
 import { ChangeFeed } from './change-feed.js'
 import { ClientConnection } from './client-connection.js'
+import { clientVersionOf, devicePropsOf, outdatedVersionFailure, type ClientVersion } from './client-payload.js'
 import { documentMessage, extendedTextMessage, imageMessage, textMessage, type DocumentSpec, type ImageSpec } from './contact-messages.js'
 import { ContactPhones, type SendOptions } from './contact-phones.js'
 import { DeviceSessions, type PairedDevice, type ScanOptions } from './device-sessions.js'
 import { Directory, type ContactSpec, type GroupSpec, type StandInContact } from './directory.js'
-import { answerGroupQuery } from './groups.js'
+import { answerGroupQuery, groupQueryKind, type GroupQueryKind } from './groups.js'
 import type { HistoryContent } from './history-sync.js'
 import { MediaHost, type StoredMedia } from './media-host.js'
 import { bytesOf, children, firstChild, iqResult, node, unixNow } from './nodes.js'
@@ -38,10 +39,13 @@ import { openOutgoing, type OutgoingMessage } from './outbox.js'
 import type { LinkedDevice } from './pairing.js'
 import { answerEncryptQuery } from './prekeys.js'
 import { PrimaryPhone } from './primary-phone.js'
+import { retryReceiptNode, type RetryOptions } from './retry-receipts.js'
 import { answerUsync } from './usync.js'
 
 export type { PairedDevice, ScanOptions } from './device-sessions.js'
 export type { SendOptions } from './contact-phones.js'
+export type { ClientVersion } from './client-payload.js'
+export type { RetryOptions } from './retry-receipts.js'
 
 export type StandInOptions = {
 	/** the account's phone number (digits), default 15550001111 */
@@ -69,6 +73,9 @@ export type AddressBookEntry = { phone: string; name?: string; firstName?: strin
 
 export type ReceivedReceipt = { id: string; type?: string; to?: string; participant?: string; stanza: BinaryNode }
 
+/** How many w:g2 queries the device made: one group's metadata, and the list of joined groups. */
+export type GroupQueryCounts = { metadata: number; participating: number }
+
 type Sender = ContactSpec | StandInContact
 
 const DEFAULT_TIMEOUT_MS = 10_000
@@ -85,6 +92,12 @@ export class StandIn {
 	private readonly peerRequests: proto.Message[] = []
 	private readonly receiptsReceived: ReceivedReceipt[] = []
 	private readonly failures: unknown[] = []
+	/** the device's acks of what the stand-in sent it (Baileys acks a receipt once it has handled it) */
+	private readonly acksReceived: Record<string, string>[] = []
+	private readonly groupQueryLog: { kind: GroupQueryKind; jid?: string }[] = []
+	private readonly versions: ClientVersion[] = []
+	private readonly registrations: proto.DeviceProps[] = []
+	private versionRejected: (version: ClientVersion) => boolean = () => false
 	/** app-state versions the device has fetched, to know when pushed contacts arrived */
 	private readonly servedAppState: number[] = []
 	private readonly timers = new Set<NodeJS.Timeout>()
@@ -116,7 +129,7 @@ export class StandIn {
 		const { serverStatic, encodedChain } = testCertificateChain()
 		wss.on('connection', (socket: WebSocket) => {
 			const connection = new ClientConnection(socket, serverStatic, encodedChain, {
-				onHandshake: connection => this.sessions.onHandshake(connection),
+				onHandshake: connection => this.onHandshake(connection),
 				onNode: (connection, stanza) => this.onNode(connection, stanza),
 				onClose: connection => {
 					this.connections.delete(connection)
@@ -217,6 +230,28 @@ export class StandIn {
 	/** The network drops: the TCP connection is cut without a closing stanza. */
 	drop() {
 		this.requireLive().connection.terminate()
+	}
+
+	/**
+	 * Refuse client versions the way WhatsApp refuses outdated ones: the handshake (login or
+	 * registration) is answered with `<failure reason="405">` and Baileys closes with statusCode 405.
+	 * `true` refuses every version, a function the versions it returns true for, `false` none.
+	 */
+	rejectVersion(reject: boolean | ((version: ClientVersion) => boolean) = true) {
+		this.versionRejected = typeof reject === 'function' ? reject : () => reject
+	}
+
+	/** The app version each connecting client presented (Baileys' `version` config), oldest first. */
+	clientVersions(): ClientVersion[] {
+		return [...this.versions]
+	}
+
+	/**
+	 * The DeviceProps the latest registering (QR-showing) client sent: os, platformType, and the
+	 * history it asks for (`requireFullSync` is Baileys' `syncFullHistory`; `historySyncConfig`).
+	 */
+	registrationProps(): proto.DeviceProps | undefined {
+		return this.registrations.at(-1)
 	}
 
 	// ---- the world around the device --------------------------------------------------------------
@@ -323,6 +358,35 @@ export class StandIn {
 		return this.feed.waitFor(`a receipt for ${id}`, timeoutMs, () => this.receiptsReceived.find(receipt => receipt.id === id))
 	}
 
+	/**
+	 * A recipient's phone could not decrypt a message the device sent and asks for it again: a
+	 * `<receipt type="retry">` (retry-receipts.ts). Resolves once Baileys has handled it (acked the
+	 * receipt); any copy it re-sent is then in outbox() with `copy` > 1.
+	 * @param from the contact asking: the chat's contact, or a member of the group it was sent to
+	 */
+	async requestRetry(from: Sender, messageId: string, options: RetryOptions = {}, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
+		const original = this.sent.find(message => message.id === messageId)
+		if (!original) throw new Error(`no contact received a message ${messageId} from the device`)
+		const contact = this.contact(from)
+		const chat = this.directory.resolve(original.to)
+		if (!original.isGroup && (chat?.kind !== 'contact' || chat.contact !== contact)) {
+			throw new Error(`message ${messageId} went to ${original.to}, not to ${contact.lidJid}`)
+		}
+		const handled = () => this.acksReceived.filter(ack => ack.class === 'receipt' && ack.type === 'retry' && ack.id === messageId).length
+		const before = handled()
+		this.requireLive().connection.send(retryReceiptNode(contact, original, options))
+		await this.feed.waitFor(`the device to handle a retry receipt for ${messageId}`, timeoutMs, () =>
+			handled() > before ? true : undefined
+		)
+	}
+
+	/** The group queries the device made; with `jid`, metadata queries count for that group only. */
+	groupQueries(jid?: string): GroupQueryCounts {
+		const count = (kind: GroupQueryKind) =>
+			this.groupQueryLog.filter(query => query.kind === kind && (kind !== 'metadata' || !jid || query.jid === jid)).length
+		return { metadata: count('metadata'), participating: count('participating') }
+	}
+
 	/** Media the device uploaded, as stored (encrypted). */
 	uploads(): StoredMedia[] {
 		return this.media.uploads()
@@ -355,6 +419,19 @@ export class StandIn {
 
 	// ---- what the device asks and sends -----------------------------------------------------------
 
+	private onHandshake(connection: ClientConnection) {
+		const payload = connection.clientPayload
+		if (!payload || !connection.kind) return
+		const version = clientVersionOf(connection.kind, payload)
+		this.versions.push(version)
+		const props = devicePropsOf(payload)
+		if (props) this.registrations.push(props)
+		this.feed.notify()
+		// WhatsApp checks the version before anything else: no QR, no login
+		if (this.versionRejected(version)) return connection.endWith(outdatedVersionFailure())
+		return this.sessions.onHandshake(connection)
+	}
+
 	private async onNode(connection: ClientConnection, stanza: BinaryNode) {
 		switch (stanza.tag) {
 			case 'iq':
@@ -376,8 +453,12 @@ export class StandIn {
 				connection.send(node('ack', { class: 'receipt', id: stanza.attrs.id, from: stanza.attrs.to, type: stanza.attrs.type }))
 				this.feed.notify()
 				return
+			case 'ack':
+				this.acksReceived.push(stanza.attrs)
+				this.feed.notify()
+				return
 			default:
-				return // acks, presence, chat states, telemetry: nothing to answer
+				return // presence, chat states, telemetry: nothing to answer
 		}
 	}
 
@@ -391,6 +472,7 @@ export class StandIn {
 				connection.send(answerUsync(request, this.directory))
 				return
 			case 'w:g2':
+				this.groupQueryLog.push({ kind: groupQueryKind(request), jid: request.attrs.to })
 				connection.send(answerGroupQuery(request, this.directory))
 				return
 			case 'w:m': // where to upload media, and the token to do it with
@@ -437,8 +519,9 @@ export class StandIn {
 			this.feed.notify()
 			return
 		}
-		const outgoing = await openOutgoing(stanza, this.directory, sender)
-		if (!outgoing) return
+		const opened = await openOutgoing(stanza, this.directory, sender)
+		if (!opened) return
+		const outgoing = { ...opened, copy: this.sent.filter(earlier => earlier.id === opened.id).length + 1 }
 		this.sent.push(outgoing)
 		if (this.options.deliveryReceipts !== false) this.confirmDelivery(connection, outgoing)
 		this.feed.notify()

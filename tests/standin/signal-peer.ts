@@ -33,8 +33,17 @@ export type Ciphertext = { type: 'pkmsg' | 'msg'; ciphertext: Uint8Array }
 
 /** The `<user>` node answering an `<iq xmlns="encrypt"><key>` fetch for one device. */
 export function preKeyBundleNode(jid: string, bundle: PreKeyBundle): BinaryNode {
-	return node('user', { jid }, [
-		node('registration', {}, bigEndian(bundle.registrationId, 4)),
+	return node('user', { jid }, [registrationNode(bundle.registrationId), ...bundleKeyNodes(bundle)])
+}
+
+/** `<registration>`: a device's Signal registration id, 4 bytes big-endian. */
+export function registrationNode(registrationId: number): BinaryNode {
+	return node('registration', {}, bigEndian(registrationId, 4))
+}
+
+/** The keys of a bundle as they travel in a key fetch and in a retry receipt's `<keys>`. */
+export function bundleKeyNodes(bundle: PreKeyBundle): BinaryNode[] {
+	return [
 		node('type', {}, Buffer.from([5])), // KEY_BUNDLE_TYPE: Curve25519 ("djb") keys
 		node('identity', {}, bundle.identityKey),
 		node('skey', {}, [
@@ -45,7 +54,7 @@ export function preKeyBundleNode(jid: string, bundle: PreKeyBundle): BinaryNode 
 		...(bundle.preKey
 			? [node('key', {}, [node('id', {}, bigEndian(bundle.preKey.keyId, 3)), node('value', {}, bundle.preKey.publicKey)])]
 			: [])
-	])
+	]
 }
 
 export class SignalPeer {
@@ -81,6 +90,11 @@ export class SignalPeer {
 			},
 			preKey: { keyId, publicKey: preKey.public }
 		}
+	}
+
+	/** This device's Signal registration id (what it puts in `<registration>`). */
+	get registrationId(): number {
+		return this.creds.registrationId
 	}
 
 	async hasSessionWith(device: string): Promise<boolean> {

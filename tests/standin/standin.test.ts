@@ -5,8 +5,8 @@ import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { afterEach, test } from 'node:test'
-import { downloadMediaMessage, proto, type WAMessage } from '@whiskeysockets/baileys'
-import { startStandIn, type StandIn, type StandInOptions } from './index.js'
+import { downloadMediaMessage, proto, type WAMessage, type WAMessageKey } from '@whiskeysockets/baileys'
+import { startStandIn, type OutgoingMessage, type StandIn, type StandInOptions } from './index.js'
 import { pairNewDevice, releaseBaileysTimers, TestDevice } from './test-device.js'
 
 afterEach(releaseBaileysTimers)
@@ -24,6 +24,14 @@ async function withStandIn(run: (standin: StandIn) => Promise<void>, options?: S
 	} finally {
 		await standin.close()
 	}
+}
+
+/** The ciphertext Alice's phone got in an outgoing stanza. */
+function aliceCiphertext(message: OutgoingMessage) {
+	const to = message.stanza.content
+	const participants = Array.isArray(to) ? to.find(child => child.tag === 'participants') : undefined
+	const alice = Array.isArray(participants?.content) ? participants.content.find(child => child.attrs.jid === '88880002222@lid') : undefined
+	return Array.isArray(alice?.content) ? alice.content[0]?.content : undefined
 }
 
 /** The upserted message with this id (waiting for it). */
@@ -343,7 +351,7 @@ test('contacts: address-book entries arrive as contacts.upsert (app-state sync)'
 		await device.end()
 	}))
 
-test('history sync: chats, push names and LID mappings arrive as messaging-history.set', () =>
+test('history sync: chats, push names and LID mappings arrive as messaging-history.set; Baileys keeps the mappings', () =>
 	withStandIn(async standin => {
 		// history processing on (Baileys' default); the phone's first-login sync lets it go online quickly
 		const device = await pairNewDevice(standin, { shouldSyncHistoryMessage: () => true }, { pushName: 'Me' })
@@ -351,7 +359,9 @@ test('history sync: chats, push names and LID mappings arrive as messaging-histo
 		await device.waitFor('creds.update', update => update.me?.name === 'Me')
 		await standin.sendHistorySync({
 			syncType: 'RECENT',
-			conversations: [{ id: '88880002222@lid', name: 'Alice', pnJid: '15550002222@s.whatsapp.net' }]
+			conversations: [{ id: '88880002222@lid', name: 'Alice', pnJid: '15550002222@s.whatsapp.net' }],
+			// someone who has never written and whom the server would not name: known from history alone
+			lidMappings: [{ pn: '15550005555@s.whatsapp.net', lid: '88880005555@lid' }]
 		})
 		const recent = await device.waitFor('messaging-history.set', set => set.contacts.some(contact => contact.id === '88880002222@lid'))
 		assert.deepEqual(
@@ -359,6 +369,9 @@ test('history sync: chats, push names and LID mappings arrive as messaging-histo
 			{ id: '88880002222@lid', name: 'Alice', username: undefined, lid: undefined, phoneNumber: '15550002222@s.whatsapp.net' }
 		)
 		assert.ok(recent.lidPnMappings?.some(m => m.lid === '88880002222@lid' && m.pn === '15550002222@s.whatsapp.net'))
+		assert.ok(recent.lidPnMappings?.some(m => m.lid === '88880005555@lid' && m.pn === '15550005555@s.whatsapp.net'))
+		// stored, not announced: history mappings emit no lid-mapping.update (pushContacts with a lid does)
+		assert.equal(await device.socket!.signalRepository.lidMapping.getLIDForPN('15550005555@s.whatsapp.net'), '88880005555@lid')
 
 		await standin.sendHistorySync({ syncType: 'PUSH_NAME', pushNames: [{ id: '15550003333@s.whatsapp.net', pushName: 'Bobby' }] })
 		const names = await device.waitFor('messaging-history.set', set => set.contacts.some(contact => contact.notify === 'Bobby'))
@@ -393,4 +406,105 @@ test('messages sent while the device is offline arrive at its next login', () =>
 		const upsert = device.events('messages.upsert').find(({ messages }) => messages.some(m => m.key.id === id))
 		assert.equal(upsert?.type, 'append', 'offline messages are appended, not notified')
 		await device.end()
+	}))
+
+test('retry receipts: Baileys asks getMessage and re-sends under the same id, freshly encrypted; with nothing to re-send, nothing', () =>
+	withStandIn(async standin => {
+		const sentContent = new Map<string, proto.IMessage>()
+		const asked: WAMessageKey[] = []
+		// Baileys' own recent-message cache would answer before getMessage: off, as after a restart
+		const device = await pairNewDevice(standin, {
+			enableRecentMessageCache: false,
+			getMessage: async key => {
+				asked.push(key)
+				return sentContent.get(key.id ?? '')
+			}
+		})
+		standin.contact(ALICE)
+		const sent = await device.socket!.sendMessage('88880002222@lid', { text: 'did you get this?' })
+		sentContent.set(sent!.key.id!, sent!.message!)
+		const first = await standin.waitForOutgoing(message => message.id === sent?.key.id)
+		assert.equal(first.copy, 1)
+
+		await standin.requestRetry(ALICE, first.id)
+		assert.deepEqual(asked.map(key => [key.id, key.remoteJid, key.fromMe]), [[first.id, '88880002222@lid', true]])
+		const copies = standin.outbox().filter(message => message.id === first.id)
+		assert.equal(copies.length, 2, 'Alice received the message again')
+		assert.equal(copies[1]!.copy, 2)
+		assert.equal(copies[1]!.text, 'did you get this?', 'and decrypted it')
+		assert.notDeepEqual(aliceCiphertext(copies[1]!), aliceCiphertext(first), 're-encrypted, not replayed')
+
+		// a message the service no longer has: Baileys asks, finds nothing and re-sends nothing
+		const gone = await device.socket!.sendMessage('88880002222@lid', { text: 'forgotten' })
+		await standin.waitForOutgoing(message => message.id === gone?.key.id)
+		await standin.requestRetry(ALICE, gone!.key.id!, { keys: false })
+		assert.ok(asked.some(key => key.id === gone?.key.id), 'getMessage was asked')
+		assert.equal(standin.outbox().filter(message => message.id === gone?.key.id).length, 1, 'no second copy')
+		await device.end()
+	}))
+
+test('an outdated client version is refused with 405 (registration and login); the versions presented are recorded', () =>
+	withStandIn(async standin => {
+		standin.rejectVersion(version => version.secondary < 3000)
+		const device = new TestDevice()
+		device.connect(standin, { version: [2, 2999, 7] })
+		assert.equal(await device.waitForClose(), 405)
+		assert.equal(standin.pairedDevice, undefined)
+
+		const paired = await pairNewDevice(standin, { version: [2, 3000, 1] })
+		standin.rejectVersion(true) // e.g. WhatsApp moved on while the service was down
+		await paired.end()
+		paired.connect(standin, { version: [2, 3000, 1] })
+		assert.equal(await paired.waitForClose(), 405)
+		assert.deepEqual(standin.clientVersions(), [
+			{ kind: 'registration', primary: 2, secondary: 2999, tertiary: 7 },
+			{ kind: 'registration', primary: 2, secondary: 3000, tertiary: 1 },
+			{ kind: 'login', primary: 2, secondary: 3000, tertiary: 1 },
+			{ kind: 'login', primary: 2, secondary: 3000, tertiary: 1 }
+		])
+
+		standin.rejectVersion(false)
+		paired.connect(standin, { version: [2, 3000, 1] })
+		await paired.waitForOpen()
+		await paired.end()
+	}))
+
+test('group sends query the group metadata every time, unless cachedGroupMetadata answers', () =>
+	withStandIn(async standin => {
+		standin.setGroups([{ jid: GROUP, subject: 'Team', participants: [ALICE, BOB] }])
+		const device = await pairNewDevice(standin)
+		assert.deepEqual(standin.groupQueries(), { metadata: 0, participating: 0 })
+		for (const text of ['one', 'two']) {
+			const sent = await device.socket!.sendMessage(GROUP, { text })
+			await standin.waitForOutgoing(message => message.id === sent?.key.id)
+		}
+		assert.deepEqual(standin.groupQueries(GROUP), { metadata: 2, participating: 0 }, 'one metadata query per send')
+		await device.socket!.groupFetchAllParticipating()
+		assert.deepEqual(standin.groupQueries(), { metadata: 2, participating: 1 })
+		assert.deepEqual(standin.groupQueries('120363000000000009@g.us'), { metadata: 0, participating: 1 })
+
+		// the service keeps what it fetched once and hands it to Baileys
+		const metadata = await device.socket!.groupMetadata(GROUP)
+		await device.end()
+		device.connect(standin, { cachedGroupMetadata: async jid => (jid === GROUP ? metadata : undefined) })
+		await device.waitForOpen()
+		await standin.waitForLogin()
+		const sent = await device.socket!.sendMessage(GROUP, { text: 'three' })
+		assert.equal((await standin.waitForOutgoing(message => message.id === sent?.key.id)).text, 'three')
+		assert.deepEqual(standin.groupQueries(), { metadata: 3, participating: 1 }, 'no query for a cached group')
+		await device.end()
+	}))
+
+test('registration props: the companion says whether it wants the full history (syncFullHistory)', () =>
+	withStandIn(async standin => {
+		for (const syncFullHistory of [false, true]) {
+			const device = new TestDevice()
+			device.connect(standin, { syncFullHistory })
+			await device.waitForQr()
+			const props = standin.registrationProps()
+			assert.equal(props?.requireFullSync, syncFullHistory)
+			assert.equal(props?.historySyncConfig?.storageQuotaMb, 10240)
+			assert.equal(props?.historySyncConfig?.inlineInitialPayloadInE2EeMsg, true)
+			await device.end()
+		}
 	}))

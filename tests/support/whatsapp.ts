@@ -48,10 +48,10 @@ export async function startWithStandIn(
   const standin = await startStandIn(options.standin)
   const { fetchAgent, options: fetchOptions } = standin.socketOptions
   const serviceOptions: ServiceOptions = {
-    // Fast retries: tests exercise the reconnect rules, not the production pacing.
-    socketOptions: { fetchAgent, options: fetchOptions, connectTimeoutMs: 5_000 },
     ...options.service,
+    socketOptions: { fetchAgent, options: fetchOptions, connectTimeoutMs: 5_000, ...options.service?.socketOptions },
   }
+  // Fast retries: tests exercise the reconnect rules, not the production pacing.
   const serviceEnv = { WA_WS_URL: standin.url, SEND_MIN_GAP_MS: '0', RECONNECT_MIN_MS: '50', RECONNECT_MAX_MS: '500', ...env }
   let service = await startTestService(serviceEnv, serviceOptions)
 
