@@ -475,11 +475,26 @@ export class WhatsAppSession {
         [participant, participantAlt],
       ].flatMap(([a, b]) => (a && b ? [a.endsWith('@lid') ? { lid: a, pn: b } : { lid: b, pn: a }] : []))
       if (pairs.length) await this.deps.contacts.rememberMappings(pairs)
+      await this.learnFromBaileys([remoteJid, participant])
       if (remoteJid === 'status@broadcast' || remoteJid?.endsWith('@newsletter')) continue
       const event = toMessageEvent(message, { resolve: this.deps.contacts.resolve, self })
       if (!event) continue
       this.remember(this.seen, id)
       await this.deps.events.record('message', event)
+    }
+  }
+
+  /**
+   * Baileys keeps LID mappings of its own (from history sync among others; it does not always
+   * announce them): ask it about LIDs we cannot resolve yet, and remember what it knows.
+   */
+  private async learnFromBaileys(jids: Array<string | null | undefined>): Promise<void> {
+    const lidMapping = this.socket?.signalRepository.lidMapping
+    if (!lidMapping) return
+    for (const jid of jids) {
+      if (!jid?.endsWith('@lid') || this.deps.contacts.resolve(jid)) continue
+      const pn = await lidMapping.getPNForLID(jid).catch(() => null)
+      if (pn) await this.deps.contacts.rememberMappings([{ lid: jid, pn }])
     }
   }
 
