@@ -64,8 +64,10 @@ export async function startService(config: Config, options: ServiceOptions = {})
 
   const services: Services = { config, logger, db, events, webhookSettings, webhookWorker, session, contacts }
   const server = createServer(createHttpApp(services))
-  // Keep-alive sockets of idle clients must not hold a stop open.
-  server.keepAliveTimeout = 5_000
+  // Longer than the usual client and proxy idle timeouts (so the server is not the one closing a
+  // socket a client is about to reuse); stop() drops idle connections itself.
+  server.keepAliveTimeout = 65_000
+  server.headersTimeout = 66_000
 
   try {
     await listen(server, config.PORT, config.HOST)

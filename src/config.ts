@@ -51,6 +51,8 @@ export const configSchema = z.object({
   /** The WhatsApp Web version Baileys presents, e.g. 2.3000.1027934701. Baileys' own when unset. */
   WA_VERSION: optionalString.refine((v) => v === undefined || /^\d+\.\d+\.\d+$/.test(v), 'expected three numbers such as 2.3000.1027934701'),
   WA_SYNC_FULL_HISTORY: boolean(false),
+  /** Pause after each retry receipt Baileys sends for a message it could not decrypt (Baileys' default). */
+  WA_RETRY_REQUEST_DELAY_MS: milliseconds(250),
   /** Minimum gap between two outgoing messages (a guard against being flagged as spam). */
   SEND_MIN_GAP_MS: milliseconds(250),
   /** A send that WhatsApp has not acknowledged in this time fails with a clear error. */

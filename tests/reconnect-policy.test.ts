@@ -20,11 +20,15 @@ test('every disconnect reason leads to the right next step', () => {
     [999, true, 'reconnect-later'],
   ]
   for (const [code, paired, action] of cases) {
-    assert.equal(nextStepAfterClose(code, { paired }).action, action, `code ${code}`)
+    assert.equal(nextStepAfterClose(code, { paired, reachedWhatsApp: true }).action, action, `code ${code}`)
   }
-  assert.match(nextStepAfterClose(405, { paired: false }).reason, /WA_VERSION/)
-  assert.match(nextStepAfterClose(408, { paired: false }).reason, /QR/)
-  assert.match(nextStepAfterClose(440, { paired: true }).reason, /reconnect/)
+  assert.match(nextStepAfterClose(405, { paired: false, reachedWhatsApp: false }).reason, /WA_VERSION/)
+  assert.match(nextStepAfterClose(408, { paired: false, reachedWhatsApp: true }).reason, /QR/)
+  assert.match(nextStepAfterClose(440, { paired: true, reachedWhatsApp: true }).reason, /reconnect/)
+  // A connection that never reached WhatsApp is retried and said so, whatever code Baileys gave.
+  for (const code of [408, 428, 500, undefined]) {
+    assert.deepEqual(nextStepAfterClose(code, { paired: true, reachedWhatsApp: false }), { action: 'reconnect-later', reason: 'could not reach WhatsApp' })
+  }
 })
 
 test('backoff grows exponentially, is capped, jitters, and never goes below its floor', () => {

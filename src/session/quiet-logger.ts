@@ -34,7 +34,8 @@ class Limiter {
 
   /** Whether this line may be written now. */
   admit(level: Level, message: string): boolean {
-    const key = `${level}\u0000${message}`
+    // Lines that differ only in numbers (ids, offsets, counts) are one kind.
+    const key = `${level}\u0000${message.replace(/\d+/g, '#').slice(0, 120)}`
     const now = Date.now()
     let kind = this.kinds.get(key)
     if (!kind || now - kind.windowStart >= this.options.windowMs) {
@@ -142,8 +143,12 @@ export function routeLibsignalConsole(logger: ILogger): void {
       const [first] = args
       const match = typeof first === 'string' && consoleTarget ? LIBSIGNAL_LINES.find(([pattern]) => pattern.test(first)) : undefined
       if (!match) return original.apply(console, args)
-      // Only the text: the other arguments are session objects holding keys, or stacks.
-      consoleTarget![match[1]]({ source: 'libsignal' }, (first as string).split('\n')[0]!.slice(0, 300))
+      // Only the text: the other arguments are session objects holding keys, or stacks. The part
+      // after a colon is a detail (e.g. "Session error:Error: invalid wire type 4"), kept as a field.
+      const line = (first as string).split('\n')[0]!.slice(0, 300)
+      const colon = line.indexOf(':')
+      const [msg, detail] = colon > 0 ? [line.slice(0, colon), line.slice(colon + 1).trim()] : [line, undefined]
+      consoleTarget![match[1]]({ source: 'libsignal', ...(detail && { detail }) }, msg)
     }
   }
 }

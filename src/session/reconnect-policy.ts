@@ -12,7 +12,18 @@ export type NextStep =
   /** Reconnecting would not help (or would fight someone): stay closed and say why. */
   | { action: 'stop'; reason: string }
 
-export function nextStepAfterClose(code: number | undefined, context: { paired: boolean }): NextStep {
+export interface CloseContext {
+  /** The device has completed pairing at some point (creds hold its identity). */
+  paired: boolean
+  /** The closed socket got as far as showing a QR code or opening. */
+  reachedWhatsApp: boolean
+}
+
+export function nextStepAfterClose(code: number | undefined, context: CloseContext): NextStep {
+  // Never got through to WhatsApp (DNS, refused, TLS, proxy...): Baileys reports these as 408/428.
+  if (!context.reachedWhatsApp && code !== DisconnectReason.restartRequired && code !== 405 && code !== DisconnectReason.loggedOut && code !== DisconnectReason.forbidden) {
+    return { action: 'reconnect-later', reason: 'could not reach WhatsApp' }
+  }
   switch (code) {
     case DisconnectReason.restartRequired:
       return { action: 'reconnect-now', reason: 'restart required (normal after pairing)' }

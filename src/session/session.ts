@@ -90,6 +90,8 @@ export class WhatsAppSession {
   private pendingReconnect: Promise<void> | undefined
   private credsWrites: Promise<unknown> = Promise.resolve()
   private ingest: Promise<unknown> = Promise.resolve()
+  /** Whether the current socket got as far as a QR or an open connection. */
+  private reachedWhatsApp = false
   private readonly seen = new Set<string>()
   private readonly sentIds = new Set<string>()
   private groupsCache: { at: number; groups: GroupSummary[] } | undefined
@@ -336,6 +338,7 @@ export class WhatsAppSession {
     const auth = this.auth
     this.setState('connecting')
     this.groupsCache = undefined
+    this.reachedWhatsApp = false
 
     const socket = makeWASocket({
       auth: { creds: auth.creds, keys: makeCacheableSignalKeyStore(auth.keys, baileysLogger) },
@@ -343,6 +346,7 @@ export class WhatsAppSession {
       ...(config.WA_WS_URL && { waWebSocketUrl: config.WA_WS_URL }),
       ...(this.version && { version: this.version }),
       markOnlineOnConnect: false,
+      retryRequestDelayMs: config.WA_RETRY_REQUEST_DELAY_MS,
       syncFullHistory: config.WA_SYNC_FULL_HISTORY,
       shouldSyncHistoryMessage: ({ syncType }) => config.WA_SYNC_FULL_HISTORY || syncType !== proto.HistorySync.HistorySyncType.FULL,
       getMessage: async (key) => (key.id ? this.deps.sentMessages.get(key.id) : undefined),
@@ -391,6 +395,7 @@ export class WhatsAppSession {
   }
 
   private onConnectionUpdate(update: Partial<BaileysConnectionUpdate>): void {
+    if (update.qr || update.connection === 'open') this.reachedWhatsApp = true
     if (update.qr) {
       this.setState('qr')
       this.qr = update.qr
@@ -416,7 +421,7 @@ export class WhatsAppSession {
     const wasState = this.state
     if (this.stopped || this.loggingOut) return
     const paired = Boolean(this.auth?.creds.me?.id)
-    const step = nextStepAfterClose(code, { paired })
+    const step = nextStepAfterClose(code, { paired, reachedWhatsApp: this.reachedWhatsApp })
     this.lastDisconnect = { code: code ?? null, reason: step.reason, at: new Date().toISOString() }
     switch (step.action) {
       case 'reconnect-now':
