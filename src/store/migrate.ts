@@ -35,12 +35,35 @@ async function migrationsList(provider: Provider) {
   }
 }
 
+/**
+ * Names of migrations recorded as applied. Read with a plain connection: the schema engine locks
+ * a SQLite file exclusively (`locking_mode=EXCLUSIVE`), which fails while another process has it
+ * open, so it is only started when there is something to apply.
+ */
+async function appliedMigrations(url: string): Promise<Set<string> | undefined> {
+  const connection = await adapterFor(url).connect()
+  try {
+    const result = await connection.queryRaw({
+      sql: 'SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL',
+      args: [],
+      argTypes: [],
+    })
+    return new Set(result.rows.map((row) => String(row[0])))
+  } catch {
+    return undefined // no migrations table yet: a new database
+  } finally {
+    await connection.dispose()
+  }
+}
+
 /** Brings the database up to date; returns the names of the migrations it applied. */
 export async function migrate(url: string): Promise<string[]> {
   const provider = providerOf(url)
+  const list = await migrationsList(provider)
+  const applied = await appliedMigrations(url)
+  if (applied && list.migrationDirectories.every((migration) => applied.has(migration.path))) return []
   const schemaPath = path.join(prismaDir, provider, 'schema.prisma')
   const schema = { path: schemaPath, text: await readFile(schemaPath, 'utf8') }
-  const list = await migrationsList(provider)
   const { engine, close } = await openSchemaEngine(schema, adapterFor(url))
   try {
     const { appliedMigrationNames } = await engine.applyMigrations({
