@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { backoffDelay, nextStepAfterClose } from '../src/session/reconnect-policy.js'
+import { nextStepAfterClose } from '../src/session/reconnect-policy.js'
 
 test('every disconnect reason leads to the right next step', () => {
   const cases: Array<[number | undefined, boolean, string]> = [
@@ -29,20 +29,4 @@ test('every disconnect reason leads to the right next step', () => {
   for (const code of [408, 428, 500, undefined]) {
     assert.deepEqual(nextStepAfterClose(code, { paired: true, reachedWhatsApp: false }), { action: 'reconnect-later', reason: 'could not reach WhatsApp' })
   }
-})
-
-test('backoff grows exponentially, is capped, jitters, and never goes below its floor', () => {
-  const bounds = { minMs: 1_000, maxMs: 60_000 }
-  for (let attempt = 0; attempt < 40; attempt++) {
-    for (const r of [0, 0.5, 0.999]) {
-      const delay = backoffDelay(attempt, bounds, () => r)
-      assert.ok(delay >= bounds.minMs, `attempt ${attempt}: ${delay} below the floor`)
-      assert.ok(delay <= bounds.maxMs, `attempt ${attempt}: ${delay} above the cap`)
-    }
-  }
-  assert.equal(backoffDelay(3, bounds, () => 0.999), 7_996)
-  assert.equal(backoffDelay(3, bounds, () => 0), 4_000)
-  assert.equal(backoffDelay(20, bounds, () => 0.999), 59_970)
-  const spread = new Set(Array.from({ length: 50 }, () => backoffDelay(5, bounds)))
-  assert.ok(spread.size > 10, 'jitter spreads the retries')
 })

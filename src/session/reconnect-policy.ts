@@ -58,18 +58,3 @@ export function nextStepAfterClose(code: number | undefined, context: CloseConte
       return { action: 'reconnect-later', reason: code === undefined ? 'connection failed' : `disconnected (${code})` }
   }
 }
-
-export interface BackoffOptions {
-  minMs: number
-  maxMs: number
-}
-
-/**
- * Delay before attempt `attempt` (0-based): min * 2^attempt, capped at max, with "equal jitter"
- * (a random point in the upper half) so many clients never retry in step, and never below `minMs`.
- */
-export function backoffDelay(attempt: number, { minMs, maxMs }: BackoffOptions, random: () => number = Math.random): number {
-  const ceiling = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30))
-  const half = ceiling / 2
-  return Math.max(minMs, Math.round(half + random() * half))
-}

@@ -21,7 +21,8 @@ import type { ContactBook } from './contacts.js'
 import { GroupMetadataCache } from './group-cache.js'
 import { toMessageEvent } from './incoming.js'
 import type { SentMessageStore } from './sent-messages.js'
-import { backoffDelay, nextStepAfterClose } from './reconnect-policy.js'
+import { retryDelay } from '../backoff.js'
+import { nextStepAfterClose } from './reconnect-policy.js'
 import { SendQueue } from './send-queue.js'
 import { quietLogger, routeLibsignalConsole } from './quiet-logger.js'
 import type { ILogger } from '@whiskeysockets/baileys/lib/Utils/logger.js'
@@ -440,7 +441,7 @@ export class WhatsAppSession {
         this.enqueue(() => this.deps.events.record('disconnected', { ...(code !== undefined && { code }), reason: step.reason }))
         return
       case 'reconnect-later': {
-        const delay = backoffDelay(this.attempt++, { minMs: this.deps.config.RECONNECT_MIN_MS, maxMs: this.deps.config.RECONNECT_MAX_MS })
+        const delay = retryDelay(++this.attempt, { minMs: this.deps.config.RECONNECT_MIN_MS, maxMs: this.deps.config.RECONNECT_MAX_MS })
         this.log.warn({ code, detail: message, reconnectInMs: delay, attempt: this.attempt }, step.reason)
         this.setState('closed')
         await this.closeSocket()

@@ -17,7 +17,7 @@ import type { Config } from '../config.js'
 import type { EventLog } from '../events/log.js'
 import type { Logger } from '../logger.js'
 import type { Db, Prisma } from '../store/database.js'
-import { retryDelay } from './backoff.js'
+import { retryDelay } from '../backoff.js'
 import { attemptDelivery, type AttemptResult } from './deliver.js'
 import type { WebhookSettings } from './settings.js'
 

@@ -1,9 +1,10 @@
-// How long a failed delivery waits before its next attempt: exponential (floor, 2x floor, 4x floor,
-// ...) up to a cap, with random jitter so that retries of many deliveries do not fire in lockstep.
+// How long to wait before trying again (a webhook delivery, a WhatsApp reconnect): exponential
+// (floor, 2x floor, 4x floor, ...) up to a cap, with random jitter so that many retries do not
+// fire in lockstep.
 export interface BackoffOptions {
-  /** Wait after the first failed attempt (WEBHOOK_RETRY_MIN_MS); never waits less than this. */
+  /** Wait after the first failed attempt; never waits less than this. */
   minMs: number
-  /** Longest wait (WEBHOOK_RETRY_MAX_MS). */
+  /** Longest wait. */
   maxMs: number
   /** Jitter as a fraction of the nominal delay, 0.2 by default. */
   jitter?: number
