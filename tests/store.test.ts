@@ -10,6 +10,7 @@ import { EventLog } from '../src/events/log.js'
 import { renderSchema, schemaPath, PROVIDERS } from '../scripts/prisma-schemas.mjs'
 import { stopTestDatabases, testDatabases } from './support/databases.js'
 import { startTestService } from './support/service.js'
+import { sampleMessage } from './support/fixtures.js'
 
 // Awaited before any test is declared: the runner must see every test and hook at once.
 const databases = await testDatabases()
@@ -41,7 +42,7 @@ for (const database of databases) {
         let notified = 0
         log.useOutbox({ wants: (type) => type === 'message', notify: () => notified++ })
         for (let i = 0; i < 120; i++) {
-          await log.record(i % 2 ? 'message' : 'qr', i % 2 ? messageData(i) : { qr: `code-${i}` })
+          await log.record(i % 2 ? 'message' : 'qr', i % 2 ? sampleMessage(i) : { qr: `code-${i}` })
         }
         assert.equal(await db.event.count(), 50)
         const newest = await log.list({ limit: 3 })
@@ -52,7 +53,7 @@ for (const database of databases) {
         const deliveries = await db.webhookDelivery.findMany({ orderBy: { seq: 'asc' } })
         assert.equal(deliveries.length, 60)
         assert.equal(notified, 60)
-        assert.deepEqual(JSON.parse(deliveries[0]!.payload), { event: 'message', data: messageData(1) })
+        assert.deepEqual(JSON.parse(deliveries[0]!.payload), { event: 'message', data: sampleMessage(1) })
         assert.equal(new Set(deliveries.map((d) => d.id)).size, 60)
       } finally {
         await db.$disconnect()
@@ -87,14 +88,3 @@ for (const database of databases) {
   })
 }
 
-function messageData(i: number) {
-  return {
-    from: '15550002222@s.whatsapp.net',
-    chat: '15550002222@s.whatsapp.net',
-    messageID: `M${i}`,
-    pushName: 'Alice',
-    timestamp: '2026-06-09T12:00:00.000Z',
-    text: `hello ${i}`,
-    isGroup: false,
-  }
-}

@@ -12,6 +12,7 @@ import { openClient, type Db } from '../src/store/database.js'
 import { freePort } from './support/postgres.js'
 import { Receiver, until } from './support/receiver.js'
 import { tempDir } from './support/service.js'
+import { sampleMessage } from './support/fixtures.js'
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
 
@@ -55,17 +56,6 @@ async function startChild(env: Record<string, string>): Promise<Child> {
   return started
 }
 
-function messageData(i: number) {
-  return {
-    from: '15550002222@s.whatsapp.net',
-    chat: '15550002222@s.whatsapp.net',
-    messageID: `M${i}`,
-    pushName: 'Alice',
-    timestamp: '2026-06-09T12:00:00.000Z',
-    text: `hello ${i}`,
-    isGroup: false,
-  }
-}
 
 test('SIGKILL in the middle of 200 pending deliveries: after a restart all 200 arrive, each under its stable id', { timeout: 90_000 }, async () => {
   const dir = tempDir()
@@ -103,7 +93,7 @@ test('SIGKILL in the middle of 200 pending deliveries: after a restart all 200 a
   const log = new EventLog(db, 500)
   log.useOutbox({ wants: () => true, notify() {} })
   const ids: string[] = []
-  for (let i = 0; i < 200; i++) ids.push((await log.record('message', messageData(i))).deliveryId!)
+  for (let i = 0; i < 200; i++) ids.push((await log.record('message', sampleMessage(i))).deliveryId!)
   open = true
   release()
 

@@ -19,23 +19,13 @@ import type { Delivery } from '../src/webhooks/outbox.js'
 import { Receiver, until, type ReceivedRequest } from './support/receiver.js'
 import { startTestService, tempDir, type TestService } from './support/service.js'
 import { stopTestDatabases, testDatabases } from './support/databases.js'
+import { sampleMessage } from './support/fixtures.js'
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
 /** Fast retries for tests: 20 ms, 40 ms, then 80 ms at most. */
 const FAST = { WEBHOOK_RETRY_MIN_MS: '20', WEBHOOK_RETRY_MAX_MS: '80' }
 
-function messageData(i: number | string) {
-  return {
-    from: '15550002222@s.whatsapp.net',
-    chat: '15550002222@s.whatsapp.net',
-    messageID: `M${i}`,
-    pushName: 'Alice',
-    timestamp: '2026-06-09T12:00:00.000Z',
-    text: `hello ${i}`,
-    isGroup: false,
-  }
-}
 
 // Everything a test starts is closed after it, whatever happened.
 const cleanups: Array<() => Promise<unknown>> = []
@@ -90,7 +80,7 @@ function settled(svc: TestService, id: string, status: 'delivered' | 'failed', t
 }
 
 async function record(svc: TestService, i: number | string): Promise<string> {
-  const recorded = await svc.services.events.record('message', messageData(i))
+  const recorded = await svc.services.events.record('message', sampleMessage(i))
   assert.ok(recorded.deliveryId, 'the event was queued for the webhook')
   return recorded.deliveryId
 }
@@ -361,7 +351,7 @@ describe('webhook delivery', () => {
     const failures = (await get(svc, '/api/events?type=webhook_failed')).body as Array<{ data: Record<string, unknown> }>
     assert.deepEqual(failures.map((e) => e.data), [{ deliveryId: gone, event: 'message', attempts: 1, error: row.lastError }])
     // Nothing more is queued or sent.
-    assert.equal((await svc.services.events.record('message', messageData(4))).deliveryId, undefined)
+    assert.equal((await svc.services.events.record('message', sampleMessage(4))).deliveryId, undefined)
     assert.equal(hook.requests.length, 1)
   })
 
@@ -540,7 +530,7 @@ describe('worker lifecycle', () => {
 
     const first = await webhooks(db, hook.url)
     await first.worker.start()
-    const recorded = await first.events.record('message', messageData(1))
+    const recorded = await first.events.record('message', sampleMessage(1))
     await hook.waitFor((r) => r.length === 1)
     const stopping = Date.now()
     await first.worker.stop()
@@ -550,7 +540,7 @@ describe('worker lifecycle', () => {
     assert.equal(row.status, 'pending')
     assert.equal(row.attempts, 0, 'an interrupted attempt is not counted')
     // Stopped means stopped: new events wait in the outbox.
-    const later = await first.events.record('message', messageData(2))
+    const later = await first.events.record('message', sampleMessage(2))
     await new Promise((resolve) => setTimeout(resolve, 50))
     assert.equal(hook.requests.length, 1)
 
@@ -571,7 +561,7 @@ describe('worker lifecycle', () => {
     const db = await database()
     const { events, worker } = await webhooks(db, hook.url, { stopGraceMs: 2_000 })
     await worker.start()
-    const recorded = await events.record('message', messageData(1))
+    const recorded = await events.record('message', sampleMessage(1))
     await hook.waitFor((r) => r.length === 1)
     await worker.stop()
     const row = await db.webhookDelivery.findUniqueOrThrow({ where: { id: recorded.deliveryId! } })
@@ -580,7 +570,7 @@ describe('worker lifecycle', () => {
     // The same worker can start again (the process took the lead again, say).
     await worker.start()
     cleanups.push(() => worker.stop())
-    const again = await events.record('message', messageData(2))
+    const again = await events.record('message', sampleMessage(2))
     await hook.waitFor(() => hook.delivered.length === 2)
     assert.equal(hook.delivered[1]!.deliveryId, again.deliveryId)
   })
@@ -591,9 +581,9 @@ describe('worker lifecycle', () => {
     const db = await database()
     const first = await webhooks(db, hook.url)
     await first.worker.start()
-    const ids = [(await first.events.record('message', messageData(0))).deliveryId!]
+    const ids = [(await first.events.record('message', sampleMessage(0))).deliveryId!]
     await until(async () => (await db.webhookDelivery.findUniqueOrThrow({ where: { id: ids[0]! } })).attempts === 1, 'the first failure')
-    for (let i = 1; i < 10; i++) ids.push((await first.events.record('message', messageData(i))).deliveryId!)
+    for (let i = 1; i < 10; i++) ids.push((await first.events.record('message', sampleMessage(i))).deliveryId!)
     await first.worker.stop()
 
     const second = await webhooks(db, hook.url)
@@ -656,7 +646,7 @@ describe('on PostgreSQL', { skip: postgresSkip }, () => {
     cleanups.push(() => db.$disconnect())
     const log = new EventLog(db, 500)
     log.useOutbox({ wants: () => true, notify() {} })
-    const later = [(await log.record('message', messageData(10))).deliveryId!, (await log.record('message', messageData(11))).deliveryId!]
+    const later = [(await log.record('message', sampleMessage(10))).deliveryId!, (await log.record('message', sampleMessage(11))).deliveryId!]
     await db.webhookDelivery.update({ where: { id: later[0]! }, data: { status: 'delivering' } })
 
     const second = await service({ DATABASE_URL: url })
