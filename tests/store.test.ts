@@ -33,28 +33,28 @@ for (const database of databases) {
       assert.deepEqual(await migrate(url), [])
     })
 
-    test('the event log keeps the newest N and writes outbox rows in the same step', async () => {
+    test('the event log never holds more than its cap after 2,000 events, and writes outbox rows in the same step', async () => {
       const url = await database.fresh()
       await migrate(url)
       const db = await openClient(url)
       try {
-        const log = new EventLog(db, 50)
+        const log = new EventLog(db, 500)
         let notified = 0
         log.useOutbox({ wants: (type) => type === 'message', notify: () => notified++ })
-        for (let i = 0; i < 120; i++) {
+        for (let i = 0; i < 2_000; i++) {
           await log.record(i % 2 ? 'message' : 'qr', i % 2 ? sampleMessage(i) : { qr: `code-${i}` })
         }
-        assert.equal(await db.event.count(), 50)
+        assert.equal(await db.event.count(), 500)
         const newest = await log.list({ limit: 3 })
         assert.deepEqual(newest.map((e) => e.type), ['message', 'qr', 'message'])
-        assert.equal((newest[0]!.data as { messageID: string }).messageID, 'M119')
-        assert.equal((await log.list({ limit: 100, type: 'qr' })).length, 25)
+        assert.equal((newest[0]!.data as { messageID: string }).messageID, 'M1999')
+        assert.equal((await log.list({ limit: 1_000, type: 'qr' })).length, 250)
         // Every message got its outbox row, including those trimmed from the log since.
         const deliveries = await db.webhookDelivery.findMany({ orderBy: { seq: 'asc' } })
-        assert.equal(deliveries.length, 60)
-        assert.equal(notified, 60)
+        assert.equal(deliveries.length, 1_000)
+        assert.equal(notified, 1_000)
         assert.deepEqual(JSON.parse(deliveries[0]!.payload), { event: 'message', data: sampleMessage(1) })
-        assert.equal(new Set(deliveries.map((d) => d.id)).size, 60)
+        assert.equal(new Set(deliveries.map((d) => d.id)).size, 1_000)
       } finally {
         await db.$disconnect()
       }
