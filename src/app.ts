@@ -3,7 +3,7 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Config } from './config.js'
-import { createHttpApp } from './http/app.js'
+import { createRequestListener } from './http/app.js'
 import { createLogger, type Logger } from './logger.js'
 import { openClient } from './store/database.js'
 import { migrate } from './store/migrate.js'
@@ -63,7 +63,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   })
 
   const services: Services = { config, logger, db, events, webhookSettings, webhookWorker, session, contacts }
-  const server = createServer(createHttpApp(services))
+  const server = createServer(createRequestListener(services))
   // Longer than the usual client and proxy idle timeouts (so the server is not the one closing a
   // socket a client is about to reuse); stop() drops idle connections itself.
   server.keepAliveTimeout = 65_000
