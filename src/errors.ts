@@ -86,6 +86,7 @@ export function describeError(error: unknown): { status: number; body: ErrorBody
       METHOD_NOT_SUPPORTED: 'METHOD_NOT_ALLOWED',
     }
     const code = known[error.code]
+    if (code === 'INVALID_JSON') return { status: 400, body: { error: 'The request body is not valid JSON', code } }
     // Framework errors (bad JSON to /trpc, unknown procedure, ...) are the caller's; keep their text.
     if (code) return { status: httpStatusOf(code), body: { error: error.message, code } }
   }

@@ -52,11 +52,18 @@ export function createRequestListener(services: Services): RequestListener {
     maxBodySize: config.BODY_LIMIT,
     onError: ({ error, req }) => onError(error, req),
   })
+  // The REST paths go straight to trpc-to-openapi too; what it does not own (and /api/qr, which
+  // answers PNG and text) falls through to Express.
+  const rest = restHandler({ router: appRouter, createContext, maxBodySize: config.BODY_LIMIT, onError })
   const app = createHttpApp(services, createContext, onError)
   return (req, res) => {
     logRequest(req, res)
-    if (req.url?.startsWith('/trpc/')) trpc(req, res)
-    else app(req, res)
+    const url = req.url ?? '/'
+    if (url.startsWith('/trpc/')) return trpc(req, res)
+    if ((url.startsWith('/api/') && !url.startsWith('/api/qr')) || url === '/health' || url.startsWith('/health?')) {
+      return rest(req, res, () => app(req, res))
+    }
+    app(req, res)
   }
 }
 

@@ -1,7 +1,6 @@
 // The REST side of every procedure with OpenAPI meta, through trpc-to-openapi. The library writes
 // its own error body; requests it failed are remembered here and their body rewritten into ours.
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { RequestHandler } from 'express'
 import type { TRPCError } from '@trpc/server'
 import { createOpenApiNodeHttpHandler } from 'trpc-to-openapi'
 import { describeError } from '../errors.js'
@@ -13,7 +12,7 @@ export function restHandler(options: {
   createContext: (req: IncomingMessage) => Context
   maxBodySize: number
   onError: (error: TRPCError, req: IncomingMessage) => void
-}): RequestHandler {
+}): (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void {
   const failures = new WeakMap<IncomingMessage, TRPCError>()
   const handle = createOpenApiNodeHttpHandler({
     router: options.router,
@@ -30,7 +29,11 @@ export function restHandler(options: {
   return (req, res, next) => {
     // `curl -X POST /api/reconnect` sends no body and no Content-Type: that is an empty JSON body,
     // not an unsupported media type.
-    if (!req.headers['content-type'] && isBodyless(req)) req.headers['content-type'] = 'application/json'
+    const type = req.headers['content-type']
+    if (!type && isBodyless(req)) req.headers['content-type'] = 'application/json'
+    // The library reads a body only for exactly `application/json`; `; charset=utf-8` and
+    // `application/*+json` are JSON all the same.
+    else if (type && type !== 'application/json' && JSON_TYPE.test(type)) req.headers['content-type'] = 'application/json'
     const end = res.end.bind(res) as (chunk?: unknown) => ServerResponse
     res.end = ((chunk?: unknown) => {
       const failure = failures.get(req)
@@ -40,6 +43,8 @@ export function restHandler(options: {
     handle(req, res, next).catch(next)
   }
 }
+
+const JSON_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i
 
 function isBodyless(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] === undefined && (req.headers['content-length'] ?? '0') === '0'
