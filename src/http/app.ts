@@ -55,7 +55,7 @@ export function createRequestListener(services: Services): RequestListener {
   // The REST paths go straight to trpc-to-openapi too; what it does not own (and /api/qr, which
   // answers PNG and text) falls through to Express.
   const rest = restHandler({ router: appRouter, createContext, maxBodySize: config.BODY_LIMIT, onError })
-  const app = createHttpApp(services, createContext, onError)
+  const app = createHttpApp(services, rest, createContext)
   return (req, res) => {
     logRequest(req, res)
     const url = req.url ?? '/'
@@ -67,11 +67,7 @@ export function createRequestListener(services: Services): RequestListener {
   }
 }
 
-function createHttpApp(
-  services: Services,
-  createContext: (req: IncomingMessage) => Context,
-  onError: (error: TRPCError, req: IncomingMessage) => void,
-): Express {
+function createHttpApp(services: Services, rest: ReturnType<typeof restHandler>, createContext: (req: IncomingMessage) => Context): Express {
   const { config, logger } = services
   const app = express()
   app.disable('x-powered-by')
@@ -94,7 +90,7 @@ function createHttpApp(
 
   app.get('/qr', qrPage())
   app.get('/api/qr', qrRoute(createContext))
-  app.use(restHandler({ router: appRouter, createContext, maxBodySize: config.BODY_LIMIT, onError }))
+  app.use(rest) // GET /api/qr?format=base64, and a 404 for what it does not own
 
   app.use(notFound)
   app.use(errorHandler(logger))
