@@ -1,0 +1,141 @@
+// Memory: the service's resident set size in its own process (`node --import tsx src/server.ts`,
+// unpaired: /health and /api/status need no WhatsApp), idle after start, after 100,000 requests and
+// after 50,000 more, beside the bare floor server under the same load. The load generator runs in
+// this process, so its memory is not counted. After each RSS reading, a full garbage collection is
+// forced in the child through its inspector: what is still reachable then tells a leak (live heap
+// growing) from a heap that grew and stays allocated (RSS up, live heap flat).
+import { rmSync } from 'node:fs'
+import path from 'node:path'
+import { tempDir } from '../tests/support/service.js'
+import { LoadGenerator, type RequestSpec } from './load.js'
+import { bareCommand, serviceCommand, startChild, type Child } from './processes.js'
+import { fmt, type SectionResult } from './report.js'
+import { settings } from './settings.js'
+import { sleep } from './stats.js'
+
+const REQUESTS = 100_000
+const MORE = 50_000
+const MB = 1024 * 1024
+
+interface Point {
+  rss: number
+  /** heapUsed right after a forced full collection. */
+  live: number
+}
+
+interface Trace {
+  idle: Point
+  first: Point
+  second: Point
+  rps: number[]
+}
+
+async function point(child: Child): Promise<Point> {
+  await sleep(2000)
+  const rss = child.rss()
+  const usage = await child.collect()
+  return { rss, live: usage.heapUsed }
+}
+
+async function trace(child: Child, load: LoadGenerator, requests: RequestSpec[], log: (line: string) => void, name: string): Promise<Trace> {
+  await sleep(1000) // let start-up settle (point() waits 2 s more)
+  const idle = await point(child)
+  const rps: number[] = []
+  log(`${name}: ${REQUESTS} requests`)
+  rps.push((await load.runOk(`${name} load`, { url: child.url, requests, connections: settings.connections, amount: REQUESTS })).rps)
+  const first = await point(child)
+  log(`${name}: ${MORE} more`)
+  rps.push((await load.runOk(`${name} load`, { url: child.url, requests, connections: settings.connections, amount: MORE })).rps)
+  const second = await point(child)
+  return { idle, first, second, rps }
+}
+
+/** RSS 3 s after start, without the inspector (which adds its own few MB). */
+async function idleRss(args: string[], env: Record<string, string>): Promise<number> {
+  const child = await startChild(args, env)
+  try {
+    await sleep(3000)
+    return child.rss()
+  } finally {
+    await child.stop()
+  }
+}
+
+export async function runMemory(log: (line: string) => void): Promise<SectionResult> {
+  const load = new LoadGenerator()
+  const dir = tempDir('wsgo-bench-')
+  let child: Child | undefined
+  try {
+    const database = { DATABASE_URL: `file:${path.join(dir, 'wsgo.db')}` }
+    log('idle RSS without the inspector: bare floor server, service')
+    const bareIdle = await idleRss(bareCommand(false), {})
+    const serviceIdle = await idleRss(serviceCommand(), database)
+    log('bare floor server (plain node)')
+    child = await startChild(bareCommand(false), {}, { inspect: true })
+    const bare = await trace(child, load, [{ path: '/health' }, { path: '/api/status' }], log, 'bare')
+    await child.stop()
+
+    log('service, unpaired, SQLite')
+    child = await startChild(serviceCommand(), database, { inspect: true })
+    const mix: RequestSpec[] = [
+      { path: '/api/status' },
+      { path: '/health' },
+      { path: '/trpc/session.status?batch=1&input=%7B%7D' },
+      { path: '/api/events?limit=10' },
+    ]
+    const service = await trace(child, load, mix, log, 'service')
+    await child.stop()
+    child = undefined
+
+    const change = (from: number, to: number) => (to - from) / from
+    const mb = (bytes: number) => `${(bytes / MB).toFixed(1)} MB`
+    const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} %`
+    const rssRow = (label: string, t: Trace, idle: number, floorIdle: number) => [
+      label,
+      mb(idle),
+      (idle / floorIdle).toFixed(2),
+      mb(t.idle.rss),
+      `${mb(t.first.rss)} (${pct(change(t.idle.rss, t.first.rss))})`,
+      `${mb(t.second.rss)} (${pct(change(t.first.rss, t.second.rss))})`,
+      t.rps.map((r) => fmt(r)).join(', '),
+    ]
+    const liveRow = (label: string, t: Trace) => [
+      label,
+      mb(t.idle.live),
+      `${mb(t.first.live)} (${pct(change(t.idle.live, t.first.live))})`,
+      `${mb(t.second.live)} (${pct(change(t.first.live, t.second.live))})`,
+    ]
+    const rssGrowth = change(service.idle.rss, service.first.rss)
+    const liveGrowth = change(service.idle.live, service.second.live)
+    return {
+      tables: [
+        {
+          title: 'Resident set size of the process serving the requests (read from /proc, 2 s after the load)',
+          columns: ['process', 'idle', 'idle / floor', 'idle, inspector on', `after ${REQUESTS / 1000}k (vs idle)`, `after ${MORE / 1000}k more (vs ${REQUESTS / 1000}k)`, 'req/s (each load)'],
+          rows: [rssRow('bare Node http server (floor)', bare, bareIdle, bareIdle), rssRow('service (tsx, SQLite, unpaired)', service, serviceIdle, bareIdle)],
+          notes: [
+            `Requests: ${settings.connections} connections cycling GET /api/status, GET /health, tRPC session.status, GET /api/events?limit=10 (service) or GET /health, GET /api/status (floor).`,
+          ],
+        },
+        {
+          title: 'Live JavaScript heap right after a forced full collection (heapUsed, through the inspector)',
+          columns: ['process', 'idle', `after ${REQUESTS / 1000}k (vs idle)`, `after ${MORE / 1000}k more (vs ${REQUESTS / 1000}k)`],
+          rows: [liveRow('bare Node http server (floor)', bare), liveRow('service (tsx, SQLite, unpaired)', service)],
+          notes: [
+            'The loaded children run with --inspect=127.0.0.1:0 so that the bench can collect garbage in them (nothing connects until a reading); the first "idle" column is a separate start without it.',
+          ],
+        },
+      ],
+      checks: [
+        { what: 'idle RSS of the service', value: mb(serviceIdle), target: '< 150 MB', ok: serviceIdle < 150 * MB },
+        { what: `RSS growth after ${REQUESTS / 1000}k requests`, value: pct(rssGrowth), target: '<= +10 %', ok: rssGrowth <= 0.1 },
+        { what: `live heap after full GC, idle -> ${(REQUESTS + MORE) / 1000}k requests (leak check)`, value: pct(liveGrowth), target: '<= +10 %', ok: liveGrowth <= 0.1 },
+      ],
+      notes: [],
+    }
+  } finally {
+    await child?.stop()
+    await load.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}

@@ -1,0 +1,159 @@
+// Webhook delivery (issue 6): how fast the worker empties a backlog into a loopback receiver that
+// answers at once, and how long an incoming message takes from the stand-in sending it to the
+// receiver having it, each beside the same receiver fed directly by a plain fetch loop.
+import { performance } from 'node:perf_hooks'
+import { deliveryHeaders } from '../src/webhooks/deliver.js'
+import type { FastReceiver } from './floors.js'
+import { SENDER, startPaired, type Paired } from './paired.js'
+import { comparedRows, series, type Compared, type SectionResult, type Sample } from './report.js'
+import { settings } from './settings.js'
+import { percentile, sleep } from './stats.js'
+
+const CONCURRENCY = 8 // WEBHOOK_CONCURRENCY's default, which the service runs with here
+
+/** The payload of a message event with another message id, as the service would write it. */
+function payloadFor(template: string, messageId: string): string {
+  const envelope = JSON.parse(template) as { event: string; data: Record<string, unknown> }
+  return JSON.stringify({ ...envelope, data: { ...envelope.data, messageID: messageId } })
+}
+
+function post(receiver: FastReceiver, payload: string, deliveryId: string): Promise<void> {
+  return fetch(receiver.url, {
+    method: 'POST',
+    headers: deliveryHeaders({ deliveryId, event: 'message', payload, secret: undefined }),
+    body: payload,
+    redirect: 'manual',
+  }).then(async (res) => {
+    await res.arrayBuffer()
+    if (!res.ok) throw new Error(`receiver answered ${res.status}`)
+  })
+}
+
+/** One message at a time from the stand-in; latency = send started -> receiver has it. */
+async function serviceLatency(paired: Paired, count: number, round: number): Promise<Sample> {
+  const latencies: number[] = []
+  const started = performance.now()
+  for (let i = 0; i < count; i++) {
+    const t = performance.now()
+    const id = await paired.h.standin.sendText(SENDER, `latency ${round}.${i}`)
+    latencies.push((await paired.receiver.waitForMessage(id)) - t)
+    await sleep(5)
+  }
+  return { rate: count / ((performance.now() - started) / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99) }
+}
+
+/** The floor: the same payload POSTed with fetch, one at a time; latency = fetch started -> receiver has it. */
+async function fetchLatency(receiver: FastReceiver, template: string, count: number, round: number): Promise<Sample> {
+  const latencies: number[] = []
+  const started = performance.now()
+  for (let i = 0; i < count; i++) {
+    const id = `FETCHLAT${round}x${i}`
+    const t = performance.now()
+    await post(receiver, payloadFor(template, id), id)
+    latencies.push(receiver.arrivals.get(id)! - t)
+    await sleep(5)
+  }
+  return { rate: count / ((performance.now() - started) / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99) }
+}
+
+/** A backlog of `count` recorded events, written with the worker stopped, then delivered. */
+async function backlogDrain(paired: Paired, template: string, count: number, round: number): Promise<Sample> {
+  const { events, webhookWorker } = paired.h.service.services
+  const data = (JSON.parse(template) as { data: Parameters<typeof events.record<'message'>>[1] }).data
+  await webhookWorker.stop()
+  const ids: string[] = []
+  for (let i = 0; i < count; i++) {
+    const id = `BACKLOG${round}x${i}`
+    ids.push(id)
+    await events.record('message', { ...data, messageID: id })
+  }
+  const started = performance.now()
+  await webhookWorker.start()
+  await paired.receiver.waitForMessages(ids)
+  let last = 0
+  const latencies = ids.map((id) => {
+    const at = paired.receiver.arrivals.get(id)!
+    last = Math.max(last, at)
+    return at - started
+  })
+  // Latency here is time since the drain began, not per delivery: reported as rates only.
+  return { rate: count / ((last - started) / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99) }
+}
+
+/** The floor: `count` POSTs of the same payload, CONCURRENCY loops of plain fetch. */
+async function fetchDrain(receiver: FastReceiver, template: string, count: number, round: number): Promise<Sample> {
+  let next = 0
+  const latencies: number[] = []
+  const started = performance.now()
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < count) {
+        const id = `FETCHDRAIN${round}x${next++}`
+        const t = performance.now()
+        await post(receiver, payloadFor(template, id), id)
+        latencies.push(performance.now() - t)
+      }
+    }),
+  )
+  return { rate: count / ((performance.now() - started) / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99) }
+}
+
+export async function runWebhooks(log: (line: string) => void): Promise<SectionResult> {
+  const { runs } = settings
+  const latencyCount = 150
+  const backlog = settings.messages * 2
+  log('starting the service (SQLite) paired with the stand-in, webhook to a loopback receiver')
+  const paired = await startPaired()
+  try {
+    const template = paired.receiver.lastBody
+    const samples = { service: [] as Sample[], fetch: [] as Sample[], drain: [] as Sample[], fetchDrain: [] as Sample[] }
+    // Warm-up of every path.
+    await serviceLatency(paired, 20, 0)
+    await fetchLatency(paired.receiver, template, 20, 0)
+    await backlogDrain(paired, template, 100, 0)
+    await fetchDrain(paired.receiver, template, 100, 0)
+    for (let round = 1; round <= runs; round++) {
+      log(`round ${round}/${runs}: ${latencyCount} messages one at a time (and by fetch), then a backlog of ${backlog} (and ${backlog} fetches)`)
+      samples.fetch.push(await fetchLatency(paired.receiver, template, latencyCount, round))
+      samples.service.push(await serviceLatency(paired, latencyCount, round))
+      samples.fetchDrain.push(await fetchDrain(paired.receiver, template, backlog, round))
+      samples.drain.push(await backlogDrain(paired, template, backlog, round))
+    }
+    const latencyRows: Compared[] = [
+      { label: 'plain fetch -> receiver, one at a time (floor)', samples: samples.fetch, floor: samples.fetch },
+      { label: 'stand-in sends -> Baileys -> log + outbox -> worker -> receiver', samples: samples.service, floor: samples.fetch },
+    ]
+    const drainRows: Compared[] = [
+      { label: `plain fetch, ${CONCURRENCY} loops (floor)`, samples: samples.fetchDrain, floor: samples.fetchDrain },
+      { label: `webhook worker draining the outbox (concurrency ${CONCURRENCY})`, samples: samples.drain, floor: samples.fetchDrain },
+    ]
+    const p99 = series(samples.service.map((s) => s.p99))
+    const latencyTable = comparedRows(latencyRows, 'msgs/s')
+    // The drain's per-delivery latency is not comparable with one fetch's round trip: rates only.
+    const drainTable = comparedRows(drainRows, 'deliveries/s')
+    drainTable.columns = [drainTable.columns[0]!, drainTable.columns[1]!, drainTable.columns[4]!]
+    drainTable.rows = drainTable.rows.map((row) => [row[0]!, row[1]!, row[4]!])
+    return {
+      tables: [
+        {
+          title: 'Incoming message to webhook receiver, one message at a time (SQLite)',
+          ...latencyTable,
+          notes: [
+            `${runs} runs of ${latencyCount} messages, 5 ms apart; latency from the start of the send (stand-in: Signal encryption included) to the receiver having read the body; median (min-max) of the per-run p50/p99.`,
+          ],
+        },
+        {
+          title: 'Deliveries per second: a backlog in the outbox drained to a receiver that answers at once (SQLite)',
+          ...drainTable,
+          notes: [
+            `${runs} runs of ${backlog} deliveries; the backlog is recorded through EventLog.record with the worker stopped, then timed from worker.start() to the last arrival. Each delivery: claim (find + update), POST, settle (update).`,
+          ],
+        },
+      ],
+      checks: [{ what: 'incoming message -> webhook p99, loopback, SQLite', value: `${p99.median.toFixed(1)} ms`, target: '< 25 ms', ok: p99.median < 25 }],
+      notes: [],
+    }
+  } finally {
+    await paired.close()
+  }
+}
