@@ -100,7 +100,7 @@ async function rounds(probes: Probe[], settle: (probe: Probe) => Promise<void>, 
 const pick = (samples: Map<string, Sample[]>) => (label: string, key: string, floor: string): Compared => ({ label, samples: samples.get(key)!, floor: samples.get(floor)! })
 
 /** Part 1, in this process: POST /api/send/text through the paired service, stubbed and for real. */
-async function sendText(load: LoadGenerator, log: (line: string) => void): Promise<{ stubRows: Compared[]; fullRows: Compared[] }> {
+async function sendText(load: LoadGenerator, log: (line: string) => void): Promise<{ stubRows: Compared[]; fullRows: Compared[]; trpcStatus: RequestSpec }> {
   const { connections } = settings
   let harness: WhatsAppHarness | undefined
   let bareExpress: Floor | undefined
@@ -158,6 +158,7 @@ async function sendText(load: LoadGenerator, log: (line: string) => void): Promi
     ]
     const compared = pick(await rounds(probes, settle, log, 'send/text'))
     return {
+      trpcStatus: trpc.status,
       stubRows: [
         compared('bare Express: JSON parse + same zod schema (floor)', 'bare Express send/text', 'bare Express send/text'),
         compared('REST POST /api/send/text', 'stub REST send/text', 'bare Express send/text'),
@@ -178,7 +179,7 @@ async function sendText(load: LoadGenerator, log: (line: string) => void): Promi
 }
 
 /** Part 2, each server in its own process: GET /health and GET /api/status, REST and tRPC. */
-async function cheapQueries(load: LoadGenerator, log: (line: string) => void): Promise<{ getRows: Compared[]; dualRows: Compared[] }> {
+async function cheapQueries(load: LoadGenerator, trpcStatus: RequestSpec, log: (line: string) => void): Promise<{ getRows: Compared[]; dualRows: Compared[] }> {
   const { connections } = settings
   const children: Child[] = []
   const dir = tempDir('wsgo-bench-')
@@ -192,7 +193,6 @@ async function cheapQueries(load: LoadGenerator, log: (line: string) => void): P
     children.push(bareHttp)
     const bareExpress = await startChild(['--import', 'tsx', 'bench/floor-server.ts', 'express'], { STATUS_JSON: status })
     children.push(bareExpress)
-    const trpcStatus = { path: '/trpc/session.status?batch=1&input=%7B%7D' }
     const http = (key: string, url: string, request: RequestSpec): Probe => ({
       key,
       async run(s) {
@@ -233,8 +233,8 @@ export async function runHttp(log: (line: string) => void): Promise<SectionResul
   const { runs, seconds, connections } = settings
   const load = new LoadGenerator()
   try {
-    const { stubRows, fullRows } = await sendText(load, log)
-    const { getRows, dualRows } = await cheapQueries(load, log)
+    const { stubRows, fullRows, trpcStatus } = await sendText(load, log)
+    const { getRows, dualRows } = await cheapQueries(load, trpcStatus, log)
     const restRatio = rateRatio(stubRows[1]!)
     const trpcRatio = rateRatio(stubRows[2]!)
     const restQuery = rateRatio(dualRows[1]!)

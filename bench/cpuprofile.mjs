@@ -1,0 +1,75 @@
+// Reads a V8 CPU profile (node --cpu-prof, or the inspector's Profiler.stop) without DevTools:
+//   node bench/cpuprofile.mjs <file.cpuprofile>                self time by package and by function
+//   node bench/cpuprofile.mjs <file.cpuprofile> <regex> [n]    inclusive time of matching functions,
+//                                                              by their n nearest callers
+import { readFileSync } from 'node:fs'
+
+const [file, pattern, depthArg] = process.argv.slice(2)
+if (!file) {
+  console.error('usage: node bench/cpuprofile.mjs <file.cpuprofile> [function-regex [caller-depth]]')
+  process.exit(2)
+}
+const profile = JSON.parse(readFileSync(file, 'utf8'))
+const nodes = new Map(profile.nodes.map((n) => [n.id, n]))
+const parent = new Map()
+for (const n of profile.nodes) for (const child of n.children ?? []) parent.set(child, n.id)
+const self = new Map()
+profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)))
+const short = (url) => url.replace(/^file:\/\/\/.*?node_modules\//, '').replace(/^file:\/\/\/.*?\/(src|tests|bench)\//, '$1/')
+const name = (n) => `${n.callFrame.functionName || '(anonymous)'} ${short(n.callFrame.url)}:${n.callFrame.lineNumber}`
+const ms = (us) => `${(us / 1000).toFixed(0).padStart(7)} ms`
+let total = 0
+for (const us of self.values()) total += us
+
+if (!pattern) {
+  const byPackage = new Map()
+  const byFunction = new Map()
+  for (const [id, us] of self) {
+    const n = nodes.get(id)
+    const url = n.callFrame.url
+    const inModules = url.includes('node_modules/') ? url.split('node_modules/').pop() : undefined
+    const pkg = inModules
+      ? inModules.split('/').slice(0, inModules.startsWith('@') ? 2 : 1).join('/')
+      : url.startsWith('node:')
+        ? `node:${url.slice(5).split('/')[0]}`
+        : url === ''
+          ? `(${n.callFrame.functionName || 'native'})`
+          : short(url).split('/').slice(0, 2).join('/')
+    byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + us)
+    byFunction.set(name(n), (byFunction.get(name(n)) ?? 0) + us)
+  }
+  const top = (map, count) =>
+    [...map]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, count)
+      .map(([key, us]) => `${ms(us)} ${((100 * us) / total).toFixed(1).padStart(5)} %  ${key}`)
+      .join('\n')
+  console.log(`sampled ${ms(total).trim()}\n-- self time by package\n${top(byPackage, 25)}\n-- self time by function\n${top(byFunction, 40)}`)
+} else {
+  const depth = Number(depthArg ?? 6)
+  const re = new RegExp(pattern)
+  const inclusive = new Map()
+  const incl = (id) => {
+    if (inclusive.has(id)) return inclusive.get(id)
+    let us = self.get(id) ?? 0
+    for (const child of nodes.get(id).children ?? []) us += incl(child)
+    inclusive.set(id, us)
+    return us
+  }
+  const stacks = new Map()
+  let sum = 0
+  for (const n of profile.nodes) {
+    if (!re.test(name(n))) continue
+    let up = parent.get(n.id)
+    let nested = false
+    for (let p = up; p !== undefined; p = parent.get(p)) if (re.test(name(nodes.get(p)))) nested = true
+    if (nested) continue // counted with the matching caller
+    const chain = []
+    for (let i = 0; i < depth && up !== undefined; i++, up = parent.get(up)) chain.push(name(nodes.get(up)))
+    const key = chain.join('\n      <- ')
+    stacks.set(key, (stacks.get(key) ?? 0) + incl(n.id))
+    sum += incl(n.id)
+  }
+  console.log(`${ms(sum).trim()} inclusive (${((100 * sum) / total).toFixed(1)} % of ${ms(total).trim()} sampled) in /${pattern}/`)
+  for (const [chain, us] of [...stacks].sort((a, b) => b[1] - a[1]).slice(0, 8)) console.log(`${ms(us)}\n      <- ${chain}`)
+}
