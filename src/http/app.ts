@@ -1,12 +1,11 @@
 // How each kind of request reaches the one router.
-//   /trpc/*          typed tRPC endpoint (tRPC's own node handler, in front of Express: it parses
-//                    its own bodies and needs none of Express's machinery, which costs a third)
+//   /trpc/*          typed tRPC endpoint (trpc-handler.ts, in front of Express: it parses its own
+//                    bodies and needs none of Express's machinery, which costs a third)
 //   /api/*, /health  REST paths of the same procedures (trpc-to-openapi)
 //   /openapi.json    generated document, /docs its interactive page (served offline)
 //   /qr              the pairing page for a browser (public; its data comes from /api)
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
 import express, { type Express } from 'express'
-import { createHTTPHandler } from '@trpc/server/adapters/standalone'
 import type { TRPCError } from '@trpc/server'
 import swaggerUi from 'swagger-ui-express'
 import { describeError } from '../errors.js'
@@ -19,6 +18,7 @@ import { buildOpenApiDocument } from './openapi.js'
 import { restHandler } from './rest.js'
 import { declareQrFormats, qrRoute } from './qr.js'
 import { qrPage } from './qr-page.js'
+import { createTrpcHandler } from './trpc-handler.js'
 
 export const API_VERSION = '1.0.0'
 
@@ -45,13 +45,7 @@ export function createRequestListener(services: Services): RequestListener {
     })
   }
   // tRPC parses its own bodies (and answers oversized ones in its own error format).
-  const trpc = createHTTPHandler({
-    router: appRouter,
-    basePath: '/trpc/',
-    createContext: ({ req }) => createContext(req),
-    maxBodySize: config.BODY_LIMIT,
-    onError: ({ error, req }) => onError(error, req),
-  })
+  const trpc = createTrpcHandler({ router: appRouter, basePath: '/trpc/', createContext, maxBodySize: config.BODY_LIMIT, onError })
   // The REST paths go straight to trpc-to-openapi too; what it does not own (and /api/qr, which
   // answers PNG and text) falls through to Express.
   const rest = restHandler({ router: appRouter, createContext, maxBodySize: config.BODY_LIMIT, onError })
