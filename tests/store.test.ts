@@ -33,6 +33,21 @@ for (const database of databases) {
       assert.deepEqual(await migrate(url), [])
     })
 
+    test('three starts migrating one new database at once: it is migrated once and none fails', async () => {
+      // As when several containers share one PostgreSQL and start together (the connection lease
+      // only begins after migrating); each call has its own engine and connections.
+      const url = await database.fresh()
+      const results = await Promise.all([migrate(url), migrate(url), migrate(url)])
+      assert.equal(results.flat().length, 1, JSON.stringify(results))
+      const db = await openClient(url)
+      try {
+        assert.equal(await db.event.count(), 0)
+        assert.equal(Number(((await db.$queryRawUnsafe('SELECT COUNT(*) AS n FROM _prisma_migrations')) as Array<{ n: unknown }>)[0]!.n), 1)
+      } finally {
+        await db.$disconnect()
+      }
+    })
+
     test('the event log never holds more than its cap after 2,000 events, and writes outbox rows in the same step', async () => {
       const url = await database.fresh()
       await migrate(url)
