@@ -146,7 +146,7 @@ export async function runWebhooks(log: (line: string) => void): Promise<SectionR
           title: 'Deliveries per second: a backlog in the outbox drained to a receiver that answers at once (SQLite)',
           ...drainTable,
           notes: [
-            `${runs} runs of ${backlog} deliveries; the backlog is recorded through EventLog.record with the worker stopped, then timed from worker.start() to the last arrival. Each delivery: claim (find + update), POST, settle (update).`,
+            `${runs} runs of ${backlog} deliveries; the backlog is recorded through EventLog.record with the worker stopped, then timed from worker.start() to the last arrival. Each delivery: claimed up to ${CONCURRENCY} at a time (one UPDATE ... RETURNING), POST, settle (update).`,
           ],
         },
       ],

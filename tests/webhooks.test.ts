@@ -598,6 +598,32 @@ describe('worker lifecycle', () => {
     assert.deepEqual(new Set(hook.delivered.map((r) => r.deliveryId)), new Set(ids))
   })
 
+  test('a row handed over to a worker that stopped before the commit goes back to pending, and out after a restart', async () => {
+    const hook = await receiver()
+    const db = await database()
+    const { worker } = await webhooks(db, hook.url)
+    await worker.start()
+    // Idle once its first claim found nothing: it then takes new rows directly (an asked handover is given back).
+    await until(async () => {
+      const asked = worker.handover()
+      asked.abandoned()
+      return asked.claimed || undefined
+    }, 'the worker to take rows directly')
+    const handover = worker.handover()
+    assert.equal(handover.claimed, true)
+    await worker.stop()
+    // What EventLog.record writes for a claimed handover, committed after the stop.
+    const createdAt = new Date()
+    const row = await db.webhookDelivery.create({ data: { id: 'handed-over', event: 'message', payload: '{"event":"message","data":{}}', status: 'delivering', createdAt, nextAttemptAt: createdAt } })
+    handover.committed(row)
+    await until(async () => ((await db.webhookDelivery.findUniqueOrThrow({ where: { seq: row.seq } })).status === 'pending' ? true : undefined), 'the row to be pending again')
+    assert.equal(hook.requests.length, 0)
+    await worker.start()
+    cleanups.push(() => worker.stop())
+    await hook.waitFor(() => hook.delivered.length === 1)
+    assert.equal(hook.delivered[0]!.deliveryId, 'handed-over')
+  })
+
   test('the outbox is pruned: delivered rows beyond the newest N or too old go, failed ones are kept longer', async () => {
     const db = await database()
     const daysAgo = (days: number) => new Date(Date.now() - days * 24 * 60 * 60_000)

@@ -9,19 +9,25 @@
 // so after an outage the backlog arrives oldest first and a down receiver sees one request per
 // backoff step instead of the whole backlog.
 //
-// Wake-ups: notify() (a new row committed), the end of each delivery, a change of the webhook URL,
-// and a timer set to the next retry time, never longer than `pollMs` (which also picks up rows
-// another process wrote). Rows left 'delivering' by a process that died are pending again at
-// start(): delivery is at least once, with the same X-Wsgo-Delivery id.
+// The fast path: while the worker is idle enough (normal mode, a free slot, nothing due left
+// unclaimed), EventLog.record writes a new row already claimed and hands it over after the commit
+// (handover()), so an incoming event goes out without a statement of the worker's in between.
+//
+// Wake-ups: notify() (a new pending row committed), the end of a delivery when rows may be waiting
+// for its slot or in backoff, a change of the webhook URL, and a timer set to the next retry time,
+// never longer than `pollMs` (which also picks up rows another process wrote). Rows left
+// 'delivering' by a process that died are pending again at start(): delivery is at least once,
+// with the same X-Wsgo-Delivery id.
 import type { Config } from '../config.js'
-import type { EventLog } from '../events/log.js'
+import type { EventLog, Handover, OutboxTaker } from '../events/log.js'
 import type { Logger } from '../logger.js'
-import type { Db, Prisma } from '../store/database.js'
+import type { Db } from '../store/database.js'
 import { retryDelay } from '../backoff.js'
 import { attemptDelivery, type AttemptResult } from './deliver.js'
 import type { WebhookSettings } from './settings.js'
+import { claimDue, markDelivered, type ClaimedRow } from './statements.js'
 
-type Row = Prisma.WebhookDeliveryModel
+type Row = ClaimedRow
 
 const DAY = 24 * 60 * 60_000
 
@@ -67,7 +73,7 @@ interface InFlight {
   done: Promise<void>
 }
 
-export class WebhookWorker {
+export class WebhookWorker implements OutboxTaker {
   private readonly options: Required<WorkerOptions>
   private readonly logger: Logger
   private readonly inFlight = new Map<number, InFlight>()
@@ -78,6 +84,18 @@ export class WebhookWorker {
   private stopping: Promise<void> | undefined
   private pumping: Promise<void> | undefined
   private again = false
+  /**
+   * Due rows may be waiting that no claim took yet (the last claim was full, or rows were put back
+   * to pending): a delivery that settles looks at the outbox again. Otherwise only a notify, a URL
+   * change or the timer does, which spares a statement per delivery.
+   */
+  private mayHaveMore = true
+  /** Rows EventLog.record is writing claimed, for this worker: each holds a delivery slot. */
+  private handingOver = 0
+  /** Rows it is writing pending: until they commit (and notify), a claim could miss them. */
+  private writingPending = 0
+  /** Counts starts, so that a row handed over across a stop and start is not trusted. */
+  private generation = 0
   private wakeTimer: NodeJS.Timeout | undefined
   private housekeepingTimer: NodeJS.Timeout | undefined
   private housekeepingRun: Promise<void> | undefined
@@ -114,6 +132,8 @@ export class WebhookWorker {
     if (this.started && !this.stopping) return
     await this.stopping
     this.stopping = undefined
+    this.mayHaveMore = true
+    this.generation++
     // A previous process died mid-delivery: those rows go out again, with the same delivery id.
     const interrupted = await this.db.webhookDelivery.updateMany({ where: { status: 'delivering' }, data: { status: 'pending' } })
     if (interrupted.count > 0) this.logger.info({ count: interrupted.count }, 'webhook deliveries interrupted by a restart will be sent again')
@@ -124,6 +144,7 @@ export class WebhookWorker {
       if (next.url !== previous.url) void this.urlChanged(next.url)
     })
     this.started = true
+    this.events.handOverTo(this)
     await this.runHousekeeping()
     this.housekeepingTimer = setInterval(() => void this.runHousekeeping(), this.options.housekeepingMs).unref()
     this.notify()
@@ -136,12 +157,62 @@ export class WebhookWorker {
   }
 
   /**
+   * Asked by EventLog.record before it writes an outbox row. The row is written claimed and sent
+   * as soon as it commits, without a statement of the worker's, only when that keeps the order: in
+   * normal mode, with a free slot, nothing due left unclaimed, no claim running and no other row
+   * being written pending (which would be older). Otherwise it is written pending and claimed.
+   */
+  handover(): Handover {
+    const direct =
+      this.started &&
+      !this.stopping &&
+      !this.backoff &&
+      !this.mayHaveMore &&
+      !this.pumping &&
+      this.writingPending === 0 &&
+      this.inFlight.size + this.handingOver < this.options.concurrency
+    if (direct) this.handingOver++
+    else this.writingPending++
+    const generation = this.generation
+    let open = true
+    const close = () => {
+      if (!open) return false
+      open = false
+      if (direct) this.handingOver--
+      else this.writingPending--
+      return true
+    }
+    return {
+      claimed: direct,
+      committed: (row) => {
+        if (!close()) return
+        if (direct) this.takeOver(row, generation)
+        else this.notify()
+      },
+      abandoned: () => void close(),
+    }
+  }
+
+  /** A row written claimed: sent now, or put back to pending if the worker changed mode meanwhile. */
+  private takeOver(row: Row, generation: number): void {
+    const url = this.settings.url
+    if (generation === this.generation && this.started && !this.stopping && !this.backoff && url !== null) return this.launch(row, url)
+    this.mayHaveMore = true
+    // Pending again for the next claim (or start): never left 'delivering' by a running worker.
+    this.unclaim([row]).then(
+      () => this.notify(),
+      (error: unknown) => this.logger.error({ err: error, deliveryId: row.id }, 'could not queue a webhook delivery again; it will be sent after a restart'),
+    )
+  }
+
+  /**
    * Stops claiming, lets in-flight deliveries finish for up to `stopGraceMs`, then aborts the rest,
    * which stay pending (not counted as attempts) for the next start.
    */
   stop(): Promise<void> {
     return (this.stopping ??= (async () => {
       this.started = false
+      this.events.handOverTo(undefined)
       clearTimeout(this.wakeTimer)
       clearInterval(this.housekeepingTimer)
       this.unsubscribe?.()
@@ -192,41 +263,43 @@ export class WebhookWorker {
       clearTimeout(this.wakeTimer)
       return this.dropPending()
     }
-    const now = Date.now()
-    let seqs: number[]
-    let free = 0
-    if (this.backoff) {
-      // One probe at a time, and only once the deliveries sent before the failure have settled.
-      if (this.inFlight.size > 0) return
-      const head = await this.db.webhookDelivery.findFirst({ where: { status: 'pending' }, orderBy: { seq: 'asc' }, select: { seq: true, nextAttemptAt: true } })
-      if (!head) return this.sleep(this.options.pollMs)
-      const wait = head.nextAttemptAt.getTime() - now
-      if (wait > 0) return this.sleep(wait)
-      seqs = [head.seq]
-    } else {
-      free = this.options.concurrency - this.inFlight.size
-      if (free <= 0) return // a slot frees up when a delivery settles, and that pumps again
-      const due = await this.db.webhookDelivery.findMany({
-        where: { status: 'pending', nextAttemptAt: { lte: new Date(now) } },
-        orderBy: { seq: 'asc' },
-        take: free,
-        select: { seq: true },
-      })
-      if (due.length === 0) return this.sleep(this.options.pollMs)
-      seqs = due.map((row) => row.seq)
-    }
-    // Atomic claim: a row another pump (or process) took meanwhile is simply not returned.
-    const claimed = await this.db.webhookDelivery.updateManyAndReturn({ where: { seq: { in: seqs }, status: 'pending' }, data: { status: 'delivering' } })
-    if (this.stopping) {
-      await this.db.webhookDelivery.updateMany({ where: { seq: { in: claimed.map((row) => row.seq) } }, data: { status: 'pending' } })
+    return this.backoff ? this.claimProbe(url) : this.claimDue(url)
+  }
+
+  /** Normal mode: claims the oldest due rows, as many as there are free slots, and sends them. */
+  private async claimDue(url: string): Promise<void> {
+    const free = this.options.concurrency - this.inFlight.size - this.handingOver
+    if (free <= 0) {
+      this.mayHaveMore = true // a slot frees up when a delivery settles, and that pumps again
       return
     }
-    claimed.sort((a, b) => a.seq - b.seq)
-    if (this.backoff) this.probe = claimed[0]?.seq
+    const claimed = await claimDue(this.db, new Date(), free)
+    if (this.stopping) return this.unclaim(claimed)
     for (const row of claimed) this.launch(row, url)
     // A full batch may have more behind it; otherwise nothing else is due until a notify or the timer.
-    if (!this.backoff && seqs.length === free) this.again = true
+    this.mayHaveMore = claimed.length === free
+    if (this.mayHaveMore) this.again = true
     else this.sleep(this.options.pollMs)
+  }
+
+  /** Backoff: the oldest pending row alone, once it is due and what was sent before it has settled. */
+  private async claimProbe(url: string): Promise<void> {
+    if (this.inFlight.size > 0) return
+    const head = await this.db.webhookDelivery.findFirst({ where: { status: 'pending' }, orderBy: { seq: 'asc' }, select: { seq: true, nextAttemptAt: true } })
+    if (!head) return this.sleep(this.options.pollMs)
+    const wait = head.nextAttemptAt.getTime() - Date.now()
+    if (wait > 0) return this.sleep(wait)
+    // Atomic claim: a row another pump (or process) took meanwhile is simply not returned.
+    const [probe] = await this.db.webhookDelivery.updateManyAndReturn({ where: { seq: head.seq, status: 'pending' }, data: { status: 'delivering' } })
+    if (this.stopping) return this.unclaim(probe ? [probe] : [])
+    this.probe = probe?.seq
+    if (probe) this.launch(probe, url)
+    this.sleep(this.options.pollMs)
+  }
+
+  /** Claimed as the worker was stopping: back to pending, for the next start. */
+  private async unclaim(rows: Row[]): Promise<void> {
+    if (rows.length > 0) await this.db.webhookDelivery.updateMany({ where: { seq: { in: rows.map((row) => row.seq) } }, data: { status: 'pending' } })
   }
 
   private launch(row: Row, url: string): void {
@@ -236,10 +309,13 @@ export class WebhookWorker {
         this.logger.error({ err: error, deliveryId: row.id }, 'could not record the outcome of a webhook delivery; it will be sent again')
         // Not left 'delivering' until the next start: pending again, it goes out once more (at least once).
         await this.db.webhookDelivery.updateMany({ where: { seq: row.seq, status: 'delivering' }, data: { status: 'pending' } }).catch(() => {})
+        this.mayHaveMore = true
       })
       .finally(() => {
         this.inFlight.delete(row.seq)
-        this.notify()
+        // In backoff, the next probe waits for this one; in normal mode, a freed slot matters only
+        // if something is waiting for one.
+        if (this.backoff || this.mayHaveMore) this.notify()
       })
     this.inFlight.set(row.seq, { controller, done })
   }
@@ -266,7 +342,7 @@ export class WebhookWorker {
     const log = { deliveryId: row.id, event: row.event, attempts, ms }
     switch (result.outcome) {
       case 'delivered': {
-        await this.db.webhookDelivery.updateMany({ where, data: { status: 'delivered', attempts, lastStatus: result.status, deliveredAt: new Date() } })
+        await markDelivered(this.db, row.seq, attempts, result.status, new Date())
         this.logger.debug({ ...log, status: result.status }, 'webhook delivered')
         if (this.backoff && this.probe === row.seq) {
           // The probe got through, so the receiver is back: everything waiting is due now, oldest first.
@@ -317,6 +393,7 @@ export class WebhookWorker {
   private async makePendingDue(): Promise<void> {
     const now = new Date()
     await this.db.webhookDelivery.updateMany({ where: { status: 'pending', nextAttemptAt: { gt: now } }, data: { nextAttemptAt: now } })
+    this.mayHaveMore = true
   }
 
   /** With no URL there is nowhere to deliver: what is still pending is given up. */
