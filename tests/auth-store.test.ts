@@ -92,6 +92,39 @@ for (const database of databases) {
         await db.$disconnect()
       }
     })
+
+    test('a missing key is looked up once until written; a read racing a write never hides the key', async () => {
+      const url = await database.fresh()
+      await migrate(url)
+      const db = await openClient(url)
+      try {
+        let reads = 0
+        const queryRaw = db.$queryRaw.bind(db)
+        Object.assign(db, { $queryRaw: (...args: Parameters<typeof queryRaw>) => (reads++, queryRaw(...args)) })
+        const { keys } = await new AuthStore(db).load()
+
+        assert.deepEqual(await keys.get('device-list', ['15550002222']), {})
+        assert.deepEqual(await keys.get('device-list', ['15550002222']), {})
+        assert.equal(reads, 1, 'the second lookup of a missing key is answered from memory')
+        await keys.set({ 'device-list': { '15550002222': ['0', '1'] } })
+        assert.deepEqual(await keys.get('device-list', ['15550002222']), { '15550002222': ['0', '1'] })
+
+        // A read that starts before a write commits may miss the key; it must not remember it as missing.
+        for (let i = 0; i < 20; i++) {
+          const id = `race-${i}`
+          await Promise.all([keys.get('session', [id]), keys.set({ session: { [id]: Buffer.from([i]) } })])
+          assert.ok((await keys.get('session', [id]))[id], `session ${id} is readable after its write`)
+        }
+
+        // Deleted, then missing; written again, found again.
+        await keys.set({ 'device-list': { '15550002222': null } })
+        assert.deepEqual(await keys.get('device-list', ['15550002222']), {})
+        await keys.set({ 'device-list': { '15550002222': ['0'] } })
+        assert.deepEqual(await keys.get('device-list', ['15550002222']), { '15550002222': ['0'] })
+      } finally {
+        await db.$disconnect()
+      }
+    })
   })
 }
 

@@ -20,6 +20,17 @@ export interface StoredAuthState {
 }
 
 export class AuthStore {
+  /**
+   * Keys known to be absent, by type. Baileys' cache in front of this store keeps only keys it
+   * found, so a key that does not exist (a contact's device list, on every message from them) was
+   * looked up in the database each time. Only this process writes the keys (the connection lease
+   * lets one process at a time run the session), so set() and clear() keep this exact.
+   */
+  private readonly absent = new Map<string, Set<string>>()
+  /** Writes started, and writes not finished: a read that overlapped one does not record what it missed. */
+  private writes = 0
+  private writing = 0
+
   constructor(private readonly db: Db) {}
 
   /** Loads the creds (or makes new ones) and returns a key store over the AuthKey table. */
@@ -47,7 +58,14 @@ export class AuthStore {
 
   /** Forgets the device: creds and every key (after a logout or the phone unlinking us). */
   async clear(): Promise<void> {
-    await this.db.authKey.deleteMany({})
+    this.writes++
+    this.writing++
+    try {
+      await this.db.authKey.deleteMany({})
+    } finally {
+      this.writing--
+      this.absent.clear()
+    }
   }
 
   async count(): Promise<number> {
@@ -61,44 +79,68 @@ export class AuthStore {
    * SQLite and PostgreSQL.
    */
   private keyStore(): SignalKeyStore {
-    const db = this.db
     return {
-      async get<T extends keyof SignalDataTypeMap>(type: T, ids: string[]) {
-        const found: { [id: string]: SignalDataTypeMap[T] } = {}
-        for (const chunk of chunks(ids)) {
-          const rows = await db.$queryRaw<Array<{ id: string; value: string }>>`SELECT "id", "value" FROM "AuthKey" WHERE "type" = ${type} AND "id" IN (${join(chunk)})`
-          for (const row of rows) {
-            let value = deserialise(row.value)
-            // Baileys expects app-state sync keys as protos, the way its own file store revives them.
-            if (type === 'app-state-sync-key' && value) value = proto.Message.AppStateSyncKeyData.fromObject(value as object)
-            found[row.id] = value as SignalDataTypeMap[T]
-          }
+      get: (type, ids) => this.readKeys(type, ids),
+      set: async (data) => {
+        this.writes++
+        this.writing++
+        try {
+          await this.writeKeys(data)
+        } finally {
+          this.writing--
         }
-        return found
-      },
-      async set(data: SignalDataSet) {
-        const updatedAt = new Date()
-        const writes: Sql[] = []
-        const statements = []
-        for (const [type, entries] of Object.entries(data)) {
-          const deletes: string[] = []
-          for (const [id, value] of Object.entries(entries ?? {})) {
-            if (value === null || value === undefined) deletes.push(id)
-            else writes.push(sql`(${type}, ${id}, ${serialise(value)}, ${updatedAt})`)
-          }
-          for (const chunk of chunks(deletes)) statements.push(db.$executeRaw`DELETE FROM "AuthKey" WHERE "type" = ${type} AND "id" IN (${join(chunk)})`)
-        }
-        for (const chunk of chunks(writes)) {
-          statements.push(db.$executeRaw`
-            INSERT INTO "AuthKey" ("type", "id", "value", "updatedAt") VALUES ${join(chunk)}
-            ON CONFLICT ("type", "id") DO UPDATE SET "value" = excluded."value", "updatedAt" = excluded."updatedAt"`)
-        }
-        // One statement is atomic on its own; several go in one transaction (a crash keeps all or none).
-        if (statements.length === 1) await statements[0]
-        else if (statements.length > 1) await db.$transaction(statements)
       },
     }
   }
+
+  private async readKeys<T extends keyof SignalDataTypeMap>(type: T, ids: string[]): Promise<{ [id: string]: SignalDataTypeMap[T] }> {
+    const found: { [id: string]: SignalDataTypeMap[T] } = {}
+    const known = this.absent.get(type)
+    const wanted = known ? ids.filter((id) => !known.has(id)) : ids
+    const writesBefore = this.writing === 0 ? this.writes : -1
+    for (const chunk of chunks(wanted)) {
+      const rows = await this.db.$queryRaw<Array<{ id: string; value: string }>>`SELECT "id", "value" FROM "AuthKey" WHERE "type" = ${type} AND "id" IN (${join(chunk)})`
+      for (const row of rows) {
+        let value = deserialise(row.value)
+        // Baileys expects app-state sync keys as protos, the way its own file store revives them.
+        if (type === 'app-state-sync-key' && value) value = proto.Message.AppStateSyncKeyData.fromObject(value as object)
+        found[row.id] = value as SignalDataTypeMap[T]
+      }
+    }
+    if (this.writes === writesBefore && this.writing === 0) rememberAbsent(this.absent, type, wanted.filter((id) => !(id in found)))
+    return found
+  }
+
+  private async writeKeys(data: SignalDataSet): Promise<void> {
+    const updatedAt = new Date()
+    const upserts: Sql[] = []
+    const statements = []
+    for (const [type, entries] of Object.entries(data)) {
+      const deletes: string[] = []
+      for (const [id, value] of Object.entries(entries ?? {})) {
+        if (value === null || value === undefined) deletes.push(id)
+        else upserts.push(sql`(${type}, ${id}, ${serialise(value)}, ${updatedAt})`)
+        this.absent.get(type)?.delete(id)
+      }
+      for (const chunk of chunks(deletes)) statements.push(this.db.$executeRaw`DELETE FROM "AuthKey" WHERE "type" = ${type} AND "id" IN (${join(chunk)})`)
+    }
+    for (const chunk of chunks(upserts)) {
+      statements.push(this.db.$executeRaw`
+        INSERT INTO "AuthKey" ("type", "id", "value", "updatedAt") VALUES ${join(chunk)}
+        ON CONFLICT ("type", "id") DO UPDATE SET "value" = excluded."value", "updatedAt" = excluded."updatedAt"`)
+    }
+    // One statement is atomic on its own; several go in one transaction (a crash keeps all or none).
+    if (statements.length === 1) await statements[0]
+    else if (statements.length > 1) await this.db.$transaction(statements)
+  }
+}
+
+/** Bounded: past 10,000 absent keys of one type, it starts over (they are looked up again). */
+function rememberAbsent(absent: Map<string, Set<string>>, type: string, ids: string[]): void {
+  if (ids.length === 0) return
+  let set = absent.get(type)
+  if (!set || set.size + ids.length > 10_000) absent.set(type, (set = new Set()))
+  for (const id of ids) set.add(id)
 }
 
 /** Keeps each statement well under both databases' limits on bound parameters (4 per written key). */
