@@ -1,6 +1,7 @@
-// Child processes for the start-up and memory sections: the service as `npm start` runs it
-// (`node --import tsx src/server.ts`), and the bare floor server (bare-server.mjs), each timed from
-// spawn to the first 200 on /health and measured through /proc.
+// Child processes for the start-up, memory and HTTP sections: the service as `npm start` runs it
+// (the dist/ bundle on plain node, with package.json's flags), the service from its sources under
+// tsx (`npm run dev`), and the bare floor server (bare-server.mjs), each timed from spawn to the
+// first 200 on /health and measured through /proc.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { request } from 'node:http'
@@ -8,6 +9,8 @@ import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import WebSocket from 'ws'
+import { buildServer } from '../scripts/build.mjs'
+import { productionCommand } from '../tests/support/child.js'
 import { freePort } from '../tests/support/postgres.js'
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -62,8 +65,17 @@ async function inspectorCalls(wsUrl: string, calls: Array<{ method: string; para
 /** A dead address for WA_WS_URL: the service keeps trying to reach WhatsApp and never does. */
 export const NO_WHATSAPP = 'ws://127.0.0.1:9/ws/chat'
 
+/** The service from its sources under tsx (`npm run dev`). */
 export function serviceCommand(): string[] {
   return ['--import', 'tsx', 'src/server.ts']
+}
+
+/** The service as `npm start` runs it, without npm and its shell; builds dist/ from the current sources first. */
+export async function startCommand(): Promise<{ args: string[]; env: Record<string, string>; text: string }> {
+  await buildServer()
+  const { args, env } = productionCommand()
+  const text = [...Object.entries(env).map(([name, value]) => `${name}=${value}`), 'node', ...args].join(' ')
+  return { args, env, text }
 }
 
 export function bareCommand(tsx: boolean): string[] {

@@ -1,6 +1,7 @@
-// Entry point for `npm start` and the container: read the configuration, start, and stop cleanly on
-// SIGTERM/SIGINT (a second signal forces the exit).
-import { startService } from './app.js'
+// Entry point for `npm start` (built into dist/server.mjs, see scripts/build.mjs) and the container:
+// read the configuration, start, and stop cleanly on SIGTERM/SIGINT, also while still starting
+// (a second signal forces the exit).
+import { startService, StartAborted, type Service } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
 import { createLogger } from './logger.js'
 import { MigrationError } from './store/migrate.js'
@@ -17,14 +18,10 @@ async function main(): Promise<void> {
     throw error
   }
   const logger = createLogger(config.LOG_LEVEL)
-  let service
-  try {
-    service = await startService(config, { logger })
-  } catch (error) {
-    logger.fatal({ err: error }, error instanceof MigrationError ? 'refusing to start on a store that is not migrated' : 'start-up failed')
-    process.exit(1)
-  }
 
+  // Installed before starting: HTTP answers early, and a signal can come while Baileys still loads.
+  const starting = new AbortController()
+  let service: Service | undefined
   let signals = 0
   const shutdown = (signal: NodeJS.Signals) => {
     if (++signals > 1) {
@@ -32,6 +29,10 @@ async function main(): Promise<void> {
       process.exit(1)
     }
     logger.info({ signal }, 'shutting down')
+    if (!service) {
+      starting.abort() // startService() stops what it started, then rejects with StartAborted
+      return
+    }
     service.stop().then(
       () => process.exit(0),
       (error: unknown) => {
@@ -42,6 +43,17 @@ async function main(): Promise<void> {
   }
   process.on('SIGTERM', shutdown)
   process.on('SIGINT', shutdown)
+
+  try {
+    service = await startService(config, { logger, signal: starting.signal })
+  } catch (error) {
+    if (error instanceof StartAborted) {
+      logger.info('stopped during start-up')
+      process.exit(0)
+    }
+    logger.fatal({ err: error }, error instanceof MigrationError ? 'refusing to start on a store that is not migrated' : 'start-up failed')
+    process.exit(1)
+  }
 }
 
 await main()

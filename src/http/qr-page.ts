@@ -5,9 +5,12 @@
 // script, images from data: URLs and requests to this origin.
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import path from 'node:path'
 import type { RequestHandler } from 'express'
+import { packageRoot } from '../package-root.js'
 
-const read = (name: string) => readFileSync(new URL(`./pages/${name}`, import.meta.url), 'utf8')
+// From the package root, not from this module: in the dist/ bundle this module has no folder of its own.
+const read = (name: string) => readFileSync(path.join(packageRoot, 'src/http/pages', name), 'utf8')
 const hash = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`
 
 /** The page, read once: qr.html with its STYLE and SCRIPT placeholder comments replaced by qr.css and qr.js. */

@@ -2,11 +2,11 @@
 // `npm run db:migrate`, through the WebAssembly schema engine (see schema-engine.ts).
 import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { packageRoot } from '../package-root.js'
 import { adapterFor, providerOf, type Provider } from './database.js'
 import { openSchemaEngine } from './schema-engine.js'
 
-export const prismaDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../prisma')
+export const prismaDir = path.join(packageRoot, 'prisma')
 
 export class MigrationError extends Error {
   override name = 'MigrationError'

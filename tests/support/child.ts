@@ -1,13 +1,41 @@
-// The service as a child process (`src/server.ts`, as `npm start` runs it), for what only a real
-// process shows: SIGKILL, two processes on one database. With `trustStandIn`, the child preloads
-// the stand-in's test root (tests/standin/trust-test-root.ts) so its Baileys accepts the stand-in.
+// The service as a child process, for what only a real process shows: SIGKILL, two processes on one
+// database, the built bundle. By default it runs `src/server.ts` under tsx (`npm run dev`); with
+// `production`, the command of `npm start` (dist/server.mjs, which must be built). With
+// `trustStandIn`, the child preloads the stand-in's test root (tests/standin/trust-test-root.ts, with
+// tsx to load it) so its Baileys accepts the stand-in.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freePort } from './postgres.js'
 import { waitUntil } from './whatsapp.js'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+
+export interface NodeCommand {
+  /** Environment variables the command sets. */
+  env: Record<string, string>
+  /** Arguments of node: its flags, then the entry file. */
+  args: string[]
+}
+
+/**
+ * `npm start` as written in package.json (`NAME=value ... node <flags> <entry>`), so tests and benches
+ * run exactly what users run, without npm and a shell in between (whose process would be measured).
+ */
+export function productionCommand(): NodeCommand {
+  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+  const words = pkg.scripts.start!.trim().split(/\s+/)
+  const env: Record<string, string> = {}
+  while (words[0] && /^[A-Z_][A-Z0-9_]*=/.test(words[0])) {
+    const [name, ...value] = words.shift()!.split('=')
+    env[name!] = value.join('=')
+  }
+  if (words.shift() !== 'node' || words.some((word) => /["'$`\\]/.test(word))) {
+    throw new Error(`package.json's start script is not a plain \`[NAME=value ...] node <args>\` command: ${pkg.scripts.start}`)
+  }
+  return { env, args: words }
+}
 
 export interface ServiceProcess {
   process: ChildProcess
@@ -20,12 +48,18 @@ export interface ServiceProcess {
   stop(): Promise<void>
 }
 
-export async function startServiceProcess(env: Record<string, string>, options: { trustStandIn?: boolean } = {}): Promise<ServiceProcess> {
+export async function startServiceProcess(env: Record<string, string>, options: { trustStandIn?: boolean; production?: boolean } = {}): Promise<ServiceProcess> {
   const port = env.PORT ?? String(await freePort())
-  const args = ['--import', 'tsx', ...(options.trustStandIn ? ['--import', './tests/standin/trust-test-root.ts'] : []), 'src/server.ts']
-  const child = spawn(process.execPath, args, {
+  // The stand-in's test root is a TypeScript preload, so it brings tsx's loader along even in front
+  // of the bundle (which then runs as plain JavaScript, with the production flags).
+  const trust = options.trustStandIn ? ['--import', 'tsx', '--import', './tests/standin/trust-test-root.ts'] : []
+  const production = options.production ? productionCommand() : undefined
+  const command: NodeCommand = production
+    ? { env: production.env, args: [...production.args.slice(0, -1), ...trust, production.args.at(-1)!] }
+    : { env: {}, args: ['--import', 'tsx', ...trust.slice(2), 'src/server.ts'] }
+  const child = spawn(process.execPath, command.args, {
     cwd: root,
-    env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env, PORT: port },
+    env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...command.env, ...env, PORT: port },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''
