@@ -14,7 +14,7 @@ import { tempDir } from '../tests/support/service.js'
 import { ALICE, startWithStandIn, type WhatsAppHarness } from '../tests/support/whatsapp.js'
 import { fakeSend, startBareExpress, type Floor } from './floors.js'
 import { LoadGenerator, type RequestSpec } from './load.js'
-import { serviceCommand, startChild, type Child } from './processes.js'
+import { startChild, startCommand, type Child } from './processes.js'
 import { comparedRows, rateRatio, type Compared, type SectionResult, type Sample } from './report.js'
 import { settings } from './settings.js'
 import { percentile, sleep } from './stats.js'
@@ -185,7 +185,9 @@ async function cheapQueries(load: LoadGenerator, trpcStatus: RequestSpec, log: (
   const dir = tempDir('wsgo-bench-')
   try {
     log('starting the service (unpaired, SQLite) and the floor servers, each in its own process')
-    const service = await startChild(serviceCommand(), { DATABASE_URL: `file:${path.join(dir, 'wsgo.db')}` })
+    // As users run it: npm start's node command (the bundle and its flags).
+    const start = await startCommand()
+    const service = await startChild(start.args, { ...start.env, DATABASE_URL: `file:${path.join(dir, 'wsgo.db')}` })
     children.push(service)
     // Answered by the floors as they are: the service's own status JSON.
     const status = await (await fetch(`${service.url}/api/status`)).text()
@@ -253,7 +255,7 @@ export async function runHttp(log: (line: string) => void): Promise<SectionResul
           notes: [how, 'Before each measurement, the sends still queued from the previous one are waited for.'],
         },
         {
-          title: 'GET /health and GET /api/status against a bare Node http server answering the same JSON (each server in its own process; service unpaired)',
+          title: 'GET /health and GET /api/status against a bare Node http server answering the same JSON (each server in its own process; the service as npm start runs it, unpaired)',
           ...comparedRows(getRows),
           notes: [how],
         },

@@ -4,6 +4,7 @@
 import { performance } from 'node:perf_hooks'
 import { deliveryHeaders } from '../src/webhooks/deliver.js'
 import { startStandIn, type StandIn } from '../tests/standin/index.js'
+import { buildServer } from '../scripts/build.mjs'
 import { startServiceProcess } from '../tests/support/child.js'
 import { tempDir } from '../tests/support/service.js'
 import { waitUntil } from '../tests/support/whatsapp.js'
@@ -60,14 +61,15 @@ async function serviceLatency(paired: { standin: StandIn; receiver: FastReceiver
 }
 
 /**
- * The service as it is deployed: its own process (the start command's), paired with the stand-in
+ * The service as it is deployed: its own process (`npm start`'s command: the bundle, its flags), paired with the stand-in
  * in this process over loopback, its webhook pointed at a receiver in this process too. Only the
  * service's own work is in its process, as with the real WhatsApp and a real receiver elsewhere.
  */
 async function startPairedProcess(): Promise<{ standin: StandIn; receiver: FastReceiver; close(): Promise<void> }> {
   const standin = await startStandIn()
   const receiver = await startFastReceiver()
-  const service = await startServiceProcess({ DATABASE_URL: `file:${tempDir()}/wsgo.db`, WA_WS_URL: standin.url, LOG_LEVEL: 'warn' }, { trustStandIn: true })
+  await buildServer()
+  const service = await startServiceProcess({ DATABASE_URL: `file:${tempDir()}/wsgo.db`, WA_WS_URL: standin.url, LOG_LEVEL: 'warn' }, { trustStandIn: true, production: true })
   const close = async () => {
     await service.stop()
     await standin.close()
@@ -199,7 +201,7 @@ export async function runWebhooks(log: (line: string) => void): Promise<SectionR
           ...latencyTable,
           notes: [
             `${runs} runs of ${latencyCount} messages, 5 ms apart; latency to the receiver having read the body, from the message frame written to the service's socket, or from the start of the send (adding the stand-in's Signal encryption, which a sender's phone does); median (min-max) of the per-run p50/p99.`,
-            'The target is checked on the first row: the service in its own process, as deployed (`node --import tsx src/server.ts`), the stand-in and the receiver in the bench process. In the other rows all three share one process, garbage collector and event loop.',
+            'The target is checked on the first row: the service in its own process, as deployed (the node command of `npm start`, with tsx loaded beside it only for the stand-in test root), the stand-in and the receiver in the bench process. In the other rows all three share one process, garbage collector and event loop.',
           ],
         },
         {
