@@ -3,59 +3,30 @@
 // (duplicates allowed, none missing), each under its one stable X-Wsgo-Delivery id.
 import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { rmSync } from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { buildServer } from '../scripts/build.mjs'
 import { EventLog } from '../src/events/log.js'
 import { openClient, type Db } from '../src/store/database.js'
+import { startServiceProcess, type ServiceProcess } from './support/child.js'
 import { freePort } from './support/postgres.js'
 import { Receiver, until } from './support/receiver.js'
 import { tempDir } from './support/service.js'
 import { sampleMessage } from './support/fixtures.js'
 
-const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
-
-interface Child {
-  process: ChildProcess
-  url: string
-  output: () => string
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
-}
-
-const children: Child[] = []
+const children: ServiceProcess[] = []
 const cleanups: Array<() => Promise<unknown> | unknown> = []
 after(async () => {
-  for (const child of children) if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill('SIGKILL')
-  await Promise.all(children.map((child) => child.exited))
+  await Promise.all(children.map((child) => child.kill()))
   while (cleanups.length > 0) await cleanups.pop()!()
 })
 
-/** `npm start`, as a child process, on a fixed port; resolves once /health answers. */
-async function startChild(env: Record<string, string>): Promise<Child> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let output = ''
-  child.stdout!.on('data', (d) => (output += d))
-  child.stderr!.on('data', (d) => (output += d))
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
-  const started: Child = { process: child, url: `http://127.0.0.1:${env.PORT}`, output: () => output, exited }
-  children.push(started)
-  await until(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode}:\n${output}`)
-      return fetch(`${started.url}/health`).then((r) => r.ok, () => false)
-    },
-    'the service to answer /health',
-    30_000,
-    50,
-  )
-  return started
+/** The service as `npm start` runs it (the bundle), as a child process; resolves once /health answers. */
+async function startChild(env: Record<string, string>): Promise<ServiceProcess> {
+  const child = await startServiceProcess(env, { production: true })
+  children.push(child)
+  return child
 }
-
 
 test('SIGKILL in the middle of 200 pending deliveries: after a restart all 200 arrive, each under its stable id', { timeout: 90_000 }, async () => {
   const dir = tempDir()
@@ -78,6 +49,7 @@ test('SIGKILL in the middle of 200 pending deliveries: after a restart all 200 a
     WEBHOOK_RETRY_MIN_MS: '20',
     WEBHOOK_RETRY_MAX_MS: '200',
   }
+  await buildServer()
   const first = await startChild(env)
   const set = await fetch(`${first.url}/api/webhook`, {
     method: 'POST',
@@ -98,7 +70,7 @@ test('SIGKILL in the middle of 200 pending deliveries: after a restart all 200 a
   release()
 
   await hook.waitFor((r) => r.length >= 40, 20_000, '40 deliveries')
-  first.process.kill('SIGKILL')
+  await first.kill()
   assert.deepEqual(await first.exited, { code: null, signal: 'SIGKILL' })
 
   const seenBeforeKill = hook.requests.length
