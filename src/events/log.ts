@@ -3,6 +3,7 @@
 // without its delivery, or delivered without being logged.
 import { randomUUID } from 'node:crypto'
 import type { Db } from '../store/database.js'
+import type { ClaimedRow } from '../webhooks/statements.js'
 import type { EventData, EventType, LoggedEvent } from './types.js'
 
 export interface OutboxPolicy {
@@ -12,15 +13,8 @@ export interface OutboxPolicy {
   notify(): void
 }
 
-/** An outbox row as record() wrote it: what the delivery worker needs to send it. */
-export interface OutboxRow {
-  seq: number
-  id: string
-  event: string
-  payload: string
-  attempts: number
-  createdAt: Date
-}
+/** An outbox row as record() wrote it: the same fields as a row the worker claims itself. */
+export type OutboxRow = ClaimedRow
 
 /**
  * The delivery worker's offer, asked for each outbox row before it is written. When `claimed`, the
