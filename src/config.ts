@@ -57,8 +57,16 @@ export const configSchema = z.object({
   SEND_MIN_GAP_MS: milliseconds(250),
   /** A send that WhatsApp has not acknowledged in this time fails with a clear error. */
   SEND_TIMEOUT_MS: milliseconds(30_000),
-  /** Processes sharing one database elect one WhatsApp connection owner; a dead owner is replaced after this long. */
+  /** Each session has one owner among the processes sharing a database; a dead owner's sessions move after this long. */
   WA_LEASE_TTL_MS: z.coerce.number().int().min(300).default(15_000),
+  /**
+   * This process's URL as the other processes sharing the database reach it (requests for the
+   * sessions it owns are forwarded there). Default: http://<hostname>:<PORT>, or 127.0.0.1 when
+   * HOST is a loopback address.
+   */
+  INTERNAL_URL: optionalString.refine((v) => v === undefined || /^https?:\/\/[^/]+\/?$/.test(v), 'expected a base URL such as http://wsgo-1:8080'),
+  /** Protects the hop between processes (header X-Wsgo-Internal). Default: derived from API_KEY. */
+  INTERNAL_SECRET: optionalString,
   RECONNECT_MIN_MS: milliseconds(1_000),
   RECONNECT_MAX_MS: milliseconds(60_000),
 

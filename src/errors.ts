@@ -9,6 +9,7 @@ const codes = {
   VALIDATION_ERROR: { status: 400, trpc: 'BAD_REQUEST' },
   INVALID_JSON: { status: 400, trpc: 'PARSE_ERROR' },
   UNAUTHORIZED: { status: 401, trpc: 'UNAUTHORIZED' },
+  FORBIDDEN: { status: 403, trpc: 'FORBIDDEN' },
   NOT_FOUND: { status: 404, trpc: 'NOT_FOUND' },
   NO_QR: { status: 404, trpc: 'NOT_FOUND' },
   ALREADY_PAIRED: { status: 409, trpc: 'CONFLICT' },
@@ -45,6 +46,8 @@ export class ApiError extends TRPCError {
   }
 }
 
+export const isErrorCode = (code: string): code is ErrorCode => Object.hasOwn(codes, code)
+
 export function httpStatusOf(code: ErrorCode): number {
   return codes[code].status
 }
@@ -80,6 +83,7 @@ export function describeError(error: unknown): { status: number; body: ErrorBody
       PARSE_ERROR: 'INVALID_JSON',
       BAD_REQUEST: 'VALIDATION_ERROR',
       UNAUTHORIZED: 'UNAUTHORIZED',
+      FORBIDDEN: 'FORBIDDEN',
       NOT_FOUND: 'NOT_FOUND',
       PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
       UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',

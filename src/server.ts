@@ -1,7 +1,7 @@
 // Entry point for `npm start` (built into dist/server.mjs, see scripts/build.mjs) and the container:
 // read the configuration, start, and stop cleanly on SIGTERM/SIGINT, also while still starting
 // (a second signal forces the exit).
-import { startService, StartAborted, type Service } from './app.js'
+import { startService, StartAborted, type Service } from './service.js'
 import { ConfigError, loadConfig } from './config.js'
 import { createLogger } from './logger.js'
 import { MigrationError } from './store/migrate.js'

@@ -1,21 +1,16 @@
-// What a request handler can reach. Built once by the composition root (src/app.ts).
+// What a request handler can reach. Built once by the composition root (src/service.ts); the store
+// is reached through the sessions and keys, never directly.
 import type { Config } from './config.js'
-import type { EventLog } from './events/log.js'
+import type { Forwarder } from './http/forward.js'
 import type { Logger } from './logger.js'
-import type { Db } from './store/database.js'
-import type { WebhookSettings } from './webhooks/settings.js'
-import type { WebhookWorker } from './webhooks/worker.js'
-import type { ContactBook } from './session/contacts.js'
-import type { WhatsAppSession } from './session/session.js'
+import type { SessionKeys } from './session/keys.js'
+import type { SessionManager } from './session/manager.js'
 
 export interface Services {
   config: Config
   logger: Logger
-  db: Db
-  events: EventLog
-  webhookSettings: WebhookSettings
-  /** Delivers the webhook outbox. */
-  webhookWorker: WebhookWorker
-  session: WhatsAppSession
-  contacts: ContactBook
+  sessions: SessionManager
+  keys: SessionKeys
+  /** Makes a call again at the process that owns its session. */
+  forward: Forwarder
 }

@@ -1,9 +1,9 @@
-// Records events. One transaction appends the event to the rolling log, trims the log to its cap,
+// Records one session's events. One transaction appends the event to the rolling log, trims the log to its cap,
 // and, when the webhook wants this event, writes its outbox row: an event is never in the log
 // without its delivery, or delivered without being logged.
 import { randomUUID } from 'node:crypto'
 import type { Db } from '../store/database.js'
-import type { ClaimedRow } from '../webhooks/statements.js'
+import type { ClaimedRow, Outbox } from '../webhooks/outbox.js'
 import type { EventData, EventType, LoggedEvent } from './types.js'
 
 export interface OutboxPolicy {
@@ -49,7 +49,9 @@ export class EventLog {
 
   constructor(
     private readonly db: Db,
+    readonly session: string,
     private readonly limit: number,
+    private readonly outboxTable: Outbox,
   ) {}
 
   /** The webhooks module plugs in here; without it events are only logged. */
@@ -101,16 +103,10 @@ export class EventLog {
     delivery: { id: string; event: string; payload: string; status: 'pending' | 'delivering' } | undefined,
   ): Promise<{ id: number; delivery: OutboxRow | undefined }> {
     const [event, , outbox] = await this.db.$transaction([
-      this.db.$queryRaw<Array<{ id: number | bigint }>>`INSERT INTO "Event" ("type", "data", "createdAt") VALUES (${type}, ${text}, ${createdAt}) RETURNING "id"`,
-      // Everything older than the newest `limit` events goes.
-      this.db.$executeRaw`DELETE FROM "Event" WHERE "id" < (SELECT "id" FROM "Event" ORDER BY "id" DESC LIMIT 1 OFFSET ${this.limit - 1})`,
-      ...(delivery
-        ? [
-            this.db.$queryRaw<Array<{ seq: number | bigint }>>`
-              INSERT INTO "WebhookDelivery" ("id", "event", "payload", "status", "createdAt", "nextAttemptAt")
-              VALUES (${delivery.id}, ${delivery.event}, ${delivery.payload}, ${delivery.status}, ${createdAt}, ${createdAt}) RETURNING "seq"`,
-          ]
-        : []),
+      this.db.$queryRaw<Array<{ id: number | bigint }>>`INSERT INTO "Event" ("session", "type", "data", "createdAt") VALUES (${this.session}, ${type}, ${text}, ${createdAt}) RETURNING "id"`,
+      // Everything older than the session's newest `limit` events goes.
+      this.db.$executeRaw`DELETE FROM "Event" WHERE "session" = ${this.session} AND "id" < (SELECT "id" FROM "Event" WHERE "session" = ${this.session} ORDER BY "id" DESC LIMIT 1 OFFSET ${this.limit - 1})`,
+      ...(delivery ? [this.outboxTable.insertStatement({ ...delivery, createdAt })] : []),
     ])
     const seq = outbox?.[0]?.seq
     return {
@@ -121,7 +117,7 @@ export class EventLog {
 
   async list(options: { limit: number; type?: string | undefined }): Promise<LoggedEvent[]> {
     const rows = await this.db.event.findMany({
-      where: options.type ? { type: options.type } : {},
+      where: { session: this.session, ...(options.type && { type: options.type }) },
       orderBy: { id: 'desc' },
       take: options.limit,
     })

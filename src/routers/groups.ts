@@ -1,21 +1,12 @@
 // Groups: GET /api/groups (sending to a group is POST /api/send/group in messages.ts).
 import { z } from 'zod'
-import { protectedProcedure, router } from '../trpc.js'
-
-const groupSchema = z
-  .object({
-    jid: z.string(),
-    name: z.string(),
-    topic: z.string(),
-    participants: z.number().int().describe('Number of participants'),
-    createdAt: z.string().nullable().describe('ISO 8601 UTC'),
-  })
-  .meta({ id: 'Group' })
+import { groupSchema } from '../session/shapes.js'
+import { router, sessionProcedure, withSession } from '../trpc.js'
 
 export const groupsRouter = router({
-  list: protectedProcedure
+  list: sessionProcedure
     .meta({ openapi: { method: 'GET', path: '/api/groups', summary: 'All joined groups', tags: ['Groups'] } })
-    .input(z.void())
+    .input(withSession())
     .output(z.array(groupSchema))
-    .query(({ ctx }) => ctx.services.session.groups()),
+    .query(async ({ ctx }) => (await ctx.session.connection()).groups()),
 })

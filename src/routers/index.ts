@@ -7,10 +7,12 @@ import { groupsRouter } from './groups.js'
 import { healthRouter } from './health.js'
 import { messagesRouter } from './messages.js'
 import { sessionRouter } from './session.js'
+import { sessionsRouter } from './sessions.js'
 import { webhooksRouter } from './webhooks.js'
 
 export const appRouter = router({
   health: healthRouter,
+  sessions: sessionsRouter,
   session: sessionRouter,
   messages: messagesRouter,
   groups: groupsRouter,

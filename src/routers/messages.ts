@@ -1,7 +1,7 @@
 // Messaging: POST /api/send/text, /api/send/image, /api/send/document, /api/send/group.
 import { z } from 'zod'
 import { validationError } from '../errors.js'
-import { protectedProcedure, router } from '../trpc.js'
+import { router, sessionProcedure, withSession } from '../trpc.js'
 import {
   base64FileSchema,
   documentTypeFor,
@@ -17,16 +17,16 @@ import {
 const caption = z.string().max(4096).optional()
 
 export const messagesRouter = router({
-  sendText: protectedProcedure
+  sendText: sessionProcedure
     .meta({ openapi: { method: 'POST', path: '/api/send/text', summary: 'Send a text message', tags: ['Messaging'] } })
-    .input(z.object({ phone: phoneSchema, message: messageTextSchema }))
+    .input(withSession({ phone: phoneSchema, message: messageTextSchema }))
     .output(sendResultSchema)
-    .mutation(async ({ ctx, input }) => ({ status: 'sent' as const, ...(await ctx.services.session.sendText(userJid(input.phone), input.message)) })),
+    .mutation(async ({ ctx, input }) => ({ status: 'sent' as const, ...(await (await ctx.session.connection()).sendText(userJid(input.phone), input.message)) })),
 
-  sendImage: protectedProcedure
+  sendImage: sessionProcedure
     .meta({ openapi: { method: 'POST', path: '/api/send/image', summary: 'Send an image with an optional caption', tags: ['Messaging'] } })
     .input(
-      z.object({
+      withSession({
         phone: phoneSchema,
         image_base64: base64FileSchema.describe('JPEG, PNG, GIF or WebP, base64-encoded'),
         caption,
@@ -40,17 +40,17 @@ export const messagesRouter = router({
       if (input.mime_type && !input.mime_type.startsWith('image/')) {
         throw validationError([{ path: 'mime_type', message: 'expected an image type such as image/jpeg' }])
       }
-      const sent = await ctx.services.session.sendImage(userJid(input.phone), input.image_base64, {
+      const sent = await (await ctx.session.connection()).sendImage(userJid(input.phone), input.image_base64, {
         caption: input.caption,
         mimetype: input.mime_type ?? sniffed,
       })
       return { status: 'sent' as const, ...sent }
     }),
 
-  sendDocument: protectedProcedure
+  sendDocument: sessionProcedure
     .meta({ openapi: { method: 'POST', path: '/api/send/document', summary: 'Send a document (PDF, XLSX, ...)', tags: ['Messaging'] } })
     .input(
-      z.object({
+      withSession({
         phone: phoneSchema,
         document_base64: base64FileSchema.describe('The file, base64-encoded'),
         filename: z.string().min(1).max(255).describe('File name shown to the recipient, e.g. report.pdf'),
@@ -60,7 +60,7 @@ export const messagesRouter = router({
     )
     .output(sendResultSchema)
     .mutation(async ({ ctx, input }) => {
-      const sent = await ctx.services.session.sendDocument(userJid(input.phone), input.document_base64, {
+      const sent = await (await ctx.session.connection()).sendDocument(userJid(input.phone), input.document_base64, {
         fileName: input.filename,
         mimetype: input.mime_type ?? documentTypeFor(input.filename),
         caption: input.caption,
@@ -68,9 +68,9 @@ export const messagesRouter = router({
       return { status: 'sent' as const, ...sent }
     }),
 
-  sendGroup: protectedProcedure
+  sendGroup: sessionProcedure
     .meta({ openapi: { method: 'POST', path: '/api/send/group', summary: 'Send a text message to a group', tags: ['Groups'] } })
-    .input(z.object({ group_jid: groupJidSchema, message: messageTextSchema }))
+    .input(withSession({ group_jid: groupJidSchema, message: messageTextSchema }))
     .output(sendResultSchema)
-    .mutation(async ({ ctx, input }) => ({ status: 'sent' as const, ...(await ctx.services.session.sendText(input.group_jid, input.message)) })),
+    .mutation(async ({ ctx, input }) => ({ status: 'sent' as const, ...(await (await ctx.session.connection()).sendText(input.group_jid, input.message)) })),
 })

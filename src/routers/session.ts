@@ -1,27 +1,11 @@
 // Connection & status: GET /api/status, GET /api/qr, POST /api/reconnect, POST /api/logout,
-// POST /api/pair-code.
+// POST /api/pair-code (each also at /api/sessions/{session}/...).
 import QRCode from 'qrcode'
 import { z } from 'zod'
 import { ApiError } from '../errors.js'
-import { protectedProcedure, router } from '../trpc.js'
+import { sessionProcedure, router, withSession } from '../trpc.js'
+import { stateSchema, statusSchema, type SessionStatus } from '../session/shapes.js'
 import { phoneSchema } from './inputs.js'
-
-const stateSchema = z.enum(['connecting', 'qr', 'open', 'closed', 'logged_out', 'standby'])
-
-export const statusSchema = z
-  .object({
-    connected: z.boolean().describe('The WebSocket to WhatsApp is up (also while showing a QR)'),
-    loggedIn: z.boolean().describe('Paired and logged in: messages can be sent'),
-    device: z.string().describe('This linked device\'s JID, e.g. 573000000:1@s.whatsapp.net ("" before pairing)'),
-    pushName: z.string(),
-    platform: z.string().describe('The phone\'s platform as WhatsApp reports it, e.g. smba, android'),
-    state: stateSchema.describe('connecting, qr (waiting for a scan), open, closed, logged_out, standby (another process sharing the database owns the connection)'),
-    lastDisconnect: z
-      .object({ code: z.number().nullable(), reason: z.string(), at: z.string() })
-      .nullable()
-      .describe('Why the connection last closed, when it is not open'),
-  })
-  .meta({ id: 'Status' })
 
 export const qrSchema = z.object({
   qr: z.string().describe('The raw QR code text'),
@@ -42,13 +26,19 @@ export const qrPng = (qr: string) => QRCode.toBuffer(qr, { type: 'png', width: 5
 const actionResult = z.object({ status: z.string(), state: stateSchema })
 
 export const sessionRouter = router({
-  status: protectedProcedure
-    .meta({ openapi: { method: 'GET', path: '/api/status', summary: 'Connection status and device info', tags: ['Connection'] } })
-    .input(z.void())
+  status: sessionProcedure
+    .meta({ openapi: { method: 'GET', path: '/api/status', summary: 'Connection status and device info', tags: ['Connection'] }, runsOn: 'any' })
+    .input(withSession())
     .output(statusSchema)
-    .query(({ ctx }) => ctx.services.session.status()),
+    .query(({ ctx }) => {
+      const { services, session, forwarded } = ctx
+      return services.sessions.statusOf(session.name, async (owner) =>
+        // A call forwarded here already went one hop: it is answered from what this process knows.
+        forwarded ? services.sessions.statusOf(session.name, () => Promise.reject(new ApiError('NOT_CONNECTED', 'moving'))) : (services.forward.call(owner.url, 'session.status', 'query', { session: session.name }, session.name) as Promise<SessionStatus>),
+      )
+    }),
 
-  qr: protectedProcedure
+  qr: sessionProcedure
     .meta({
       openapi: {
         method: 'GET',
@@ -60,32 +50,34 @@ export const sessionRouter = router({
         tags: ['Connection'],
       },
     })
-    .input(z.object({ format: z.enum(['text', 'image', 'base64']).optional().describe('omit for raw text') }))
+    .input(withSession({ format: z.enum(['text', 'image', 'base64']).optional().describe('omit for raw text') }))
     .output(qrSchema)
     .query(async ({ ctx }) => {
-      const qr = currentQrOrThrow(ctx.services.session)
+      const qr = currentQrOrThrow(await ctx.session.connection())
       return { qr, image_base64: (await qrPng(qr)).toString('base64'), mime_type: 'image/png' as const }
     }),
 
-  reconnect: protectedProcedure
+  reconnect: sessionProcedure
     .meta({ openapi: { method: 'POST', path: '/api/reconnect', summary: 'Disconnect and connect again (a new QR if not paired)', tags: ['Connection'] } })
-    .input(z.void())
+    .input(withSession())
     .output(actionResult)
     .mutation(async ({ ctx }) => {
-      await ctx.services.session.reconnect()
-      return { status: 'reconnecting', state: ctx.services.session.status().state }
+      const connection = await ctx.session.connection()
+      await connection.reconnect()
+      return { status: 'reconnecting', state: connection.status().state }
     }),
 
-  logout: protectedProcedure
+  logout: sessionProcedure
     .meta({ openapi: { method: 'POST', path: '/api/logout', summary: 'Log out from WhatsApp and unpair the device', tags: ['Connection'] } })
-    .input(z.void())
+    .input(withSession())
     .output(actionResult)
     .mutation(async ({ ctx }) => {
-      await ctx.services.session.logout()
-      return { status: 'logged_out', state: ctx.services.session.status().state }
+      const connection = await ctx.session.connection()
+      await connection.logout()
+      return { status: 'logged_out', state: connection.status().state }
     }),
 
-  pairCode: protectedProcedure
+  pairCode: sessionProcedure
     .meta({
       openapi: {
         method: 'POST',
@@ -95,7 +87,7 @@ export const sessionRouter = router({
         tags: ['Connection'],
       },
     })
-    .input(z.object({ phone: phoneSchema }))
+    .input(withSession({ phone: phoneSchema }))
     .output(z.object({ code: z.string().describe('8 characters, e.g. ABCD1234') }))
-    .mutation(async ({ ctx, input }) => ({ code: await ctx.services.session.requestPairingCode(input.phone) })),
+    .mutation(async ({ ctx, input }) => ({ code: await (await ctx.session.connection()).requestPairingCode(input.phone) })),
 })

@@ -1,4 +1,4 @@
-// Baileys' auth state in the database: the creds document and every signal key as one AuthKey row
+// One session's Baileys auth state in the database: the creds document and every signal key as one AuthKey row
 // (type + id -> BufferJSON text). Baileys hands all writes of one encrypt/decrypt to a single
 // `set()` call; it is applied in one transaction, so a crash never leaves half of it behind.
 import { BufferJSON, initAuthCreds, proto, type AuthenticationCreds, type SignalDataSet, type SignalDataTypeMap, type SignalKeyStore } from '@whiskeysockets/baileys'
@@ -31,11 +31,18 @@ export class AuthStore {
   private writes = 0
   private writing = 0
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly session: string,
+  ) {}
+
+  private get credsKey() {
+    return { session_type_id: { session: this.session, ...CREDS } }
+  }
 
   /** Loads the creds (or makes new ones) and returns a key store over the AuthKey table. */
   async load(): Promise<StoredAuthState> {
-    const row = await this.db.authKey.findUnique({ where: { type_id: CREDS } })
+    const row = await this.db.authKey.findUnique({ where: this.credsKey })
     const creds = row ? (deserialise(row.value) as AuthenticationCreds) : initAuthCreds()
     return {
       creds,
@@ -47,12 +54,12 @@ export class AuthStore {
 
   async saveCreds(creds: AuthenticationCreds): Promise<void> {
     const value = serialise(creds)
-    await this.db.authKey.upsert({ where: { type_id: CREDS }, create: { ...CREDS, value }, update: { value } })
+    await this.db.authKey.upsert({ where: this.credsKey, create: { session: this.session, ...CREDS, value }, update: { value } })
   }
 
   /** Whether a paired device is stored (creds that completed pairing). */
   async isPaired(): Promise<boolean> {
-    const row = await this.db.authKey.findUnique({ where: { type_id: CREDS } })
+    const row = await this.db.authKey.findUnique({ where: this.credsKey })
     return row !== null && Boolean((deserialise(row.value) as AuthenticationCreds).me?.id)
   }
 
@@ -61,7 +68,7 @@ export class AuthStore {
     this.writes++
     this.writing++
     try {
-      await this.db.authKey.deleteMany({})
+      await this.db.authKey.deleteMany({ where: { session: this.session } })
     } finally {
       this.writing--
       this.absent.clear()
@@ -69,7 +76,7 @@ export class AuthStore {
   }
 
   async count(): Promise<number> {
-    return this.db.authKey.count()
+    return this.db.authKey.count({ where: { session: this.session } })
   }
 
   /**
@@ -99,7 +106,7 @@ export class AuthStore {
     const wanted = known ? ids.filter((id) => !known.has(id)) : ids
     const writesBefore = this.writing === 0 ? this.writes : -1
     for (const chunk of chunks(wanted)) {
-      const rows = await this.db.$queryRaw<Array<{ id: string; value: string }>>`SELECT "id", "value" FROM "AuthKey" WHERE "type" = ${type} AND "id" IN (${join(chunk)})`
+      const rows = await this.db.$queryRaw<Array<{ id: string; value: string }>>`SELECT "id", "value" FROM "AuthKey" WHERE "session" = ${this.session} AND "type" = ${type} AND "id" IN (${join(chunk)})`
       for (const row of rows) {
         let value = deserialise(row.value)
         // Baileys expects app-state sync keys as protos, the way its own file store revives them.
@@ -119,15 +126,15 @@ export class AuthStore {
       const deletes: string[] = []
       for (const [id, value] of Object.entries(entries ?? {})) {
         if (value === null || value === undefined) deletes.push(id)
-        else upserts.push(sql`(${type}, ${id}, ${serialise(value)}, ${updatedAt})`)
+        else upserts.push(sql`(${this.session}, ${type}, ${id}, ${serialise(value)}, ${updatedAt})`)
         this.absent.get(type)?.delete(id)
       }
-      for (const chunk of chunks(deletes)) statements.push(this.db.$executeRaw`DELETE FROM "AuthKey" WHERE "type" = ${type} AND "id" IN (${join(chunk)})`)
+      for (const chunk of chunks(deletes)) statements.push(this.db.$executeRaw`DELETE FROM "AuthKey" WHERE "session" = ${this.session} AND "type" = ${type} AND "id" IN (${join(chunk)})`)
     }
     for (const chunk of chunks(upserts)) {
       statements.push(this.db.$executeRaw`
-        INSERT INTO "AuthKey" ("type", "id", "value", "updatedAt") VALUES ${join(chunk)}
-        ON CONFLICT ("type", "id") DO UPDATE SET "value" = excluded."value", "updatedAt" = excluded."updatedAt"`)
+        INSERT INTO "AuthKey" ("session", "type", "id", "value", "updatedAt") VALUES ${join(chunk)}
+        ON CONFLICT ("session", "type", "id") DO UPDATE SET "value" = excluded."value", "updatedAt" = excluded."updatedAt"`)
     }
     // One statement is atomic on its own; several go in one transaction (a crash keeps all or none).
     if (statements.length === 1) await statements[0]
@@ -143,7 +150,7 @@ function rememberAbsent(absent: Map<string, Set<string>>, type: string, ids: str
   for (const id of ids) set.add(id)
 }
 
-/** Keeps each statement well under both databases' limits on bound parameters (4 per written key). */
+/** Keeps each statement well under both databases' limits on bound parameters (5 per written key). */
 function chunks<T>(items: T[], size = 1000): T[][] {
   const result: T[][] = []
   for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size))

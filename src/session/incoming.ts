@@ -1,7 +1,10 @@
-// Turns a message Baileys received into the contract's `message` event (see
-// ../shared/notes/api-decisions.md for the LID rules). Pure: the LID -> phone lookup is passed in.
+// Incoming messages: toMessageEvent() turns a message Baileys received into the contract's
+// `message` event (see ../shared/notes/api-decisions.md for the LID rules; pure, the LID -> phone
+// lookup is passed in), and IncomingMessages is a session's inbound path around it.
 import { isJidGroup, isLidUser, jidNormalizedUser, normalizeMessageContent, type WAMessage } from '@whiskeysockets/baileys'
+import type { EventLog } from '../events/log.js'
 import type { EventData } from '../events/types.js'
+import type { ContactBook } from './contacts.js'
 
 type MessageEvent = EventData<'message'>
 export type LidResolver = (lid: string) => string | undefined
@@ -80,4 +83,73 @@ export function toMessageEvent(message: WAMessage, { resolve, self }: IncomingCo
     ...(key.fromMe && { fromMe: true }),
     ...(sender.lid && { fromLid: sender.lid }),
   }
+}
+
+/** Message ids already turned into events, so a redelivered message is not announced twice. */
+const SEEN_LIMIT = 5_000
+
+export interface IncomingDependencies {
+  contacts: ContactBook
+  events: EventLog
+  /** The paired device's own JID, when paired. */
+  self(): string | undefined
+  /** Baileys' own LID store on the current socket, if there is one. */
+  lidStore(): { getPNForLID(lid: string): Promise<string | null | undefined> } | undefined
+}
+
+/**
+ * The inbound path of one session: learns LID <-> phone pairs from each message, drops duplicates,
+ * status broadcasts and newsletters, and records the rest as `message` events.
+ */
+export class IncomingMessages {
+  private readonly seen = new Set<string>()
+  private readonly sent = new Set<string>()
+
+  constructor(private readonly deps: IncomingDependencies) {}
+
+  /** A message this device sent: WhatsApp echoes it back, and it is not an incoming message. */
+  sentByUs(id: string): void {
+    remember(this.sent, id)
+  }
+
+  async handle(messages: WAMessage[]): Promise<void> {
+    const { contacts, events } = this.deps
+    const self = this.deps.self()
+    for (const message of messages) {
+      const id = message.key.id
+      if (!id || this.seen.has(id) || this.sent.has(id)) continue
+      const { remoteJid, remoteJidAlt, participant, participantAlt } = message.key
+      // Message keys carry both forms of an address: learn the pair whenever both are there.
+      const pairs = [
+        [remoteJid, remoteJidAlt],
+        [participant, participantAlt],
+      ].flatMap(([a, b]) => (a && b ? [a.endsWith('@lid') ? { lid: a, pn: b } : { lid: b, pn: a }] : []))
+      if (pairs.length) await contacts.rememberMappings(pairs)
+      await this.learnFromBaileys([remoteJid, participant])
+      if (remoteJid === 'status@broadcast' || remoteJid?.endsWith('@newsletter')) continue
+      const event = toMessageEvent(message, { resolve: contacts.resolve, self })
+      if (!event) continue
+      remember(this.seen, id)
+      await events.record('message', event)
+    }
+  }
+
+  /**
+   * Baileys keeps LID mappings of its own (from history sync among others; it does not always
+   * announce them): ask it about LIDs we cannot resolve yet, and remember what it knows.
+   */
+  private async learnFromBaileys(jids: Array<string | null | undefined>): Promise<void> {
+    const store = this.deps.lidStore()
+    if (!store) return
+    for (const jid of jids) {
+      if (!jid?.endsWith('@lid') || this.deps.contacts.resolve(jid)) continue
+      const pn = await store.getPNForLID(jid).catch(() => null)
+      if (pn) await this.deps.contacts.rememberMappings([{ lid: jid, pn }])
+    }
+  }
+}
+
+function remember(set: Set<string>, id: string): void {
+  set.add(id)
+  if (set.size > SEEN_LIMIT) set.delete(set.values().next().value!)
 }

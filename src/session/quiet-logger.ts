@@ -152,3 +152,8 @@ export function routeLibsignalConsole(logger: ILogger): void {
     }
   }
 }
+
+/** Baileys is chatty: its info lines are our debug lines. */
+export function baileysLevel(level: string): string {
+  return level === 'debug' || level === 'trace' || level === 'silent' ? level : level === 'info' ? 'warn' : level
+}

@@ -16,12 +16,14 @@ export class SentMessageStore {
 
   constructor(
     private readonly db: Db,
+    private readonly session: string,
     private readonly limits: SentMessageLimits = DEFAULT_SENT_MESSAGE_LIMITS,
   ) {}
 
   async save(id: string, jid: string, content: WAMessageContent): Promise<void> {
     const bytes = Buffer.from(proto.Message.encode(content).finish())
-    await this.db.sentMessage.upsert({ where: { id }, create: { id, jid, content: bytes }, update: { jid, content: bytes } })
+    const session = this.session
+    await this.db.sentMessage.upsert({ where: { session_id: { session, id } }, create: { session, id, jid, content: bytes }, update: { jid, content: bytes } })
     // Trimming is a scan: do it every so often, not on every send.
     if (++this.sinceTrim >= 100) {
       this.sinceTrim = 0
@@ -30,13 +32,14 @@ export class SentMessageStore {
   }
 
   async get(id: string): Promise<WAMessageContent | undefined> {
-    const row = await this.db.sentMessage.findUnique({ where: { id } })
+    const row = await this.db.sentMessage.findUnique({ where: { session_id: { session: this.session, id } } })
     return row ? proto.Message.decode(row.content) : undefined
   }
 
   async trim(): Promise<void> {
-    await this.db.sentMessage.deleteMany({ where: { createdAt: { lt: new Date(Date.now() - this.limits.maxAgeMs) } } })
-    const keep = await this.db.sentMessage.findMany({ orderBy: { createdAt: 'desc' }, skip: this.limits.maxCount - 1, take: 1, select: { createdAt: true } })
-    if (keep[0]) await this.db.sentMessage.deleteMany({ where: { createdAt: { lt: keep[0].createdAt } } })
+    const session = this.session
+    await this.db.sentMessage.deleteMany({ where: { session, createdAt: { lt: new Date(Date.now() - this.limits.maxAgeMs) } } })
+    const keep = await this.db.sentMessage.findMany({ where: { session }, orderBy: { createdAt: 'desc' }, skip: this.limits.maxCount - 1, take: 1, select: { createdAt: true } })
+    if (keep[0]) await this.db.sentMessage.deleteMany({ where: { session, createdAt: { lt: keep[0].createdAt } } })
   }
 }

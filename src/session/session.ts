@@ -1,516 +1,121 @@
-// The one WhatsApp connection of the service: Baileys wired to the store, a small state machine
-// (connecting -> qr -> open, closed, logged_out), reconnect rules, and the operations the API calls.
-// Lifecycle operations (connect, reconnect, logout, stop) run one at a time; events from a socket
-// that has since been replaced are ignored (each socket has a generation number).
-import makeWASocket, {
-  makeCacheableSignalKeyStore,
-  proto,
-  type ConnectionState as BaileysConnectionUpdate,
-  type UserFacingSocketConfig,
-  type WAMessage,
-  type WASocket,
-  type WAVersion,
-} from '@whiskeysockets/baileys'
-import QRCode from 'qrcode'
+// One session (a linked WhatsApp account) as this process holds it: its event log, webhook settings,
+// outbox and delivery worker, always; and its WhatsApp side (contacts book and connection) only while
+// this process owns the session (see ownership.ts). Every process holds every session, so any of
+// them can answer the reads the store can answer; the owner alone talks to WhatsApp and delivers.
+import type { UserFacingSocketConfig } from '@whiskeysockets/baileys'
 import type { Config } from '../config.js'
 import { ApiError } from '../errors.js'
-import type { EventLog } from '../events/log.js'
+import { EventLog } from '../events/log.js'
 import type { Logger } from '../logger.js'
-import type { AuthStore, StoredAuthState } from './auth-store.js'
-import type { ContactBook } from './contacts.js'
-import { GroupMetadataCache } from './group-cache.js'
-import { toMessageEvent } from './incoming.js'
-import type { SentMessageStore } from './sent-messages.js'
-import { retryDelay } from '../backoff.js'
-import { nextStepAfterClose } from './reconnect-policy.js'
-import { SendQueue } from './send-queue.js'
-import { quietLogger, routeLibsignalConsole } from './quiet-logger.js'
-import type { ILogger } from '@whiskeysockets/baileys/lib/Utils/logger.js'
-
-export type ConnectionState = 'connecting' | 'qr' | 'open' | 'closed' | 'logged_out' | 'standby'
-
-export interface LastDisconnect {
-  code: number | null
-  reason: string
-  at: string
-}
-
-export interface SessionStatus {
-  connected: boolean
-  loggedIn: boolean
-  device: string
-  pushName: string
-  platform: string
-  state: ConnectionState
-  lastDisconnect: LastDisconnect | null
-}
-
-export interface GroupSummary {
-  jid: string
-  name: string
-  topic: string
-  participants: number
-  createdAt: string | null
-}
-
-export interface SentMessage {
-  messageID: string
-  timestamp: string
-}
+import type { Db } from '../store/database.js'
+import { Outbox } from '../webhooks/outbox.js'
+import { WebhookSettings } from '../webhooks/settings.js'
+import { WebhookWorker, workerOptionsFrom } from '../webhooks/worker.js'
+import type { WhatsAppConnection } from './connection.js'
+import type { WhatsAppParts } from './load-whatsapp.js'
+import type { ContactView } from './shapes.js'
 
 export interface SessionDependencies {
   config: Config
   logger: Logger
-  auth: AuthStore
-  contacts: ContactBook
-  events: EventLog
-  sentMessages: SentMessageStore
-  /** Extra Baileys options (e.g. a fetch agent), merged over the service's own. */
-  socketOptions?: Partial<UserFacingSocketConfig>
+  db: Db
   /** Print each new QR code in the terminal (the default for `npm start`). */
-  printQr?: boolean
+  printQr: boolean
+  /** Extra Baileys options, merged over the service's own (tests: a fetch agent for a local media host). */
+  socketOptions?: Partial<UserFacingSocketConfig> | undefined
 }
 
-const GROUPS_CACHE_MS = 30_000
-/** Message ids already turned into events, so a redelivered message is not announced twice. */
-const SEEN_LIMIT = 5_000
+export class Session {
+  readonly events: EventLog
+  readonly webhook: WebhookSettings
+  readonly outbox: Outbox
+  readonly worker: WebhookWorker
+  private parts: Promise<WhatsAppParts> | undefined
+  private owned = false
+  /** own() and disown() run one at a time, in call order. */
+  private transition: Promise<unknown> = Promise.resolve()
 
-export class WhatsAppSession {
-  private socket: WASocket | undefined
-  private generation = 0
-  private state: ConnectionState = 'closed'
-  private qr: string | undefined
-  private auth: StoredAuthState | undefined
-  private reconnectTimer: NodeJS.Timeout | undefined
-  private attempt = 0
-  private lastDisconnect: LastDisconnect | null = null
-  private stopped = false
-  /** Set while our own logout runs, so its 401 is not taken for the phone unlinking us. */
-  private loggingOut = false
-  private lifecycle: Promise<unknown> = Promise.resolve()
-  private pendingReconnect: Promise<void> | undefined
-  private credsWrites: Promise<unknown> = Promise.resolve()
-  private ingest: Promise<unknown> = Promise.resolve()
-  /** Whether the current socket got as far as a QR or an open connection. */
-  private reachedWhatsApp = false
-  private readonly seen = new Set<string>()
-  private readonly sentIds = new Set<string>()
-  private groupsCache: { at: number; groups: GroupSummary[] } | undefined
-  /** Group metadata for sends (Baileys' cachedGroupMetadata); kept across reconnects. */
-  readonly groupMetadata = new GroupMetadataCache()
-  private readonly sendQueue: SendQueue
-  private readonly log: Logger
-  private readonly version: WAVersion | undefined
-  /** Baileys' own logs: one level quieter than ours, and rate-limited (see quiet-logger.ts). */
-  private readonly baileysLogger: ILogger
-
-  constructor(private readonly deps: SessionDependencies) {
-    this.log = deps.logger.child({ module: 'session' })
-    this.sendQueue = new SendQueue(deps.config.SEND_MIN_GAP_MS, deps.config.SEND_TIMEOUT_MS)
-    this.baileysLogger = quietLogger(deps.logger.child({ module: 'baileys' }, { level: baileysLevel(deps.config.LOG_LEVEL) }))
-    routeLibsignalConsole(this.baileysLogger)
-    this.version = deps.config.WA_VERSION ? (deps.config.WA_VERSION.split('.').map(Number) as WAVersion) : undefined
+  private constructor(
+    readonly name: string,
+    private readonly deps: SessionDependencies,
+  ) {
+    const { db, config, logger } = deps
+    this.outbox = new Outbox(db, name)
+    this.events = new EventLog(db, name, config.EVENT_LOG_LIMIT, this.outbox)
+    this.webhook = new WebhookSettings(db, name, config.WEBHOOK_SECRET)
+    // EventLog writes the outbox row with the event and wakes the worker that delivers it.
+    this.worker = new WebhookWorker(this.outbox, this.webhook, this.events, logger, workerOptionsFrom(config))
+    this.events.useOutbox({ wants: (type) => this.webhook.wants(type), notify: () => this.worker.notify() })
   }
 
-  // ---- lifecycle --------------------------------------------------------------------------
+  static async open(name: string, deps: SessionDependencies): Promise<Session> {
+    const session = new Session(name, deps)
+    await session.webhook.load()
+    return session
+  }
 
-  /** Connects at boot: with stored creds it logs in, without them it starts showing QR codes. */
-  start(): Promise<void> {
-    this.stopped = false
-    this.log.info({ waVersion: this.deps.config.WA_VERSION ?? 'baileys default' }, 'starting WhatsApp session')
-    return this.exclusive(() => this.openSocket())
+  /** Whether this process owns the session now (or is taking it over). */
+  get isOwned(): boolean {
+    return this.owned
   }
 
   /**
-   * Another process owns the WhatsApp connection (see lease.ts): stay off WhatsApp, say so, and
-   * wait to be started. Safe to call repeatedly.
+   * This process now owns the session: deliver its webhooks and connect it to WhatsApp. The store
+   * is read afresh (settings, contacts, auth state): another process may have changed it.
    */
-  standby(holder: string | undefined): Promise<void> {
-    return this.exclusive(async () => {
-      const reason = `standby: another process${holder ? ` (${holder})` : ''} owns the WhatsApp connection`
-      if (this.state === 'standby' && this.lastDisconnect?.reason === reason) return
-      if (this.state !== 'standby') this.log.info({ holder }, 'on standby: another process owns the WhatsApp connection')
-      this.stopped = true
-      this.clearReconnectTimer()
-      await this.closeSocket()
-      this.setState('standby')
-      this.lastDisconnect = { code: null, reason, at: new Date().toISOString() }
+  own(): Promise<void> {
+    this.owned = true
+    return this.serially(async () => {
+      if (!this.owned) return
+      await this.webhook.load()
+      await this.worker.start()
+      this.parts ??= this.createParts()
+      await (await this.parts).connection.start()
     })
   }
 
-  /** Drops the connection and connects again; concurrent calls share one reconnect. */
-  reconnect(): Promise<void> {
-    if (this.state === 'standby') return Promise.reject(this.standbyError())
-    this.pendingReconnect ??= this.exclusive(async () => {
-      this.stopped = false
-      this.attempt = 0
-      await this.openSocket()
-    }).finally(() => {
-      this.pendingReconnect = undefined
-    })
-    return this.pendingReconnect
-  }
-
-  /** Unpairs: tells WhatsApp (when connected), forgets the auth state, and goes back to a QR. */
-  logout(): Promise<void> {
-    if (this.state === 'standby') return Promise.reject(this.standbyError())
-    return this.exclusive(async () => {
-      const socket = this.socket
-      if (socket && this.state === 'open') {
-        this.loggingOut = true
-        try {
-          await socket.logout('logout requested through the API')
-        } catch (error) {
-          this.log.warn({ err: error }, 'WhatsApp did not confirm the logout; forgetting the device anyway')
-        } finally {
-          this.loggingOut = false
-        }
-      }
-      await this.forgetDevice('logged out through the API', 401)
-      this.stopped = false
-      await this.openSocket()
+  /**
+   * This process gives the session up (to another process, or because it stops): the socket is
+   * closed and its last writes are done before this resolves, so the next owner never meets it on
+   * WhatsApp (no 440 "replaced").
+   */
+  disown(): Promise<void> {
+    this.owned = false
+    return this.serially(async () => {
+      const parts = this.parts
+      this.parts = undefined
+      if (parts) await (await parts.catch(() => undefined))?.connection.stop()
+      await this.worker.stop()
     })
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true
-    await this.exclusive(async () => {
-      this.clearReconnectTimer()
-      await this.closeSocket()
-      this.setState('closed')
-    })
-    await this.credsWrites
-    await this.ingest
+  /** The session's connection, when this process owns it (waits for a takeover in progress). */
+  async connection(): Promise<WhatsAppConnection> {
+    await this.transition
+    if (!this.owned || !this.parts) throw new ApiError('NOT_CONNECTED', `Session "${this.name}" is moving to another process; try again in a moment`)
+    return (await this.parts).connection
   }
 
-  status(): SessionStatus {
-    const me = this.auth?.creds.me
-    return {
-      connected: this.state === 'open' || this.state === 'qr',
-      loggedIn: this.state === 'open',
-      device: me?.id ?? '',
-      pushName: me?.name ?? '',
-      platform: this.auth?.creds.platform ?? '',
-      state: this.state,
-      lastDisconnect: this.lastDisconnect,
-    }
+  /** The session's contacts, from the store (any process answers this). */
+  async contacts(): Promise<ContactView[]> {
+    const { listContacts } = await import('./contacts.js')
+    return listContacts(this.deps.db, this.name)
   }
 
-  /** The QR code to scan now, if the session is showing one. */
-  currentQr(): string | undefined {
-    return this.state === 'qr' ? this.qr : undefined
+  /** The connection if it is running here right now, without waiting. */
+  async currentConnection(): Promise<WhatsAppConnection | undefined> {
+    return this.owned && this.parts ? (await this.parts.catch(() => undefined))?.connection : undefined
   }
 
-  // ---- operations -------------------------------------------------------------------------
-
-  sendText(jid: string, text: string): Promise<SentMessage> {
-    return this.send(jid, { text })
+  private async createParts(): Promise<WhatsAppParts> {
+    const { createWhatsAppParts } = await import('./load-whatsapp.js')
+    const { config, logger, db, printQr, socketOptions } = this.deps
+    return createWhatsAppParts({ session: this.name, config, logger, db, events: this.events, printQr, socketOptions })
   }
 
-  sendImage(jid: string, image: Buffer, options: { caption?: string | undefined; mimetype: string }): Promise<SentMessage> {
-    return this.send(jid, { image, mimetype: options.mimetype, ...(options.caption && { caption: options.caption }) })
-  }
-
-  sendDocument(jid: string, document: Buffer, options: { fileName: string; mimetype: string; caption?: string | undefined }): Promise<SentMessage> {
-    return this.send(jid, { document, mimetype: options.mimetype, fileName: options.fileName, ...(options.caption && { caption: options.caption }) })
-  }
-
-  async groups(): Promise<GroupSummary[]> {
-    if (this.groupsCache && Date.now() - this.groupsCache.at < GROUPS_CACHE_MS) return this.groupsCache.groups
-    const socket = this.requireOpen()
-    const all = await this.whatsapp('fetch the groups', () => socket.groupFetchAllParticipating())
-    for (const metadata of Object.values(all)) this.groupMetadata.set(metadata)
-    const groups = Object.values(all).map((g) => ({
-      jid: g.id,
-      name: g.subject ?? '',
-      topic: g.desc ?? '',
-      participants: g.size ?? g.participants.length,
-      createdAt: g.creation ? new Date(g.creation * 1000).toISOString() : null,
-    }))
-    this.groupsCache = { at: Date.now(), groups }
-    return groups
-  }
-
-  /** Which of these numbers (digits only) have WhatsApp, as `number -> JID` for those that do. */
-  async registeredNumbers(numbers: string[]): Promise<Map<string, string>> {
-    const socket = this.requireOpen()
-    if (numbers.length === 0) return new Map()
-    const results = (await this.whatsapp('check the numbers', () => socket.onWhatsApp(...numbers))) ?? []
-    const found = new Map<string, string>()
-    for (const result of results) {
-      const user = result.jid.split('@')[0]
-      if (result.exists && user) found.set(user, result.jid)
-    }
-    return found
-  }
-
-  async requestPairingCode(phone: string): Promise<string> {
-    const socket = this.socket
-    if (!socket || this.state !== 'qr') {
-      throw new ApiError(this.state === 'open' ? 'ALREADY_PAIRED' : 'CONFLICT', this.state === 'open' ? 'The device is already paired' : 'The session is not waiting for pairing yet; try again in a moment')
-    }
-    return this.whatsapp('request a pairing code', () => socket.requestPairingCode(phone))
-  }
-
-  // ---- internals ----------------------------------------------------------------------------
-
-  private exclusive<T>(operation: () => Promise<T>): Promise<T> {
-    const run = this.lifecycle.then(operation)
-    this.lifecycle = run.catch(() => {})
+  private serially(step: () => Promise<void>): Promise<void> {
+    const run = this.transition.then(step)
+    this.transition = run.catch((error: unknown) => this.deps.logger.error({ err: error, session: this.name }, 'session start or stop failed'))
     return run
   }
-
-  private setState(state: ConnectionState): void {
-    if (this.state !== state) this.log.debug({ from: this.state, to: state }, 'session state')
-    this.state = state
-    if (state !== 'qr') this.qr = undefined
-  }
-
-  private standbyError(): ApiError {
-    return new ApiError('CONFLICT', `This process is on standby: ${this.lastDisconnect?.reason ?? 'another process owns the WhatsApp connection'}`)
-  }
-
-  private requireOpen(): WASocket {
-    if (this.state === 'standby') throw new ApiError('NOT_CONNECTED', `WhatsApp is not connected in this process: ${this.lastDisconnect?.reason}`)
-    if (!this.socket || this.state !== 'open') {
-      throw new ApiError('NOT_CONNECTED', `WhatsApp is not connected (state: ${this.state}); pair the device or wait for it to reconnect`)
-    }
-    return this.socket
-  }
-
-  /** Runs a WhatsApp call, turning its failures into a 502 that says what failed. */
-  private async whatsapp<T>(what: string, call: () => Promise<T>): Promise<T> {
-    try {
-      return await call()
-    } catch (error) {
-      if (error instanceof ApiError) throw error
-      const message = error instanceof Error ? error.message : String(error)
-      throw new ApiError('WHATSAPP_ERROR', `WhatsApp could not ${what}: ${message}`, { cause: error })
-    }
-  }
-
-  private async send(jid: string, content: Parameters<WASocket['sendMessage']>[1]): Promise<SentMessage> {
-    this.requireOpen()
-    return this.sendQueue.run(async () => {
-      const socket = this.requireOpen()
-      const sent = await this.whatsapp('send the message', () => socket.sendMessage(jid, content))
-      if (!sent?.key.id) throw new ApiError('WHATSAPP_ERROR', 'WhatsApp did not return a message id')
-      this.remember(this.sentIds, sent.key.id)
-      // Kept for retry requests; losing this write must not fail a send that WhatsApp took.
-      if (sent.message) {
-        await this.deps.sentMessages.save(sent.key.id, jid, sent.message).catch((error) => this.log.error({ err: error }, 'keeping the sent message failed'))
-      }
-      const seconds = Number(sent.messageTimestamp?.toString() ?? Math.floor(Date.now() / 1000))
-      return { messageID: sent.key.id, timestamp: new Date(seconds * 1000).toISOString() }
-    })
-  }
-
-  private remember(set: Set<string>, id: string): void {
-    set.add(id)
-    if (set.size > SEEN_LIMIT) set.delete(set.values().next().value!)
-  }
-
-  private clearReconnectTimer(): void {
-    clearTimeout(this.reconnectTimer)
-    this.reconnectTimer = undefined
-  }
-
-  private async closeSocket(): Promise<void> {
-    const socket = this.socket
-    this.socket = undefined
-    this.generation++
-    if (!socket) return
-    try {
-      await socket.end(undefined)
-    } catch (error) {
-      this.log.debug({ err: error }, 'closing the old socket failed')
-    }
-  }
-
-  /** Replaces whatever socket there is by a new one. Must run inside `exclusive`. */
-  private async openSocket(): Promise<void> {
-    this.clearReconnectTimer()
-    await this.closeSocket()
-    if (this.stopped) return
-    this.auth ??= await this.deps.auth.load()
-    const generation = this.generation
-    const { config } = this.deps
-    const baileysLogger = this.baileysLogger
-    const auth = this.auth
-    this.setState('connecting')
-    this.groupsCache = undefined
-    this.reachedWhatsApp = false
-
-    const socket = makeWASocket({
-      auth: { creds: auth.creds, keys: makeCacheableSignalKeyStore(auth.keys, baileysLogger) },
-      logger: baileysLogger,
-      ...(config.WA_WS_URL && { waWebSocketUrl: config.WA_WS_URL }),
-      ...(this.version && { version: this.version }),
-      markOnlineOnConnect: false,
-      retryRequestDelayMs: config.WA_RETRY_REQUEST_DELAY_MS,
-      syncFullHistory: config.WA_SYNC_FULL_HISTORY,
-      shouldSyncHistoryMessage: ({ syncType }) => config.WA_SYNC_FULL_HISTORY || syncType !== proto.HistorySync.HistorySyncType.FULL,
-      getMessage: async (key) => (key.id ? this.deps.sentMessages.get(key.id) : undefined),
-      cachedGroupMetadata: (jid) => this.groupMetadata.getOrFetch(jid, (j) => socket.groupMetadata(j)).catch(() => undefined),
-      ...this.deps.socketOptions,
-    })
-    this.socket = socket
-    const current = () => generation === this.generation
-
-    socket.ev.on('creds.update', () => {
-      // In order, one at a time: a later write must not be overtaken by an earlier one.
-      this.credsWrites = this.credsWrites.then(() => auth.saveCreds()).catch((error) => this.log.error({ err: error }, 'saving creds failed'))
-    })
-    socket.ev.on('connection.update', (update) => {
-      if (current()) this.onConnectionUpdate(update)
-    })
-    socket.ev.on('messages.upsert', ({ messages }) => {
-      if (current()) this.enqueue(() => this.onMessages(messages))
-    })
-    socket.ev.on('contacts.upsert', (contacts) => this.enqueue(() => this.deps.contacts.upsert(contacts)))
-    socket.ev.on('contacts.update', (contacts) => this.enqueue(() => this.deps.contacts.upsert(contacts)))
-    socket.ev.on('lid-mapping.update', (mapping) => this.enqueue(() => this.deps.contacts.rememberMappings([mapping])))
-    socket.ev.on('messaging-history.set', ({ contacts, lidPnMappings }) =>
-      this.enqueue(async () => {
-        if (lidPnMappings?.length) await this.deps.contacts.rememberMappings(lidPnMappings)
-        if (contacts.length) await this.deps.contacts.upsert(contacts)
-      }),
-    )
-    socket.ev.on('groups.update', (updates) => {
-      this.groupsCache = undefined
-      for (const update of updates) if (update.id) this.groupMetadata.forget(update.id)
-    })
-    socket.ev.on('group-participants.update', ({ id }) => {
-      this.groupsCache = undefined
-      this.groupMetadata.forget(id)
-    })
-    socket.ev.on('groups.upsert', (groups) => {
-      this.groupsCache = undefined
-      for (const metadata of groups) this.groupMetadata.set(metadata)
-    })
-  }
-
-  /** Incoming work runs in arrival order, and a failure is logged, never thrown into Baileys. */
-  private enqueue(work: () => Promise<unknown>): void {
-    this.ingest = this.ingest.then(work).catch((error) => this.log.error({ err: error }, 'handling a WhatsApp event failed'))
-  }
-
-  private onConnectionUpdate(update: Partial<BaileysConnectionUpdate>): void {
-    if (update.qr || update.connection === 'open') this.reachedWhatsApp = true
-    if (update.qr) {
-      this.setState('qr')
-      this.qr = update.qr
-      this.enqueue(() => this.deps.events.record('qr', { qr: update.qr! }))
-      if (this.deps.printQr) void this.printQr(update.qr)
-    }
-    if (update.connection === 'connecting' && this.state !== 'qr') this.setState('connecting')
-    if (update.connection === 'open') {
-      this.setState('open')
-      this.attempt = 0
-      this.lastDisconnect = null
-      const me = this.auth?.creds.me
-      this.log.info({ device: me?.id }, 'WhatsApp connected')
-      this.enqueue(() => this.deps.events.record('connected', { ...(me?.id && { device: me.id }), ...(me?.name && { pushName: me.name }) }))
-    }
-    if (update.connection === 'close') {
-      const error = update.lastDisconnect?.error as { output?: { statusCode?: number }; message?: string } | undefined
-      void this.exclusive(() => this.onClose(error?.output?.statusCode, error?.message))
-    }
-  }
-
-  private async onClose(code: number | undefined, message: string | undefined): Promise<void> {
-    const wasState = this.state
-    if (this.stopped || this.loggingOut) return
-    const paired = Boolean(this.auth?.creds.me?.id)
-    const step = nextStepAfterClose(code, { paired, reachedWhatsApp: this.reachedWhatsApp })
-    this.lastDisconnect = { code: code ?? null, reason: step.reason, at: new Date().toISOString() }
-    switch (step.action) {
-      case 'reconnect-now':
-        this.log.info({ code }, step.reason)
-        await this.openSocket()
-        return
-      case 'reset':
-        this.log.warn({ code }, step.reason)
-        await this.forgetDevice(step.reason, code ?? null)
-        await this.openSocket()
-        return
-      case 'stop':
-        this.log.error({ code, detail: message }, step.reason)
-        this.setState('closed')
-        await this.closeSocket()
-        this.enqueue(() => this.deps.events.record('disconnected', { ...(code !== undefined && { code }), reason: step.reason }))
-        return
-      case 'reconnect-later': {
-        const delay = retryDelay(++this.attempt, { minMs: this.deps.config.RECONNECT_MIN_MS, maxMs: this.deps.config.RECONNECT_MAX_MS })
-        this.log.warn({ code, detail: message, reconnectInMs: delay, attempt: this.attempt }, step.reason)
-        this.setState('closed')
-        await this.closeSocket()
-        // One event when a working connection drops, not one per failed retry.
-        if (wasState === 'open' || wasState === 'qr') {
-          this.enqueue(() => this.deps.events.record('disconnected', { ...(code !== undefined && { code }), reason: step.reason, reconnectInMs: delay }))
-        }
-        this.reconnectTimer = setTimeout(() => void this.exclusive(() => this.openSocket()), delay)
-        this.reconnectTimer.unref?.()
-        return
-      }
-    }
-  }
-
-  /** Deletes the stored auth state; the next socket starts with fresh creds (a new QR). */
-  private async forgetDevice(reason: string, code: number | null): Promise<void> {
-    await this.closeSocket()
-    await this.credsWrites
-    await this.deps.auth.clear()
-    this.auth = undefined
-    this.groupMetadata.clear()
-    this.groupsCache = undefined
-    this.lastDisconnect = { code, reason, at: new Date().toISOString() }
-    this.setState('logged_out')
-    this.enqueue(() => this.deps.events.record('logged_out', { reason }))
-  }
-
-  private async onMessages(messages: WAMessage[]): Promise<void> {
-    const self = this.auth?.creds.me?.id
-    for (const message of messages) {
-      const id = message.key.id
-      if (!id || this.seen.has(id) || this.sentIds.has(id)) continue
-      const { remoteJid, remoteJidAlt, participant, participantAlt } = message.key
-      // Message keys carry both forms of an address: learn the pair whenever both are there.
-      const pairs = [
-        [remoteJid, remoteJidAlt],
-        [participant, participantAlt],
-      ].flatMap(([a, b]) => (a && b ? [a.endsWith('@lid') ? { lid: a, pn: b } : { lid: b, pn: a }] : []))
-      if (pairs.length) await this.deps.contacts.rememberMappings(pairs)
-      await this.learnFromBaileys([remoteJid, participant])
-      if (remoteJid === 'status@broadcast' || remoteJid?.endsWith('@newsletter')) continue
-      const event = toMessageEvent(message, { resolve: this.deps.contacts.resolve, self })
-      if (!event) continue
-      this.remember(this.seen, id)
-      await this.deps.events.record('message', event)
-    }
-  }
-
-  /**
-   * Baileys keeps LID mappings of its own (from history sync among others; it does not always
-   * announce them): ask it about LIDs we cannot resolve yet, and remember what it knows.
-   */
-  private async learnFromBaileys(jids: Array<string | null | undefined>): Promise<void> {
-    const lidMapping = this.socket?.signalRepository.lidMapping
-    if (!lidMapping) return
-    for (const jid of jids) {
-      if (!jid?.endsWith('@lid') || this.deps.contacts.resolve(jid)) continue
-      const pn = await lidMapping.getPNForLID(jid).catch(() => null)
-      if (pn) await this.deps.contacts.rememberMappings([{ lid: jid, pn }])
-    }
-  }
-
-  private async printQr(qr: string): Promise<void> {
-    const art = await QRCode.toString(qr, { type: 'terminal', small: true })
-    process.stdout.write(`\nScan this QR code in WhatsApp > Linked devices (it rotates; also at GET /api/qr and /qr):\n${art}\n`)
-  }
-}
-
-/** Baileys is chatty: its info lines are our debug lines. */
-function baileysLevel(level: Config['LOG_LEVEL']): string {
-  return level === 'debug' || level === 'trace' || level === 'silent' ? level : level === 'info' ? 'warn' : level
 }

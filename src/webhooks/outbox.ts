@@ -1,5 +1,12 @@
-// Reading the webhook outbox: counters and recent deliveries for the API. Rows are written by the
-// event recorder (src/events/log.ts) and moved along by the delivery worker (worker.ts).
+// The webhook outbox of one session: every statement on the WebhookDelivery table lives here. Rows
+// are written by the event recorder (src/events/log.ts, through insertStatement(), in the same
+// transaction as their event), claimed and settled by the delivery worker (worker.ts), and read by
+// the API (counts, list).
+//
+// The statements made for every delivery (insert, claim, settle) are plain SQL rather than Prisma's
+// query builder, which costs about twice the CPU per statement here (bench/RESULTS.md). They are
+// written so that SQLite (3.35+, for RETURNING) and PostgreSQL both accept them; dates go in as Date
+// parameters, which the adapters store exactly as the query builder does.
 import { z } from 'zod'
 import { isoTimestamp } from '../events/types.js'
 import type { Db } from '../store/database.js'
@@ -7,18 +14,24 @@ import type { Db } from '../store/database.js'
 export const deliveryStatuses = ['pending', 'delivering', 'delivered', 'failed'] as const
 export type DeliveryStatus = (typeof deliveryStatuses)[number]
 
+/** What the worker needs of a claimed row to send it and settle it. */
+export const claimedRowSchema = z.object({
+  seq: z.coerce.number().int(),
+  id: z.string(),
+  event: z.string(),
+  payload: z.string(),
+  attempts: z.coerce.number().int(),
+  createdAt: z.coerce.date(),
+})
+export type ClaimedRow = z.infer<typeof claimedRowSchema>
+const claimedRowsSchema = z.array(claimedRowSchema)
+
 export const deliveryCountsSchema = z.object({
   pending: z.number().int().describe('Waiting for their first or next attempt (including those being sent now)'),
   delivered: z.number().int(),
   failed: z.number().int().describe('Given up: too old, or the webhook was turned off'),
 })
 export type DeliveryCounts = z.infer<typeof deliveryCountsSchema>
-
-export async function deliveryCounts(db: Db): Promise<DeliveryCounts> {
-  const groups = await db.webhookDelivery.groupBy({ by: ['status'], _count: { _all: true } })
-  const count = (status: DeliveryStatus) => groups.find((g) => g.status === status)?._count._all ?? 0
-  return { pending: count('pending') + count('delivering'), delivered: count('delivered'), failed: count('failed') }
-}
 
 export const deliverySchema = z
   .object({
@@ -35,24 +48,145 @@ export const deliverySchema = z
   .meta({ id: 'WebhookDelivery' })
 export type Delivery = z.infer<typeof deliverySchema>
 
-/** Recent deliveries, newest first. `pending` also matches deliveries being sent right now. */
-export async function listDeliveries(db: Db, options: { status?: DeliveryStatus | undefined; limit: number }): Promise<Delivery[]> {
-  const status = options.status === 'pending' ? { in: ['pending', 'delivering'] } : options.status
-  const rows = await db.webhookDelivery.findMany({
-    where: status === undefined ? {} : { status },
-    orderBy: { seq: 'desc' },
-    take: options.limit,
-    omit: { payload: true },
-  })
-  return rows.map((row) => ({
-    id: row.id,
-    event: row.event,
-    status: row.status as DeliveryStatus,
-    attempts: row.attempts,
-    lastStatus: row.lastStatus,
-    lastError: row.lastError,
-    nextAttemptAt: row.status === 'pending' || row.status === 'delivering' ? row.nextAttemptAt.toISOString() : null,
-    createdAt: row.createdAt.toISOString(),
-    deliveredAt: row.deliveredAt?.toISOString() ?? null,
-  }))
+/** A row about to be written with its event. */
+export interface NewDelivery {
+  id: string
+  event: string
+  payload: string
+  status: 'pending' | 'delivering'
+  createdAt: Date
+}
+
+export class Outbox {
+  constructor(
+    private readonly db: Db,
+    readonly session: string,
+  ) {}
+
+  /** The INSERT for a new row, to run in the event's transaction; it returns the row's `seq`. */
+  insertStatement(row: NewDelivery) {
+    return this.db.$queryRaw<Array<{ seq: number | bigint }>>`
+      INSERT INTO "WebhookDelivery" ("session", "id", "event", "payload", "status", "createdAt", "nextAttemptAt")
+      VALUES (${this.session}, ${row.id}, ${row.event}, ${row.payload}, ${row.status}, ${row.createdAt}, ${row.createdAt}) RETURNING "seq"`
+  }
+
+  /**
+   * Claims up to `limit` due rows, oldest first, in one statement (pending -> delivering). The
+   * outer `status` test keeps the claim atomic: a row another claim took meanwhile is not returned.
+   * Returned in `seq` order (RETURNING itself promises no order).
+   */
+  async claimDue(now: Date, limit: number): Promise<ClaimedRow[]> {
+    const rows = await this.db.$queryRaw<unknown[]>`
+      UPDATE "WebhookDelivery" SET "status" = 'delivering'
+      WHERE "status" = 'pending' AND "seq" IN (
+        SELECT "seq" FROM "WebhookDelivery"
+        WHERE "session" = ${this.session} AND "status" = 'pending' AND "nextAttemptAt" <= ${now} ORDER BY "seq" LIMIT ${limit}
+      )
+      RETURNING "seq", "id", "event", "payload", "attempts", "createdAt"`
+    return claimedRowsSchema.parse(rows).sort((a, b) => a.seq - b.seq)
+  }
+
+  /** The oldest pending row (the backoff probe's candidate). */
+  head(): Promise<{ seq: number; nextAttemptAt: Date } | null> {
+    return this.db.webhookDelivery.findFirst({ where: { session: this.session, status: 'pending' }, orderBy: { seq: 'asc' }, select: { seq: true, nextAttemptAt: true } })
+  }
+
+  /** Claims one row if it is still pending. */
+  async claimOne(seq: number): Promise<ClaimedRow | undefined> {
+    const [row] = await this.db.webhookDelivery.updateManyAndReturn({ where: { seq, session: this.session, status: 'pending' }, data: { status: 'delivering' } })
+    return row
+  }
+
+  /** Rows left 'delivering' (by a process that died, or before a handover) are pending again. */
+  async requeueInterrupted(): Promise<number> {
+    const { count } = await this.db.webhookDelivery.updateMany({ where: { session: this.session, status: 'delivering' }, data: { status: 'pending' } })
+    return count
+  }
+
+  /** Whether a pending row has been tried before: the receiver was failing. */
+  async isRetrying(): Promise<boolean> {
+    return (await this.db.webhookDelivery.findFirst({ where: { session: this.session, status: 'pending', attempts: { gt: 0 } }, select: { seq: true } })) !== null
+  }
+
+  /** Claimed rows that will not be sent now: pending again (not counted as an attempt). */
+  async unclaim(seqs: number[]): Promise<void> {
+    if (seqs.length > 0) await this.db.webhookDelivery.updateMany({ where: { seq: { in: seqs }, status: 'delivering' }, data: { status: 'pending' } })
+  }
+
+  async markDelivered(seq: number, attempts: number, status: number, at: Date): Promise<void> {
+    await this.db.$executeRaw`UPDATE "WebhookDelivery" SET "status" = 'delivered', "attempts" = ${attempts}, "lastStatus" = ${status}, "deliveredAt" = ${at} WHERE "seq" = ${seq}`
+  }
+
+  async markFailed(seq: number, failure: { attempts: number; lastStatus: number | null; lastError: string }): Promise<void> {
+    await this.db.webhookDelivery.updateMany({ where: { seq }, data: { status: 'failed', ...failure } })
+  }
+
+  async retryLater(seq: number, nextAttemptAt: Date, failure: { attempts: number; lastStatus: number | null; lastError: string }): Promise<void> {
+    await this.db.webhookDelivery.updateMany({ where: { seq }, data: { status: 'pending', nextAttemptAt, ...failure } })
+  }
+
+  /** Every pending row is due now (the receiver answers again, or a new URL was set). */
+  async makePendingDue(now: Date): Promise<void> {
+    await this.db.webhookDelivery.updateMany({ where: { session: this.session, status: 'pending', nextAttemptAt: { gt: now } }, data: { nextAttemptAt: now } })
+  }
+
+  /** With no URL there is nowhere to deliver: what is still pending is given up. */
+  async dropPending(reason: string): Promise<number> {
+    const { count } = await this.db.webhookDelivery.updateMany({ where: { session: this.session, status: 'pending' }, data: { status: 'failed', lastError: reason } })
+    return count
+  }
+
+  /** Pending rows created before `cutoff`, oldest first, in pages. */
+  expiredPending(cutoff: Date, take: number) {
+    return this.db.webhookDelivery.findMany({
+      where: { session: this.session, status: 'pending', createdAt: { lt: cutoff } },
+      orderBy: { seq: 'asc' },
+      take,
+      select: { seq: true, id: true, event: true, attempts: true, lastError: true },
+    })
+  }
+
+  /** Gives a row up unless the worker claimed it meanwhile; whether it did. */
+  async expire(seq: number, lastError: string): Promise<boolean> {
+    const { count } = await this.db.webhookDelivery.updateMany({ where: { seq, status: 'pending' }, data: { status: 'failed', lastError } })
+    return count === 1
+  }
+
+  /** Keeps rows of a final status bounded: older than `keepMs` go, and all but the newest `keep`. */
+  async prune(status: 'delivered' | 'failed', keepMs: number, keep: number): Promise<number> {
+    const where = { session: this.session, status }
+    const old = await this.db.webhookDelivery.deleteMany({ where: { ...where, createdAt: { lt: new Date(Date.now() - keepMs) } } })
+    // The newest `keep` stay: find the first row beyond them and delete from there down.
+    const boundary = await this.db.webhookDelivery.findFirst({ where, orderBy: { seq: 'desc' }, skip: keep, select: { seq: true } })
+    const surplus = boundary ? await this.db.webhookDelivery.deleteMany({ where: { ...where, seq: { lte: boundary.seq } } }) : { count: 0 }
+    return old.count + surplus.count
+  }
+
+  async counts(): Promise<DeliveryCounts> {
+    const groups = await this.db.webhookDelivery.groupBy({ by: ['status'], where: { session: this.session }, _count: { _all: true } })
+    const count = (status: DeliveryStatus) => groups.find((g) => g.status === status)?._count._all ?? 0
+    return { pending: count('pending') + count('delivering'), delivered: count('delivered'), failed: count('failed') }
+  }
+
+  /** Recent deliveries, newest first. `pending` also matches deliveries being sent right now. */
+  async list(options: { status?: DeliveryStatus | undefined; limit: number }): Promise<Delivery[]> {
+    const status = options.status === 'pending' ? { in: ['pending', 'delivering'] } : options.status
+    const rows = await this.db.webhookDelivery.findMany({
+      where: { session: this.session, ...(status !== undefined && { status }) },
+      orderBy: { seq: 'desc' },
+      take: options.limit,
+      omit: { payload: true },
+    })
+    return rows.map((row) => ({
+      id: row.id,
+      event: row.event,
+      status: row.status as DeliveryStatus,
+      attempts: row.attempts,
+      lastStatus: row.lastStatus,
+      lastError: row.lastError,
+      nextAttemptAt: row.status === 'pending' || row.status === 'delivering' ? row.nextAttemptAt.toISOString() : null,
+      createdAt: row.createdAt.toISOString(),
+      deliveredAt: row.deliveredAt?.toISOString() ?? null,
+    }))
+  }
 }

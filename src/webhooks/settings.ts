@@ -1,4 +1,4 @@
-// The webhook's configuration (URL, event filter, signing secret), kept in the Setting table and
+// A session's webhook configuration (URL, event filter, signing secret), kept in the Setting table and
 // cached in memory: the event recorder consults it for every event.
 import { z } from 'zod'
 import type { Db } from '../store/database.js'
@@ -19,12 +19,13 @@ export class WebhookSettings {
 
   constructor(
     private readonly db: Db,
+    private readonly session: string,
     /** WEBHOOK_SECRET from the environment: used when no secret was set through the API. */
     private readonly envSecret: string | undefined,
   ) {}
 
   async load(): Promise<void> {
-    const row = await this.db.setting.findUnique({ where: { key: SETTING_KEY } })
+    const row = await this.db.setting.findUnique({ where: { session_key: { session: this.session, key: SETTING_KEY } } })
     const parsed = row ? storedSchema.safeParse(JSON.parse(row.value)) : undefined
     this.value = parsed?.success ? parsed.data : storedSchema.parse({})
   }
@@ -63,7 +64,7 @@ export class WebhookSettings {
   async update(change: Partial<WebhookSettingsValue>): Promise<void> {
     const next = { ...this.value, ...change }
     const value = JSON.stringify(next)
-    await this.db.setting.upsert({ where: { key: SETTING_KEY }, create: { key: SETTING_KEY, value }, update: { value } })
+    await this.db.setting.upsert({ where: { session_key: { session: this.session, key: SETTING_KEY } }, create: { session: this.session, key: SETTING_KEY, value }, update: { value } })
     const previous = this.value
     this.value = next
     for (const listener of this.listeners) listener(next, previous)

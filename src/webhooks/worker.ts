@@ -21,11 +21,10 @@
 import type { Config } from '../config.js'
 import type { EventLog, Handover, OutboxTaker } from '../events/log.js'
 import type { Logger } from '../logger.js'
-import type { Db } from '../store/database.js'
 import { retryDelay } from '../backoff.js'
 import { attemptDelivery, type AttemptResult } from './deliver.js'
 import type { WebhookSettings } from './settings.js'
-import { claimDue, markDelivered, type ClaimedRow } from './statements.js'
+import type { ClaimedRow, Outbox } from './outbox.js'
 
 type Row = ClaimedRow
 
@@ -102,13 +101,13 @@ export class WebhookWorker implements OutboxTaker {
   private unsubscribe: (() => void) | undefined
 
   constructor(
-    private readonly db: Db,
+    private readonly outbox: Outbox,
     private readonly settings: WebhookSettings,
     private readonly events: EventLog,
     logger: Logger,
     options: WorkerOptions,
   ) {
-    this.logger = logger.child({ component: 'webhooks' })
+    this.logger = logger.child({ component: 'webhooks', session: outbox.session })
     this.options = {
       pollMs: 1_000,
       housekeepingMs: 60_000,
@@ -135,11 +134,10 @@ export class WebhookWorker implements OutboxTaker {
     this.mayHaveMore = true
     this.generation++
     // A previous process died mid-delivery: those rows go out again, with the same delivery id.
-    const interrupted = await this.db.webhookDelivery.updateMany({ where: { status: 'delivering' }, data: { status: 'pending' } })
-    if (interrupted.count > 0) this.logger.info({ count: interrupted.count }, 'webhook deliveries interrupted by a restart will be sent again')
+    const interrupted = await this.outbox.requeueInterrupted()
+    if (interrupted > 0) this.logger.info({ count: interrupted }, 'webhook deliveries interrupted by a restart will be sent again')
     // Restarted during an outage: keep probing with one delivery rather than sending the whole backlog.
-    const retrying = await this.db.webhookDelivery.findFirst({ where: { status: 'pending', attempts: { gt: 0 } }, select: { seq: true } })
-    this.backoff = retrying !== null
+    this.backoff = await this.outbox.isRetrying()
     this.unsubscribe = this.settings.onChange((next, previous) => {
       if (next.url !== previous.url) void this.urlChanged(next.url)
     })
@@ -273,7 +271,7 @@ export class WebhookWorker implements OutboxTaker {
       this.mayHaveMore = true // a slot frees up when a delivery settles, and that pumps again
       return
     }
-    const claimed = await claimDue(this.db, new Date(), free)
+    const claimed = await this.outbox.claimDue(new Date(), free)
     if (this.stopping) return this.unclaim(claimed)
     for (const row of claimed) this.launch(row, url)
     // A full batch may have more behind it; otherwise nothing else is due until a notify or the timer.
@@ -285,12 +283,12 @@ export class WebhookWorker implements OutboxTaker {
   /** Backoff: the oldest pending row alone, once it is due and what was sent before it has settled. */
   private async claimProbe(url: string): Promise<void> {
     if (this.inFlight.size > 0) return
-    const head = await this.db.webhookDelivery.findFirst({ where: { status: 'pending' }, orderBy: { seq: 'asc' }, select: { seq: true, nextAttemptAt: true } })
+    const head = await this.outbox.head()
     if (!head) return this.sleep(this.options.pollMs)
     const wait = head.nextAttemptAt.getTime() - Date.now()
     if (wait > 0) return this.sleep(wait)
     // Atomic claim: a row another pump (or process) took meanwhile is simply not returned.
-    const [probe] = await this.db.webhookDelivery.updateManyAndReturn({ where: { seq: head.seq, status: 'pending' }, data: { status: 'delivering' } })
+    const probe = await this.outbox.claimOne(head.seq)
     if (this.stopping) return this.unclaim(probe ? [probe] : [])
     this.probe = probe?.seq
     if (probe) this.launch(probe, url)
@@ -299,7 +297,7 @@ export class WebhookWorker implements OutboxTaker {
 
   /** Claimed as the worker was stopping: back to pending, for the next start. */
   private async unclaim(rows: Row[]): Promise<void> {
-    if (rows.length > 0) await this.db.webhookDelivery.updateMany({ where: { seq: { in: rows.map((row) => row.seq) } }, data: { status: 'pending' } })
+    await this.outbox.unclaim(rows.map((row) => row.seq))
   }
 
   private launch(row: Row, url: string): void {
@@ -308,7 +306,7 @@ export class WebhookWorker implements OutboxTaker {
       .catch(async (error: unknown) => {
         this.logger.error({ err: error, deliveryId: row.id }, 'could not record the outcome of a webhook delivery; it will be sent again')
         // Not left 'delivering' until the next start: pending again, it goes out once more (at least once).
-        await this.db.webhookDelivery.updateMany({ where: { seq: row.seq, status: 'delivering' }, data: { status: 'pending' } }).catch(() => {})
+        await this.outbox.unclaim([row.seq]).catch(() => {})
         this.mayHaveMore = true
       })
       .finally(() => {
@@ -337,12 +335,11 @@ export class WebhookWorker implements OutboxTaker {
   }
 
   private async settle(row: Row, url: string, result: AttemptResult, ms: number): Promise<void> {
-    const where = { seq: row.seq }
     const attempts = row.attempts + 1
     const log = { deliveryId: row.id, event: row.event, attempts, ms }
     switch (result.outcome) {
       case 'delivered': {
-        await markDelivered(this.db, row.seq, attempts, result.status, new Date())
+        await this.outbox.markDelivered(row.seq, attempts, result.status, new Date())
         this.logger.debug({ ...log, status: result.status }, 'webhook delivered')
         if (this.backoff && this.probe === row.seq) {
           // The probe got through, so the receiver is back: everything waiting is due now, oldest first.
@@ -353,11 +350,11 @@ export class WebhookWorker implements OutboxTaker {
         return
       }
       case 'aborted': {
-        await this.db.webhookDelivery.updateMany({ where, data: { status: 'pending' } })
+        await this.outbox.unclaim([row.seq])
         return
       }
       case 'gone': {
-        await this.db.webhookDelivery.updateMany({ where, data: { status: 'failed', attempts, lastStatus: result.status, lastError: result.error } })
+        await this.outbox.markFailed(row.seq, { attempts, lastStatus: result.status, lastError: result.error })
         // Only if nobody set another URL while this attempt was out.
         if (this.settings.url === url) await this.settings.update({ url: null })
         this.logger.warn({ ...log, receiver: originOf(url) }, 'webhook receiver answered 410 Gone: webhook turned off')
@@ -369,7 +366,7 @@ export class WebhookWorker implements OutboxTaker {
         const deadline = row.createdAt.getTime() + this.options.maxAgeMs
         const failure = { attempts, lastStatus: result.status, lastError: result.error }
         if (now >= deadline) {
-          await this.db.webhookDelivery.updateMany({ where, data: { status: 'failed', ...failure } })
+          await this.outbox.markFailed(row.seq, failure)
           this.logger.error({ ...log, error: result.error }, 'webhook delivery given up')
           await this.reportFailure(row, attempts, result.error)
           return
@@ -377,7 +374,7 @@ export class WebhookWorker implements OutboxTaker {
         const delay = retryDelay(attempts, { minMs: this.options.retryMinMs, maxMs: this.options.retryMaxMs }, this.options.random)
         // The last try happens at the deadline rather than never.
         const nextAttemptAt = new Date(Math.min(now + delay, deadline))
-        await this.db.webhookDelivery.updateMany({ where, data: { status: 'pending', nextAttemptAt, ...failure } })
+        await this.outbox.retryLater(row.seq, nextAttemptAt, failure)
         this.logger.warn({ ...log, error: result.error, retryInMs: nextAttemptAt.getTime() - now }, 'webhook delivery failed; backing off')
         return
       }
@@ -391,18 +388,14 @@ export class WebhookWorker implements OutboxTaker {
   }
 
   private async makePendingDue(): Promise<void> {
-    const now = new Date()
-    await this.db.webhookDelivery.updateMany({ where: { status: 'pending', nextAttemptAt: { gt: now } }, data: { nextAttemptAt: now } })
+    await this.outbox.makePendingDue(new Date())
     this.mayHaveMore = true
   }
 
   /** With no URL there is nowhere to deliver: what is still pending is given up. */
   private async dropPending(): Promise<void> {
-    const dropped = await this.db.webhookDelivery.updateMany({
-      where: { status: 'pending' },
-      data: { status: 'failed', lastError: 'not delivered: the webhook was turned off' },
-    })
-    if (dropped.count > 0) this.logger.info({ count: dropped.count }, 'webhook turned off: pending deliveries given up')
+    const dropped = await this.outbox.dropPending('not delivered: the webhook was turned off')
+    if (dropped > 0) this.logger.info({ count: dropped }, 'webhook turned off: pending deliveries given up')
   }
 
   private async urlChanged(url: string | null): Promise<void> {
@@ -445,18 +438,12 @@ export class WebhookWorker implements OutboxTaker {
   private async expire(): Promise<void> {
     const cutoff = new Date(Date.now() - this.options.maxAgeMs)
     while (!this.stopping) {
-      const rows = await this.db.webhookDelivery.findMany({
-        where: { status: 'pending', createdAt: { lt: cutoff } },
-        orderBy: { seq: 'asc' },
-        take: 100,
-        select: { seq: true, id: true, event: true, attempts: true, lastError: true },
-      })
+      const rows = await this.outbox.expiredPending(cutoff, 100)
       if (rows.length === 0) return
       for (const row of rows) {
         const error = `expired: not delivered within ${this.options.maxAgeMs} ms${row.lastError ? ` (last error: ${row.lastError})` : ''}`
         // Skipped if the worker claimed it meanwhile: its own attempt settles it.
-        const { count } = await this.db.webhookDelivery.updateMany({ where: { seq: row.seq, status: 'pending' }, data: { status: 'failed', lastError: error } })
-        if (count === 0) continue
+        if (!(await this.outbox.expire(row.seq, error))) continue
         this.logger.error({ deliveryId: row.id, event: row.event, attempts: row.attempts }, 'webhook delivery given up: too old')
         await this.reportFailure(row, row.attempts, error)
       }
@@ -467,11 +454,8 @@ export class WebhookWorker implements OutboxTaker {
   private async prune(): Promise<void> {
     const { keepDeliveredMs, keepDelivered, keepFailedMs, keepFailed } = this.options
     for (const [status, keepMs, keep] of [['delivered', keepDeliveredMs, keepDelivered], ['failed', keepFailedMs, keepFailed]] as const) {
-      const old = await this.db.webhookDelivery.deleteMany({ where: { status, createdAt: { lt: new Date(Date.now() - keepMs) } } })
-      // The newest `keep` stay: find the first row beyond them and delete from there down.
-      const boundary = await this.db.webhookDelivery.findFirst({ where: { status }, orderBy: { seq: 'desc' }, skip: keep, select: { seq: true } })
-      const surplus = boundary ? await this.db.webhookDelivery.deleteMany({ where: { status, seq: { lte: boundary.seq } } }) : { count: 0 }
-      if (old.count + surplus.count > 0) this.logger.debug({ status, count: old.count + surplus.count }, 'webhook outbox pruned')
+      const count = await this.outbox.prune(status, keepMs, keep)
+      if (count > 0) this.logger.debug({ status, count }, 'webhook outbox pruned')
     }
   }
 }

@@ -1,7 +1,9 @@
 // How each kind of request reaches the one router.
 //   /trpc/*          typed tRPC endpoint (trpc-handler.ts, in front of Express: it parses its own
 //                    bodies and needs none of Express's machinery, which costs a third)
-//   /api/*, /health  REST paths of the same procedures (trpc-to-openapi)
+//   /api/*, /health  REST paths of the same procedures (trpc-to-openapi); per-session paths
+//                    /api/sessions/{session}/... are the contract's paths for that session
+//                    (session-paths.ts)
 //   /openapi.json    generated document, /docs its interactive page (served offline)
 //   /qr              the pairing page for a browser (public; its data comes from /api)
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
@@ -12,8 +14,10 @@ import { describeError } from '../errors.js'
 import { redactUrl } from '../logger.js'
 import { appRouter } from '../routers/index.js'
 import type { Services } from '../services.js'
-import type { Context } from '../trpc.js'
+import { keyMatches, type Context } from '../trpc.js'
 import { errorHandler, notFound } from './errors.js'
+import { INTERNAL_HEADER, internalSecret } from './forward.js'
+import { addSessionPaths, pathSessionOf, scopeRequest } from './session-paths.js'
 import { buildOpenApiDocument } from './openapi.js'
 import { restHandler } from './rest.js'
 import { declareQrFormats, qrRoute } from './qr.js'
@@ -32,16 +36,28 @@ function presentedKey(req: IncomingMessage): string | undefined {
 /** The server's request listener: /trpc/* to tRPC, everything else to the Express app. */
 export function createRequestListener(services: Services): RequestListener {
   const { config, logger } = services
-  const createContext = (req: IncomingMessage): Context => ({ services, presentedKey: presentedKey(req) })
+  const secret = internalSecret(config)
+  // Calls forwarded by another process carry the hop's secret (any value in an open deployment).
+  const isForwarded = (req: IncomingMessage) => {
+    const header = req.headers[INTERNAL_HEADER]
+    return typeof header === 'string' && (secret === undefined || keyMatches(header, secret))
+  }
+  const createContext = (req: IncomingMessage): Context => ({
+    services,
+    presentedKey: presentedKey(req),
+    pathSession: pathSessionOf(req),
+    forwarded: isForwarded(req),
+  })
   const onError = (error: TRPCError, req: IncomingMessage) => {
     if (describeError(error).status >= 500) logger.error({ err: error.cause ?? error, url: redactUrl(req.url ?? '') }, 'procedure failed')
   }
   const logRequest = (req: IncomingMessage, res: ServerResponse) => {
     const started = process.hrtime.bigint()
+    const url = req.url ?? '' // as sent: per-session paths are rewritten for routing
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6
       const level = res.statusCode >= 500 ? 'error' : 'debug'
-      logger[level]({ method: req.method, url: redactUrl(req.url ?? ''), status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request')
+      logger[level]({ method: req.method, url: redactUrl(url), status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request')
     })
   }
   // tRPC parses its own bodies (and answers oversized ones in its own error format).
@@ -52,6 +68,7 @@ export function createRequestListener(services: Services): RequestListener {
   const app = createHttpApp(services, rest, createContext)
   return (req, res) => {
     logRequest(req, res)
+    scopeRequest(req)
     const url = req.url ?? '/'
     if (url.startsWith('/trpc/')) return trpc(req, res)
     if ((url.startsWith('/api/') && !url.startsWith('/api/qr')) || url === '/health' || url.startsWith('/health?')) {
@@ -69,7 +86,7 @@ function createHttpApp(services: Services, rest: ReturnType<typeof restHandler>,
 
   app.use(express.json({ limit: config.BODY_LIMIT, type: ['application/json', 'application/*+json'] }))
 
-  const document = buildOpenApiDocument(appRouter, { baseUrl: config.PUBLIC_URL ?? '/', version: API_VERSION }, [declareQrFormats])
+  const document = buildOpenApiDocument(appRouter, { baseUrl: config.PUBLIC_URL ?? '/', version: API_VERSION }, [declareQrFormats, addSessionPaths])
   app.get('/openapi.json', (_req, res) => {
     res.json(document)
   })

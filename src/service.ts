@@ -1,0 +1,144 @@
+// The composition root: opens the store, builds the services, and serves HTTP. `src/server.ts`
+// calls it for `npm start`; tests call it in-process with their own configuration.
+//
+// The HTTP server listens before the sessions connect: importing Baileys is the slowest step of
+// start-up (about 0.7 s), and nothing HTTP needs waits for it. Until this process has taken its share
+// of the sessions, their status says `connecting` and other calls wait (session/manager.ts);
+// startService() resolves once that share is connected or showing a QR.
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { hostname } from 'node:os'
+import type { UserFacingSocketConfig } from '@whiskeysockets/baileys'
+import type { Config } from './config.js'
+import { Forwarder } from './http/forward.js'
+import { createRequestListener } from './http/request-listener.js'
+import { createLogger, type Logger } from './logger.js'
+import { openClient, type Db } from './store/database.js'
+import { migrate } from './store/migrate.js'
+import type { Services } from './services.js'
+import { SessionKeys } from './session/keys.js'
+import { SessionManager } from './session/manager.js'
+
+export interface Service {
+  /** Base URL the HTTP server listens on, e.g. http://127.0.0.1:8080 */
+  url: string
+  services: Services
+  /** The store, for tools and tests that look at it directly (request handlers reach it through `services`). */
+  db: Db
+  /** Graceful stop: no new requests, in-flight ones finish, then the sessions and the database close. */
+  stop(): Promise<void>
+}
+
+export interface ServiceOptions {
+  logger?: Logger
+  /** How long in-flight requests get to finish on stop before their connections are cut. */
+  drainTimeoutMs?: number
+  /** Extra Baileys socket options, merged over the service's own (tests: a fetch agent for a local media host). */
+  socketOptions?: Partial<UserFacingSocketConfig>
+  /** Print QR codes in the terminal (default true, as `npm start` wants). */
+  printQr?: boolean
+  /**
+   * Aborting it during start-up (a SIGTERM while migrating or connecting) stops what was started,
+   * as stop() would, and startService() rejects with StartAborted. Ignored once started.
+   */
+  signal?: AbortSignal
+}
+
+/** startService() was aborted through its `signal`; everything it had started is stopped. */
+export class StartAborted extends Error {
+  override name = 'StartAborted'
+  constructor() {
+    super('start-up aborted')
+  }
+}
+
+export async function startService(config: Config, options: ServiceOptions = {}): Promise<Service> {
+  const logger = options.logger ?? createLogger(config.LOG_LEVEL)
+  const { signal } = options
+  const applied = await migrate(config.DATABASE_URL)
+  if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated')
+  if (signal?.aborted) throw new StartAborted()
+  const db = await openClient(config.DATABASE_URL)
+
+  // The URL the other processes forward to is known once the port is (PORT=0 in tests).
+  let internalUrl = config.INTERNAL_URL ?? ''
+  const sessions = new SessionManager({
+    config,
+    logger,
+    db,
+    printQr: options.printQr ?? true,
+    socketOptions: options.socketOptions,
+    internalUrl: () => internalUrl,
+  })
+  const services: Services = { config, logger, sessions, keys: new SessionKeys(db), forward: new Forwarder(config) }
+  const server = createServer(createRequestListener(services))
+  // Longer than the usual client and proxy idle timeouts (so the server is not the one closing a
+  // socket a client is about to reuse); stop() drops idle connections itself.
+  server.keepAliveTimeout = 65_000
+  server.headersTimeout = 66_000
+
+  try {
+    if (signal?.aborted) throw new StartAborted()
+    await listen(server, config.PORT, config.HOST)
+  } catch (error) {
+    await db.$disconnect()
+    throw error
+  }
+  const { port } = server.address() as AddressInfo
+  const loopback = config.HOST === '0.0.0.0' || config.HOST === '::' || config.HOST.startsWith('127.') || config.HOST === 'localhost'
+  const host = loopback ? '127.0.0.1' : config.HOST
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+  // Bound to every interface, the other processes reach this one by its host name (as in the compose file).
+  internalUrl = config.INTERNAL_URL ?? (config.HOST === '0.0.0.0' || config.HOST === '::' ? `http://${hostname()}:${port}` : url)
+  logger.info({ url, database: config.DATABASE_URL.startsWith('file:') ? 'sqlite' : 'postgresql' }, 'wsgo listening')
+
+  let stopRequested = false
+  const sessionsStarted = sessions.start()
+
+  let stopping: Promise<void> | undefined
+  const stop = () =>
+    (stopping ??= (async () => {
+      stopRequested = true
+      logger.info('stopping: no new requests, finishing in-flight ones')
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      // close() only drops connections idle right now; keep dropping those that finish their request.
+      const sweep = setInterval(() => server.closeIdleConnections(), 50)
+      const timer = setTimeout(() => server.closeAllConnections(), options.drainTimeoutMs ?? 10_000)
+      await closed
+      clearInterval(sweep)
+      clearTimeout(timer)
+      // Each session's socket closes and its in-flight deliveries finish, then its lease is freed
+      // for another process.
+      await sessions.stop()
+      await db.$disconnect()
+      logger.info('stopped')
+    })())
+
+  // Its outcome is awaited below; this only starts it.
+  const onAbort = () => void stop().catch(() => {})
+  signal?.addEventListener('abort', onAbort, { once: true })
+  if (signal?.aborted) onAbort()
+  try {
+    await sessionsStarted
+  } catch (error) {
+    await stop()
+    throw error
+  } finally {
+    signal?.removeEventListener('abort', onAbort)
+  }
+  if (stopRequested) {
+    await stop()
+    throw new StartAborted()
+  }
+  return { url, services, db, stop }
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+}

@@ -1,0 +1,162 @@
+// The sessions of the deployment, as this process sees them: every session is held here (see
+// session.ts), the ones this process owns are connected, and route() says where a request for a
+// session is answered: here, at the owner's URL, or nowhere for the moment (it is changing hands).
+import { ApiError } from '../errors.js'
+import { deleteSessionRows } from '../store/session-rows.js'
+import type { Db } from '../store/database.js'
+import { DEFAULT_SESSION } from './names.js'
+import { Ownership, type Owner } from './ownership.js'
+import { Session, type SessionDependencies } from './session.js'
+import type { SessionStatus } from './shapes.js'
+
+const STARTING: SessionStatus = { connected: false, loggedIn: false, device: '', pushName: '', platform: '', state: 'connecting', lastDisconnect: null }
+
+export type Route = { kind: 'local'; session: Session } | { kind: 'remote'; session: Session; owner: Owner } | { kind: 'none'; session: Session }
+
+export interface SessionManagerOptions extends SessionDependencies {
+  /** This process's URL as the other processes reach it (known once the server listens). */
+  internalUrl: () => string
+}
+
+export class SessionManager {
+  private readonly sessions = new Map<string, Session>()
+  readonly ownership: Ownership
+  private readonly db: Db
+  private started: Promise<void> | undefined
+  private isReady = false
+
+  constructor(private readonly options: SessionManagerOptions) {
+    this.db = options.db
+    this.ownership = new Ownership(
+      options.db,
+      {
+        ttlMs: options.config.WA_LEASE_TTL_MS,
+        url: options.internalUrl,
+        provider: /^postgres(ql)?:\/\//i.test(options.config.DATABASE_URL) ? 'postgresql' : 'sqlite',
+        logger: options.logger,
+      },
+      {
+        sessions: () => this.sync(),
+        acquire: async (name) => (await this.get(name)).own(),
+        release: async (name) => this.sessions.get(name)?.disown(),
+      },
+    )
+  }
+
+  /** Opens every session (creating `default` on a new store) and takes this process's share. */
+  start(): Promise<void> {
+    return (this.started ??= (async () => {
+      await this.db.session.upsert({ where: { name: DEFAULT_SESSION }, create: { name: DEFAULT_SESSION }, update: {} })
+      await this.ownership.start()
+      this.isReady = true
+    })())
+  }
+
+  /** Resolves once start() has taken this process's first share (or failed). */
+  get ready(): Promise<void> {
+    return this.started ?? Promise.reject(new Error('the session manager was not started'))
+  }
+
+  async stop(): Promise<void> {
+    await this.started?.catch(() => {})
+    await this.ownership.stop()
+  }
+
+  /** A session by name; 404 when there is none (it may have been created by another process a moment ago). */
+  async get(name: string): Promise<Session> {
+    const known = this.sessions.get(name)
+    if (known) return known
+    const row = await this.db.session.findUnique({ where: { name } })
+    if (!row) throw new ApiError('NOT_FOUND', `No session named "${name}"`)
+    return this.open(name)
+  }
+
+  /** Where a request for `name` is answered. Waits for start-up to have taken its first share. */
+  async route(name: string): Promise<Route> {
+    const session = await this.get(name)
+    await this.ready
+    if (this.ownership.owns(name)) return { kind: 'local', session }
+    const owner = this.ownership.ownerOf(name)
+    return owner ? { kind: 'remote', session, owner } : { kind: 'none', session }
+  }
+
+  /**
+   * The status of a session wherever it is owned. While this process is still starting it says
+   * `connecting` at once rather than wait; with no owner (moving between processes), `standby`.
+   */
+  async statusOf(name: string, forward: (owner: Owner) => Promise<SessionStatus>): Promise<SessionStatus> {
+    await this.get(name)
+    if (!this.isReady) return { ...STARTING }
+    const route = await this.route(name)
+    if (route.kind === 'local') return (await route.session.connection()).status()
+    if (route.kind === 'remote') return forward(route.owner)
+    return {
+      ...STARTING,
+      state: 'standby',
+      lastDisconnect: { code: null, reason: 'no process owns this session right now: it is moving to another process', at: new Date().toISOString() },
+    }
+  }
+
+  /** Sessions by name, `limit` at most, after the name `after`. */
+  async list(options: { limit: number; after?: string | undefined }): Promise<Array<{ name: string; createdAt: Date }>> {
+    return this.db.session.findMany({
+      where: options.after ? { name: { gt: options.after } } : {},
+      orderBy: { name: 'asc' },
+      take: options.limit,
+    })
+  }
+
+  async createdAt(name: string): Promise<Date> {
+    const row = await this.db.session.findUnique({ where: { name } })
+    if (!row) throw new ApiError('NOT_FOUND', `No session named "${name}"`)
+    return row.createdAt
+  }
+
+  /** A new session; 409 when the name is taken. Its owner connects it within a moment. */
+  async create(name: string, setup: (session: Session) => Promise<void> = async () => {}): Promise<Session> {
+    try {
+      await this.db.session.create({ data: { name } })
+    } catch {
+      throw new ApiError('CONFLICT', `A session named "${name}" already exists`)
+    }
+    const session = await this.open(name)
+    await setup(session)
+    this.ownership.nudge()
+    return session
+  }
+
+  /** Deletes a session this process owns: logs out of WhatsApp, stops it, and wipes its rows. */
+  async delete(name: string): Promise<void> {
+    if (name === DEFAULT_SESSION) throw new ApiError('CONFLICT', 'The default session cannot be deleted; POST /api/logout unpairs it')
+    const session = await this.get(name)
+    const connection = await session.currentConnection()
+    if (connection?.status().loggedIn) await connection.logout().catch(() => {})
+    await this.ownership.giveUp(name)
+    await session.disown()
+    await deleteSessionRows(this.db, name)
+    this.sessions.delete(name)
+    this.ownership.nudge()
+  }
+
+  private async open(name: string): Promise<Session> {
+    const session = this.sessions.get(name) ?? (await Session.open(name, this.options))
+    // Another call may have opened it while this one awaited.
+    const existing = this.sessions.get(name)
+    if (existing) return existing
+    this.sessions.set(name, session)
+    return session
+  }
+
+  /** The sessions in the store now: new ones are opened, deleted ones dropped (stopped first). */
+  private async sync(): Promise<string[]> {
+    const names = (await this.db.session.findMany({ select: { name: true } })).map((row) => row.name)
+    for (const name of names) if (!this.sessions.has(name)) await this.open(name)
+    const current = new Set(names)
+    for (const [name, session] of this.sessions) {
+      if (current.has(name)) continue
+      this.sessions.delete(name)
+      await session.disown()
+    }
+    return names
+  }
+}

@@ -1,0 +1,56 @@
+// What a session reports, as zod schemas: the routers declare them as outputs, and the session's
+// code takes its TypeScript types from them, so each shape is written once.
+import { z } from 'zod'
+import { isoTimestamp } from '../events/types.js'
+
+export const connectionStates = ['connecting', 'qr', 'open', 'closed', 'logged_out', 'standby'] as const
+export const stateSchema = z.enum(connectionStates)
+export type ConnectionState = z.infer<typeof stateSchema>
+
+export const lastDisconnectSchema = z.object({ code: z.number().nullable(), reason: z.string(), at: z.string() })
+export type LastDisconnect = z.infer<typeof lastDisconnectSchema>
+
+export const statusSchema = z
+  .object({
+    connected: z.boolean().describe('The WebSocket to WhatsApp is up (also while showing a QR)'),
+    loggedIn: z.boolean().describe('Paired and logged in: messages can be sent'),
+    device: z.string().describe('This linked device\'s JID, e.g. 573000000:1@s.whatsapp.net ("" before pairing)'),
+    pushName: z.string(),
+    platform: z.string().describe('The phone\'s platform as WhatsApp reports it, e.g. smba, android'),
+    state: stateSchema.describe(
+      'connecting, qr (waiting for a scan), open, closed, logged_out, standby (no process owns the session right now: it is moving to another process)',
+    ),
+    lastDisconnect: lastDisconnectSchema.nullable().describe('Why the connection last closed, when it is not open'),
+  })
+  .meta({ id: 'Status' })
+export type SessionStatus = z.infer<typeof statusSchema>
+
+export const groupSchema = z
+  .object({
+    jid: z.string(),
+    name: z.string(),
+    topic: z.string(),
+    participants: z.number().int().describe('Number of participants'),
+    createdAt: z.string().nullable().describe('ISO 8601 UTC'),
+  })
+  .meta({ id: 'Group' })
+export type GroupSummary = z.infer<typeof groupSchema>
+
+export const contactSchema = z
+  .object({
+    jid: z.string().describe('Phone-number JID when known, else the LID'),
+    lid: z.string().nullable(),
+    phone: z.string().nullable().describe('Digits, when known'),
+    name: z.string().nullable().describe('Name saved in the phone\'s address book'),
+    notify: z.string().nullable().describe('The contact\'s own push name'),
+    verifiedName: z.string().nullable(),
+  })
+  .meta({ id: 'Contact' })
+export type ContactView = z.infer<typeof contactSchema>
+
+/** What a send returns besides `status: "sent"`. */
+export const sentMessageSchema = z.object({
+  messageID: z.string(),
+  timestamp: isoTimestamp,
+})
+export type SentMessage = z.infer<typeof sentMessageSchema>
