@@ -9,9 +9,12 @@ export type {
 	RetryOptions,
 	ScanOptions,
 	SendOptions,
+	StandInEndpoint,
 	StandInOptions,
 	StandInSocketOptions
 } from './server.js'
+export { startStandInFleet } from './fleet.js'
+export type { StandInFleet, StandInFleetOptions } from './fleet.js'
 export type { ContactSpec, GroupSpec, GroupParticipantSpec, StandInContact } from './directory.js'
 export type { OutgoingMessage } from './outbox.js'
 export type { HistoryContent, HistorySyncType } from './history-sync.js'

@@ -66,6 +66,13 @@ export type StandInOptions = {
 	log?: boolean | ((line: string) => void)
 }
 
+/**
+ * Where a stand-in takes its clients' connections. By default it listens on its own loopback port;
+ * a fleet (fleet.ts) hands it a `noServer` WebSocketServer it routes upgrades to, and the URL that
+ * reaches it, since such a server has no address of its own.
+ */
+export type StandInEndpoint = { wss: WebSocketServer; url: string }
+
 /** Extra Baileys config a test must merge into its socket config to use the stand-in. */
 export type StandInSocketOptions = Pick<SocketConfig, 'waWebSocketUrl' | 'fetchAgent' | 'options'>
 
@@ -103,8 +110,10 @@ export class StandIn {
 	private readonly timers = new Set<NodeJS.Timeout>()
 	private readonly log: ((line: string) => void) | undefined
 
+	private closing: Promise<void> | undefined
+
 	private constructor(
-		private readonly wss: WebSocketServer,
+		private readonly endpoint: StandInEndpoint,
 		private readonly media: MediaHost,
 		private readonly options: StandInOptions & { phone: string; lid: string }
 	) {
@@ -127,7 +136,7 @@ export class StandIn {
 		this.log = typeof log === 'function' ? log : log ? (line: string) => console.error(line) : undefined
 
 		const { serverStatic, encodedChain } = testCertificateChain()
-		wss.on('connection', (socket: WebSocket) => {
+		endpoint.wss.on('connection', (socket: WebSocket) => {
 			const connection = new ClientConnection(socket, serverStatic, encodedChain, {
 				onHandshake: connection => this.onHandshake(connection),
 				onNode: (connection, stanza) => this.onNode(connection, stanza),
@@ -142,16 +151,19 @@ export class StandIn {
 		})
 	}
 
-	static async start(options: StandInOptions = {}): Promise<StandIn> {
+	/** @param endpoint a server to take connections from instead of a port of its own (see fleet.ts) */
+	static async start(options: StandInOptions = {}, endpoint?: StandInEndpoint): Promise<StandIn> {
 		const media = await MediaHost.start()
-		const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/ws/chat' })
-		await new Promise<void>(resolve => wss.once('listening', () => resolve()))
-		return new StandIn(wss, media, { ...options, phone: options.phone ?? '15550001111', lid: options.lid ?? '99990001111' })
+		return new StandIn(endpoint ?? (await listenOnLoopback()), media, {
+			...options,
+			phone: options.phone ?? '15550001111',
+			lid: options.lid ?? '99990001111'
+		})
 	}
 
-	/** `ws://127.0.0.1:<port>/ws/chat`, for Baileys' `waWebSocketUrl` */
+	/** For Baileys' `waWebSocketUrl`: `ws://127.0.0.1:<port>/ws/chat`, or the fleet URL of a fleet member */
 	get url(): string {
-		return `ws://127.0.0.1:${(this.wss.address() as AddressInfo).port}/ws/chat`
+		return this.endpoint.url
 	}
 
 	/** Merge into the Baileys socket config: the URL, and agents that trust the media host's certificate. */
@@ -408,11 +420,19 @@ export class StandIn {
 		return [...this.failures]
 	}
 
-	/** Close every connection and server the stand-in started. */
-	async close(): Promise<void> {
+	/**
+	 * Close every connection and server the stand-in started. Closing again is a no-op (a fleet closes
+	 * its members, which a test may already have closed itself).
+	 */
+	close(): Promise<void> {
+		this.closing ??= this.shutdown()
+		return this.closing
+	}
+
+	private async shutdown(): Promise<void> {
 		for (const timer of this.timers) clearTimeout(timer)
 		for (const connection of this.connections) connection.terminate()
-		await new Promise<void>(resolve => this.wss.close(() => resolve()))
+		await new Promise<void>(resolve => this.endpoint.wss.close(() => resolve()))
 		await this.media.close()
 		this.feed.close()
 	}
@@ -565,6 +585,12 @@ export class StandIn {
 		const text = binaryNodeToString(stanza)
 		this.log(`[standin #${connection.id}] ${direction === 'in' ? '<-' : '->'} ${text.length > 600 ? `${text.slice(0, 600)}...` : text}`)
 	}
+}
+
+async function listenOnLoopback(): Promise<StandInEndpoint> {
+	const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/ws/chat' })
+	await new Promise<void>(resolve => wss.once('listening', () => resolve()))
+	return { wss, url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/ws/chat` }
 }
 
 /** Start a stand-in on a free loopback port (plus its HTTPS media host). */
