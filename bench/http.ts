@@ -10,6 +10,7 @@ import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { createTRPCClient, httpBatchLink } from '@trpc/client'
 import type { AppRouter } from '../src/routers/index.js'
+import type { WhatsAppConnection } from '../src/session/connection.js'
 import { tempDir } from '../tests/support/service.js'
 import { ALICE, startWithStandIn, type WhatsAppHarness } from '../tests/support/whatsapp.js'
 import { fakeSend, startBareExpress, type Floor } from './floors.js'
@@ -51,7 +52,8 @@ async function recordTrpcRequests(url: string): Promise<{ sendOne: RequestSpec; 
   return { sendOne, sendTen, status }
 }
 
-type Session = WhatsAppHarness['service']['services']['session']
+/** The `default` session's WhatsApp connection. */
+type Session = WhatsAppConnection
 
 /** The full-path floor: session.sendText called directly, `connections` at a time, no HTTP. */
 async function directSends(session: Session, seconds: number, concurrency: number): Promise<Sample> {
@@ -109,7 +111,7 @@ async function sendText(load: LoadGenerator, log: (line: string) => void): Promi
     harness = await startWithStandIn({ SEND_MIN_GAP_MS: '0' })
     await harness.pair()
     const h = harness
-    const session = h.service.services.session
+    const session = await (await h.service.services.sessions.get('default')).connection()
     const realSendText = session.sendText
     bareExpress = await startBareExpress(() => session.status())
     const trpc = await recordTrpcRequests(h.url)

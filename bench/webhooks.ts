@@ -107,7 +107,7 @@ async function fetchLatency(receiver: FastReceiver, template: string, count: num
 
 /** A backlog of `count` recorded events, written with the worker stopped, then delivered. */
 async function backlogDrain(paired: Paired, template: string, count: number, round: number): Promise<Sample> {
-  const { events, webhookWorker } = paired.h.service.services
+  const { events, worker: webhookWorker } = await paired.h.service.services.sessions.get('default')
   const data = (JSON.parse(template) as { data: Parameters<typeof events.record<'message'>>[1] }).data
   await webhookWorker.stop()
   const ids: string[] = []

@@ -19,6 +19,8 @@ const codes = {
   METHOD_NOT_ALLOWED: { status: 405, trpc: 'METHOD_NOT_SUPPORTED' },
   WHATSAPP_ERROR: { status: 502, trpc: 'BAD_GATEWAY' },
   NOT_CONNECTED: { status: 503, trpc: 'SERVICE_UNAVAILABLE' },
+  /** The session is changing hands between processes: a retry in a moment reaches its new owner. */
+  SESSION_MOVING: { status: 503, trpc: 'SERVICE_UNAVAILABLE' },
   WHATSAPP_TIMEOUT: { status: 504, trpc: 'GATEWAY_TIMEOUT' },
   INTERNAL_ERROR: { status: 500, trpc: 'INTERNAL_SERVER_ERROR' },
 } as const satisfies Record<string, { status: number; trpc: TRPC_ERROR_CODE_KEY }>

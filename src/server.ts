@@ -5,6 +5,7 @@ import { startService, StartAborted, type Service } from './service.js'
 import { ConfigError, loadConfig } from './config.js'
 import { createLogger } from './logger.js'
 import { MigrationError } from './store/migrate.js'
+import { StoreInUse } from './session/ownership.js'
 
 async function main(): Promise<void> {
   let config
@@ -50,6 +51,10 @@ async function main(): Promise<void> {
     if (error instanceof StartAborted) {
       logger.info('stopped during start-up')
       process.exit(0)
+    }
+    if (error instanceof StoreInUse) {
+      logger.fatal(error.message)
+      process.exit(1)
     }
     logger.fatal({ err: error }, error instanceof MigrationError ? 'refusing to start on a store that is not migrated' : 'start-up failed')
     process.exit(1)

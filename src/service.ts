@@ -78,6 +78,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   server.headersTimeout = 66_000
 
   try {
+    await sessions.claimStore()
     if (signal?.aborted) throw new StartAborted()
     await listen(server, config.PORT, config.HOST)
   } catch (error) {

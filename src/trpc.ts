@@ -100,17 +100,29 @@ const onSession = t.middleware(async ({ ctx, meta, path, type, getRawInput, next
   const name = ctx.pathSession ?? (named as string | undefined) ?? DEFAULT_SESSION
   if (!isSessionName(name)) throw new ApiError('NOT_FOUND', `No session named "${name}"`)
   if (!caller.admin && caller.session !== name) throw new ApiError('FORBIDDEN', `This key reaches session "${caller.session}" only, not "${name}"`)
-  const route = await services.sessions.route(name)
-  if (meta?.runsOn === 'any' || route.kind === 'local') return next({ ctx: { session: route.session, route } })
-  if (forwarded || route.kind === 'none') {
-    throw new ApiError('NOT_CONNECTED', `Session "${name}" is moving between processes: no process owns it right now; try again in a moment`)
+  if (meta?.runsOn === 'any') return next({ ctx: { session: await services.sessions.get(name), route: await services.sessions.route(name) } })
+  const moving = () => new ApiError('SESSION_MOVING', `Session "${name}" is moving between processes: no process owns it right now; try again in a moment`)
+  // A session changing hands (a process died or joined) has a new owner within the lease time:
+  // a call meanwhile waits for it, here or at the process it was forwarded to, rather than fail.
+  const deadline = Date.now() + services.config.WA_LEASE_TTL_MS + 2_000
+  for (;;) {
+    const route = await services.sessions.route(name, forwarded ? 0 : Math.max(0, deadline - Date.now()))
+    if (route.kind === 'local') return next({ ctx: { session: route.session, route } })
+    if (forwarded || route.kind === 'none') throw moving()
+    if (type === 'subscription') throw new ApiError('CONFLICT', 'Subscriptions are not forwarded between processes')
+    // The caller's key stays here: the hop carries the internal secret instead.
+    const { api_key: _key, ...rest } = raw !== null && typeof raw === 'object' ? raw : {}
+    try {
+      const data = await services.forward.call(route.owner.url, path, type, { ...rest, session: name }, name)
+      // The owner validated the input and the output: its answer is this call's.
+      return { ok: true, data, marker: middlewareMarker } as MiddlewareResult<never>
+    } catch (error) {
+      // It stopped owning the session before the call arrived, or died: ask again.
+      const retry = error instanceof ApiError && error.errorCode === 'SESSION_MOVING'
+      if (!retry || Date.now() >= deadline) throw error
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
   }
-  if (type === 'subscription') throw new ApiError('CONFLICT', 'Subscriptions are not forwarded between processes')
-  // The caller's key stays here: the hop carries the internal secret instead.
-  const { api_key: _key, ...rest } = raw !== null && typeof raw === 'object' ? raw : {}
-  const data = await services.forward.call(route.owner.url, path, type, { ...rest, session: name }, name)
-  // The owner validated the input and the output: its answer is this call's.
-  return { ok: true, data, marker: middlewareMarker } as MiddlewareResult<never>
 })
 
 export interface SessionContext {

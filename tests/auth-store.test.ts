@@ -34,7 +34,7 @@ for (const database of databases) {
       const url = await database.fresh()
       await migrate(url)
       const db = await openClient(url)
-      const store = new AuthStore(db)
+      const store = new AuthStore(db, 'default')
       const state = await store.load()
       assert.equal(state.restored, false)
       state.creds.me = { id: '15550001111:1@s.whatsapp.net', name: 'My Business' }
@@ -46,7 +46,7 @@ for (const database of databases) {
       // "Restart": a new client, a new store, everything read back from the rows.
       const db2 = await openClient(url)
       try {
-        const again = await new AuthStore(db2).load()
+        const again = await new AuthStore(db2, 'default').load()
         assert.equal(again.restored, true)
         assert.equal(asJson(again.creds), asJson(state.creds))
         for (const [type, entries] of Object.entries(keys)) {
@@ -56,7 +56,7 @@ for (const database of databases) {
         }
         const syncKey = (await again.keys.get('app-state-sync-key', ['AAAAAQ'])).AAAAAQ
         assert.ok(syncKey instanceof proto.Message.AppStateSyncKeyData, 'app-state sync keys are revived as protos')
-        assert.equal(await new AuthStore(db2).isPaired(), true)
+        assert.equal(await new AuthStore(db2, 'default').isPaired(), true)
       } finally {
         await db2.$disconnect()
       }
@@ -67,7 +67,7 @@ for (const database of databases) {
       await migrate(url)
       const db = await openClient(url)
       try {
-        const store = new AuthStore(db)
+        const store = new AuthStore(db, 'default')
         const state = await store.load()
         await state.saveCreds()
         await state.keys.set({ 'pre-key': { '1': Curve.generateKeyPair(), '2': Curve.generateKeyPair() } })
@@ -79,8 +79,8 @@ for (const database of databases) {
         const before = await db.authKey.count()
         await assert.rejects(
           db.$transaction([
-            db.authKey.create({ data: { type: 'session', id: 'x', value: '1' } }),
-            db.authKey.create({ data: { type: 'session', id: 'x', value: '2' } }),
+            db.authKey.create({ data: { session: 'default', type: 'session', id: 'x', value: '1' } }),
+            db.authKey.create({ data: { session: 'default', type: 'session', id: 'x', value: '2' } }),
           ]),
         )
         assert.equal(await db.authKey.count(), before, 'nothing of the failed batch was kept')
@@ -101,7 +101,7 @@ for (const database of databases) {
         let reads = 0
         const queryRaw = db.$queryRaw.bind(db)
         Object.assign(db, { $queryRaw: (...args: Parameters<typeof queryRaw>) => (reads++, queryRaw(...args)) })
-        const { keys } = await new AuthStore(db).load()
+        const { keys } = await new AuthStore(db, 'default').load()
 
         assert.deepEqual(await keys.get('device-list', ['15550002222']), {})
         assert.deepEqual(await keys.get('device-list', ['15550002222']), {})

@@ -33,7 +33,7 @@ after(async () => {
 test('the build writes dist/server.mjs, with the WhatsApp side (Baileys) in a chunk of its own', () => {
   const entry = readFileSync(path.join(outdir, 'server.mjs'), 'utf8')
   assert.doesNotMatch(entry, /from ["']@whiskeysockets\/baileys["']/, 'the entry must not import Baileys: it loads after listen()')
-  assert.match(entry, /import\(["']\.\/chunks\/whatsapp-side-[^"']+\.mjs["']\)/)
+  assert.match(entry, /import\(["']\.\/chunks\/load-whatsapp-[^"']+\.mjs["']\)/)
 })
 
 test('npm start and the container run the same node command', () => {

@@ -66,7 +66,7 @@ test('a recipient asking for a message again ("Waiting for this message") gets i
     [1, 'please read me'],
     [2, 'please read me'],
   ])
-  assert.ok(await h.service.services.db.sentMessage.findUnique({ where: { id: messageID } }))
+  assert.ok(await h.service.db.sentMessage.findUnique({ where: { session_id: { session: 'default', id: messageID } } }))
 })
 
 test('group sends use the cached group metadata instead of asking WhatsApp every time', async () => {
@@ -79,7 +79,8 @@ test('group sends use the cached group metadata instead of asking WhatsApp every
   for (const message of ['one', 'two']) assert.equal((await post(`${h.url}/api/send/group`, { group_jid: GROUP, message })).status, 200)
   assert.deepEqual(h.standin.groupQueries(GROUP), { metadata: 0, participating: 1 })
   // Without the list, the first send asks once and the next ones use the answer.
-  h.service.services.session.groupMetadata.clear()
+  const connection = await (await h.service.services.sessions.get('default')).connection()
+  connection.groupMetadata.clear()
   for (const message of ['three', 'four']) assert.equal((await post(`${h.url}/api/send/group`, { group_jid: GROUP, message })).status, 200)
   assert.equal(h.standin.groupQueries(GROUP).metadata, 1)
   assert.equal(h.standin.outbox().filter((m) => m.isGroup).length, 4)

@@ -17,7 +17,7 @@ async function start(env: Record<string, string> = {}) {
 }
 
 const storedCreds = async (h: WhatsAppHarness) => {
-  const row = await h.service.services.db.authKey.findUnique({ where: { type_id: { type: 'creds', id: 'me' } } })
+  const row = await h.service.db.authKey.findUnique({ where: { session_type_id: { session: 'default', type: 'creds', id: 'me' } } })
   return row ? (JSON.parse(row.value, BufferJSON.reviver) as AuthenticationCreds) : undefined
 }
 const eventsOf = async (h: WhatsAppHarness, type: string) =>
@@ -46,7 +46,7 @@ test('pairing from a fresh store: QR, scan, 515 restart, open, creds persisted',
     return c?.me?.id ? c : undefined
   })
   assert.equal(creds.me?.id, OWN.device)
-  assert.ok((await h.service.services.db.authKey.count({ where: { type: 'pre-key' } })) > 0, 'pre-keys are stored as rows')
+  assert.ok((await h.service.db.authKey.count({ where: { type: 'pre-key' } })) > 0, 'pre-keys are stored as rows')
   const connected = await eventsOf(h, 'connected')
   assert.equal(connected[0]?.data.device, OWN.device)
   const qr = await fetch(`${h.url}/api/qr`)
@@ -75,7 +75,7 @@ test('the phone unlinking the device (401) wipes the auth rows and shows a new Q
   assert.equal(status.lastDisconnect?.code, 401)
   const creds = await storedCreds(h)
   assert.equal(creds?.me, undefined, 'the stored creds are fresh ones, not the unlinked device')
-  assert.equal(await h.service.services.db.authKey.count({ where: { type: 'session' } }), 0)
+  assert.equal(await h.service.db.authKey.count({ where: { type: 'session' } }), 0)
   const loggedOut = await eventsOf(h, 'logged_out')
   assert.match(String(loggedOut[0]?.data.reason), /unlinked/)
   assert.equal((await fetch(`${h.url}/api/qr`)).status, 200)
@@ -138,7 +138,7 @@ test('an incoming message becomes exactly one log entry and one outbox row', asy
     },
   )
   await new Promise((resolve) => setTimeout(resolve, 300))
-  const db = h.service.services.db
+  const db = h.service.db
   assert.equal(await db.event.count({ where: { type: 'message' } }), 1)
   const deliveries = await db.webhookDelivery.findMany({ where: { event: 'message' } })
   assert.equal(deliveries.length, 1)
@@ -153,7 +153,7 @@ test('logout unpairs: WhatsApp is told, the auth rows go, a new QR shows', async
   assert.equal(((await res.json()) as { status: string }).status, 'logged_out')
   await h.waitForStatus((s) => s.state === 'qr')
   assert.equal((await storedCreds(h))?.me, undefined)
-  assert.equal(await h.service.services.db.authKey.count({ where: { type: 'pre-key' } }), 0)
+  assert.equal(await h.service.db.authKey.count({ where: { type: 'pre-key' } }), 0)
   assert.equal(h.standin.pairedDevice, undefined, 'the phone no longer lists the device')
   const loggedOut = await eventsOf(h, 'logged_out')
   assert.match(String(loggedOut[0]?.data.reason), /API/)

@@ -90,7 +90,13 @@ describe('tRPC endpoint: the direct path answers as tRPC itself does', () => {
 
   before(async () => {
     service = await startTestService({ API_KEY: KEY, BODY_LIMIT: String(LIMIT) })
-    const createContext = (req: IncomingMessage): Context => ({ services: service.services, presentedKey: req.headers['x-api-key'] as string | undefined })
+    const createContext = (req: IncomingMessage): Context => ({
+      services: service.services,
+      presentedKey: req.headers['x-api-key'] as string | undefined,
+      // As the service's own context for /trpc/*: no session in the path, not forwarded.
+      pathSession: undefined,
+      forwarded: false,
+    })
     reference = await listen(createHTTPHandler({ router: appRouter, basePath: '/trpc/', createContext: ({ req }) => createContext(req), maxBodySize: LIMIT }))
     const fallback = createHTTPHandler({ router: appRouter, basePath: '/trpc/', createContext: ({ req }) => createContext(req), maxBodySize: LIMIT })
     candidate = await listen(

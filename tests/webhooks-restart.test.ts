@@ -7,6 +7,7 @@ import { rmSync } from 'node:fs'
 import path from 'node:path'
 import { buildServer } from '../scripts/build.mjs'
 import { EventLog } from '../src/events/log.js'
+import { Outbox } from '../src/webhooks/outbox.js'
 import { openClient, type Db } from '../src/store/database.js'
 import { startServiceProcess, type ServiceProcess } from './support/child.js'
 import { freePort } from './support/postgres.js'
@@ -48,6 +49,8 @@ test('SIGKILL in the middle of 200 pending deliveries: after a restart all 200 a
     WA_WS_URL: 'ws://127.0.0.1:9/ws/chat',
     WEBHOOK_RETRY_MIN_MS: '20',
     WEBHOOK_RETRY_MAX_MS: '200',
+    // The killed process's lease on the session expires soon: the restart need not wait long for it.
+    WA_LEASE_TTL_MS: '1500',
   }
   await buildServer()
   const first = await startChild(env)
@@ -62,7 +65,7 @@ test('SIGKILL in the middle of 200 pending deliveries: after a restart all 200 a
   // transaction each, outbox row included); the running service finds them on its next look.
   let db: Db = await openClient(env.DATABASE_URL)
   cleanups.push(() => db.$disconnect())
-  const log = new EventLog(db, 500)
+  const log = new EventLog(db, 'default', 500, new Outbox(db, 'default'))
   log.useOutbox({ wants: () => true, notify() {} })
   const ids: string[] = []
   for (let i = 0; i < 200; i++) ids.push((await log.record('message', sampleMessage(i))).deliveryId!)

@@ -15,7 +15,7 @@ import { migrate } from '../src/store/migrate.js'
 import { retryDelay } from '../src/backoff.js'
 import { WebhookSettings } from '../src/webhooks/settings.js'
 import { WebhookWorker, type WorkerOptions } from '../src/webhooks/worker.js'
-import type { Delivery } from '../src/webhooks/outbox.js'
+import { Outbox, type Delivery } from '../src/webhooks/outbox.js'
 import { Receiver, until, type ReceivedRequest } from './support/receiver.js'
 import { startTestService, tempDir, type TestService } from './support/service.js'
 import { stopTestDatabases, testDatabases } from './support/databases.js'
@@ -68,7 +68,12 @@ async function deliveries(svc: TestService, query = ''): Promise<Delivery[]> {
 }
 
 async function deliveryRow(svc: TestService, id: string) {
-  return svc.services.db.webhookDelivery.findUniqueOrThrow({ where: { id } })
+  return svc.db.webhookDelivery.findUniqueOrThrow({ where: { id } })
+}
+
+/** The service's `default` session (the one the contract's REST paths act on). */
+function defaultSession(svc: TestService) {
+  return svc.services.sessions.get('default')
 }
 
 /** Waits until a delivery reaches a final state, and returns it. */
@@ -80,7 +85,7 @@ function settled(svc: TestService, id: string, status: 'delivered' | 'failed', t
 }
 
 async function record(svc: TestService, i: number | string): Promise<string> {
-  const recorded = await svc.services.events.record('message', sampleMessage(i))
+  const recorded = await (await defaultSession(svc)).events.record('message', sampleMessage(i))
   assert.ok(recorded.deliveryId, 'the event was queued for the webhook')
   return recorded.deliveryId
 }
@@ -259,9 +264,9 @@ describe('webhook delivery', () => {
     assert.equal(head.status === 'pending' || head.status === 'delivering', true)
     assert.match(head.lastError ?? '', /^network error: .*ECONNREFUSED/)
     assert.equal(head.lastStatus, null)
-    const others = await svc.services.db.webhookDelivery.findMany({ where: { id: { in: ids.slice(11) } } })
+    const others = await svc.db.webhookDelivery.findMany({ where: { id: { in: ids.slice(11) } } })
     assert.deepEqual(others.map((row) => row.attempts), Array(19).fill(0), 'nothing else was sent to the down receiver')
-    assert.equal(svc.services.webhookWorker.backingOff, true)
+    assert.equal((await defaultSession(svc)).worker.backingOff, true)
 
     await hook.up()
     for (let i = 30; i < 35; i++) ids.push(await record(svc, i))
@@ -271,7 +276,7 @@ describe('webhook delivery', () => {
     await until(async () => (await get(svc, '/api/webhook')).body.delivered === 35, 'the counters to catch up')
     const state = (await get(svc, '/api/webhook')).body
     assert.deepEqual({ pending: state.pending, delivered: state.delivered, failed: state.failed }, { pending: 0, delivered: 35, failed: 0 })
-    assert.equal(svc.services.webhookWorker.backingOff, false)
+    assert.equal((await defaultSession(svc)).worker.backingOff, false)
   })
 
   test('while a receiver fails, only the oldest delivery probes it; its success lets the backlog through at full concurrency', async () => {
@@ -352,7 +357,7 @@ describe('webhook delivery', () => {
     const failures = (await get(svc, '/api/events?type=webhook_failed')).body as Array<{ data: Record<string, unknown> }>
     assert.deepEqual(failures.map((e) => e.data), [{ deliveryId: gone, event: 'message', attempts: 1, error: row.lastError }])
     // Nothing more is queued or sent.
-    assert.equal((await svc.services.events.record('message', sampleMessage(4))).deliveryId, undefined)
+    assert.equal((await (await defaultSession(svc)).events.record('message', sampleMessage(4))).deliveryId, undefined)
     assert.equal(hook.requests.length, 1)
   })
 
@@ -397,7 +402,7 @@ describe('webhook delivery', () => {
   test('with no events filter, everything but webhook_failed is delivered', async () => {
     const svc = await service()
     await setWebhook(svc, { url: 'http://127.0.0.1:9/hook', events: null })
-    const settings = svc.services.webhookSettings
+    const settings = (await defaultSession(svc)).webhook
     assert.deepEqual(
       (['message', 'connected', 'disconnected', 'qr', 'logged_out', 'webhook_test', 'webhook_failed'] as const).map((type) => settings.wants(type)),
       [true, true, true, true, true, true, false],
@@ -511,13 +516,14 @@ describe('worker lifecycle', () => {
     return db
   }
 
-  /** What src/app.ts wires together, on a given database. */
+  /** What src/session/session.ts wires together for the `default` session, on a given database. */
   async function webhooks(db: Db, receiverUrl: string | null, options: Partial<WorkerOptions> = {}) {
-    const settings = new WebhookSettings(db, undefined)
+    const settings = new WebhookSettings(db, 'default', undefined)
     await settings.load()
     if (receiverUrl !== null && settings.url === null) await settings.update({ url: receiverUrl, events: ['message'] })
-    const events = new EventLog(db, 500)
-    const worker = new WebhookWorker(db, settings, events, createLogger('silent'), {
+    const outbox = new Outbox(db, 'default')
+    const events = new EventLog(db, 'default', 500, outbox)
+    const worker = new WebhookWorker(outbox, settings, events, createLogger('silent'), {
       timeoutMs: 5_000, concurrency: 8, retryMinMs: 20, retryMaxMs: 80, maxAgeMs: 60_000, stopGraceMs: 100, ...options,
     })
     events.useOutbox({ wants: (type) => settings.wants(type), notify: () => worker.notify() })
@@ -614,7 +620,7 @@ describe('worker lifecycle', () => {
     await worker.stop()
     // What EventLog.record writes for a claimed handover, committed after the stop.
     const createdAt = new Date()
-    const row = await db.webhookDelivery.create({ data: { id: 'handed-over', event: 'message', payload: '{"event":"message","data":{}}', status: 'delivering', createdAt, nextAttemptAt: createdAt } })
+    const row = await db.webhookDelivery.create({ data: { session: 'default', id: 'handed-over', event: 'message', payload: '{"event":"message","data":{}}', status: 'delivering', createdAt, nextAttemptAt: createdAt } })
     handover.committed(row)
     await until(async () => ((await db.webhookDelivery.findUniqueOrThrow({ where: { seq: row.seq } })).status === 'pending' ? true : undefined), 'the row to be pending again')
     assert.equal(hook.requests.length, 0)
@@ -627,7 +633,7 @@ describe('worker lifecycle', () => {
   test('the outbox is pruned: delivered rows beyond the newest N or too old go, failed ones are kept longer', async () => {
     const db = await database()
     const daysAgo = (days: number) => new Date(Date.now() - days * 24 * 60 * 60_000)
-    const row = (id: string, status: string, createdAt: Date) => ({ id, event: 'message', payload: '{}', status, createdAt, nextAttemptAt: createdAt })
+    const row = (id: string, status: string, createdAt: Date) => ({ session: 'default', id, event: 'message', payload: '{}', status, createdAt, nextAttemptAt: createdAt })
     await db.webhookDelivery.createMany({
       data: [
         row('delivered-8d', 'delivered', daysAgo(8)), // older than 7 days: goes
@@ -671,7 +677,7 @@ describe('on PostgreSQL', { skip: postgresSkip }, () => {
     // While the service is down, two more events; one looks like it was being sent when the process died.
     const db = await openClient(url)
     cleanups.push(() => db.$disconnect())
-    const log = new EventLog(db, 500)
+    const log = new EventLog(db, 'default', 500, new Outbox(db, 'default'))
     log.useOutbox({ wants: () => true, notify() {} })
     const later = [(await log.record('message', sampleMessage(10))).deliveryId!, (await log.record('message', sampleMessage(11))).deliveryId!]
     await db.webhookDelivery.update({ where: { id: later[0]! }, data: { status: 'delivering' } })

@@ -40,7 +40,10 @@ export class Forwarder {
         signal: AbortSignal.timeout(this.config.SEND_TIMEOUT_MS + 10_000),
       })
     } catch (error) {
-      throw new ApiError('NOT_CONNECTED', `The process that owns session "${session}" cannot be reached (${ownerUrl}); try again in a moment`, { cause: error })
+      // Refused before anything was sent (the owner is gone): the call may be made again elsewhere.
+      // Failing later (a timeout, a cut connection), it may have been carried out: not retried.
+      const refused = (error as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED'
+      throw new ApiError(refused ? 'SESSION_MOVING' : 'NOT_CONNECTED', `The process that owns session "${session}" cannot be reached (${ownerUrl}); try again in a moment`, { cause: error })
     }
     const answer = (await response.json().catch(() => ({}))) as TrpcErrorBody
     if (response.ok && answer.result) return answer.result.data

@@ -291,6 +291,8 @@ export class WhatsAppConnection {
     this.socket = undefined
     this.generation++
     if (!socket) return
+    // Whether WhatsApp took a message in flight now cannot be known: say so rather than hang.
+    this.sendQueue.interrupt(new ApiError('NOT_CONNECTED', 'The WhatsApp connection closed before the message was confirmed; it may not have been sent'))
     try {
       await socket.end(undefined)
     } catch (error) {

@@ -43,6 +43,11 @@ export class SessionManager {
     )
   }
 
+  /** On SQLite, makes sure no other live process uses the file (StoreInUse); call before serving. */
+  claimStore(): Promise<void> {
+    return this.ownership.claimStore()
+  }
+
   /** Opens every session (creating `default` on a new store) and takes this process's share. */
   start(): Promise<void> {
     return (this.started ??= (async () => {
@@ -71,13 +76,21 @@ export class SessionManager {
     return this.open(name)
   }
 
-  /** Where a request for `name` is answered. Waits for start-up to have taken its first share. */
-  async route(name: string): Promise<Route> {
+  /**
+   * Where a request for `name` is answered. Waits for start-up to have taken its first share, and
+   * for a session that is changing hands to have its new owner (up to `waitMs`).
+   */
+  async route(name: string, waitMs = 0): Promise<Route> {
     const session = await this.get(name)
     await this.ready
-    if (this.ownership.owns(name)) return { kind: 'local', session }
-    const owner = this.ownership.ownerOf(name)
-    return owner ? { kind: 'remote', session, owner } : { kind: 'none', session }
+    const deadline = Date.now() + waitMs
+    for (;;) {
+      if (this.ownership.owns(name)) return { kind: 'local', session }
+      const owner = this.ownership.ownerOf(name) ?? (await this.ownership.currentOwner(name))
+      if (owner) return { kind: 'remote', session, owner }
+      if (Date.now() >= deadline) return { kind: 'none', session }
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
   }
 
   /**

@@ -60,6 +60,7 @@ export class Ownership {
   private timer: NodeJS.Timeout | undefined
   private running: Promise<void> = Promise.resolve()
   private stopped = false
+  private claimedStore = false
   private readonly log: Logger
 
   constructor(
@@ -75,7 +76,7 @@ export class Ownership {
    * once the sessions it took at first are started.
    */
   async start(): Promise<void> {
-    if (this.options.provider === 'sqlite') await this.claimSqliteFile()
+    await this.claimStore()
     const first = await this.tick()
     this.schedule()
     await first.effects
@@ -90,6 +91,18 @@ export class Ownership {
   ownerOf(name: string): Owner | undefined {
     if (this.owned.has(name)) return { node: this.node, url: this.options.url() }
     return this.owners.get(name)
+  }
+
+  /** The owner of `name` as the store says now (between ticks, e.g. while a session moves). */
+  async currentOwner(name: string): Promise<Owner | undefined> {
+    if (this.owned.has(name)) return this.ownerOf(name)
+    const lease = await this.db.lease.findUnique({ where: { name } })
+    if (!lease || lease.expiresAt <= new Date()) return undefined
+    const node = await this.db.serviceNode.findUnique({ where: { id: lease.owner } })
+    if (!node || node.seenAt.getTime() <= Date.now() - this.options.ttlMs) return undefined
+    const owner = { node: node.id, url: node.url }
+    this.owners.set(name, owner)
+    return owner
   }
 
   /** Looks again soon (a session was created or deleted). */
@@ -228,7 +241,9 @@ export class Ownership {
    * SQLite: one process per file. A lease held by someone else that is renewed while we watch
    * belongs to a live process: refuse. One that expires belonged to a process that died: take it.
    */
-  private async claimSqliteFile(): Promise<void> {
+  async claimStore(): Promise<void> {
+    if (this.options.provider !== 'sqlite' || this.claimedStore) return
+    this.claimedStore = true
     const deadline = Date.now() + this.options.ttlMs * 2
     for (;;) {
       const now = new Date()

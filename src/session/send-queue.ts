@@ -1,10 +1,14 @@
 // Outgoing messages leave one at a time with a minimum gap between them (bursts are what gets
-// numbers flagged), and a send that does not finish in time fails clearly instead of hanging.
+// numbers flagged), and a send that does not finish in time fails clearly instead of hanging. When
+// the socket closes (a logout, a reconnect, the session moving to another process), the sends in
+// flight and waiting fail at once: the socket they were meant for will never answer them.
 import { ApiError } from '../errors.js'
 
 export class SendQueue {
   private tail: Promise<unknown> = Promise.resolve()
   private lastSentAt = 0
+  /** Rejects every send queued or in flight; replaced after each interrupt(). */
+  private cut = cutoff()
 
   constructor(
     private readonly minGapMs: number,
@@ -12,19 +16,33 @@ export class SendQueue {
   ) {}
 
   run<T>(task: () => Promise<T>): Promise<T> {
+    const { promise: interrupted } = this.cut
     const turn = this.tail.then(async () => {
       const wait = this.lastSentAt + this.minGapMs - Date.now()
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+      if (wait > 0) await Promise.race([new Promise((resolve) => setTimeout(resolve, wait)), interrupted])
       try {
-        return await withTimeout(task(), this.timeoutMs)
+        return await Promise.race([withTimeout(task(), this.timeoutMs), interrupted])
       } finally {
         this.lastSentAt = Date.now()
       }
     })
     // The next send waits for this one to settle, whether it worked or not.
     this.tail = turn.catch(() => {})
-    return turn
+    return Promise.race([turn, interrupted])
   }
+
+  /** Fails every send queued or in flight with `error`; later sends are not affected. */
+  interrupt(error: Error): void {
+    this.cut.reject(error)
+    this.cut = cutoff()
+  }
+}
+
+function cutoff(): { promise: Promise<never>; reject: (error: Error) => void } {
+  let reject!: (error: Error) => void
+  const promise = new Promise<never>((_, no) => (reject = no))
+  promise.catch(() => {}) // observed by the sends racing it; unobserved when none was waiting
+  return { promise, reject }
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {

@@ -92,7 +92,7 @@ export class Session {
   /** The session's connection, when this process owns it (waits for a takeover in progress). */
   async connection(): Promise<WhatsAppConnection> {
     await this.transition
-    if (!this.owned || !this.parts) throw new ApiError('NOT_CONNECTED', `Session "${this.name}" is moving to another process; try again in a moment`)
+    if (!this.owned || !this.parts) throw new ApiError('SESSION_MOVING', `Session "${this.name}" is moving to another process; try again in a moment`)
     return (await this.parts).connection
   }
 

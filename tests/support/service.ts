@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { startService, type Service, type ServiceOptions } from '../../src/app.js'
+import { startService, type Service, type ServiceOptions } from '../../src/service.js'
 import { loadConfig, type Config } from '../../src/config.js'
 
 export interface TestService extends Service {

@@ -1,7 +1,7 @@
 // The service in-process, pointed at the local WhatsApp stand-in (tests/standin), with a temp
 // database: the test gets the service's URL and the stand-in's scenario handle.
 import { releaseBaileysTimers, startStandIn, type ScanOptions, type StandIn, type StandInOptions } from '../standin/index.js'
-import type { ServiceOptions } from '../../src/app.js'
+import type { ServiceOptions } from '../../src/service.js'
 import { startTestService, type TestService } from './service.js'
 
 export const OWN = { phone: '15550001111', lid: '99990001111', device: '15550001111:1@s.whatsapp.net' }

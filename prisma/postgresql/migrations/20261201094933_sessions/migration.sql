@@ -100,7 +100,7 @@ CREATE INDEX "WebhookDelivery_session_status_nextAttemptAt_seq_idx" ON "WebhookD
 -- CreateIndex
 CREATE INDEX "SentMessage_session_createdAt_idx" ON "SentMessage"("session", "createdAt");
 
--- Existing rows are filled; new rows always name their session.
+-- Existing rows are filled, new rows always name their session.
 ALTER TABLE "AuthKey" ALTER COLUMN "session" DROP DEFAULT;
 ALTER TABLE "Setting" ALTER COLUMN "session" DROP DEFAULT;
 ALTER TABLE "Contact" ALTER COLUMN "session" DROP DEFAULT;
@@ -109,6 +109,6 @@ ALTER TABLE "Event" ALTER COLUMN "session" DROP DEFAULT;
 ALTER TABLE "WebhookDelivery" ALTER COLUMN "session" DROP DEFAULT;
 ALTER TABLE "SentMessage" ALTER COLUMN "session" DROP DEFAULT;
 
--- The default session exists from the first start; the single-connection lease is replaced by one per session.
+-- The default session exists from the first start, the single-connection lease is replaced by one per session.
 INSERT INTO "Session" ("name") VALUES ('default');
 DELETE FROM "Lease";

@@ -130,6 +130,6 @@ CREATE UNIQUE INDEX "SessionKey_hash_key" ON "SessionKey"("hash");
 -- CreateIndex
 CREATE INDEX "SessionKey_session_idx" ON "SessionKey"("session");
 
--- The default session exists from the first start; the single-connection lease is replaced by one per session.
+-- The default session exists from the first start, the single-connection lease is replaced by one per session.
 INSERT INTO "Session" ("name") VALUES ('default');
 DELETE FROM "Lease";
