@@ -3,7 +3,7 @@
 // 0.5 s and 30 MB.
 // - Packages stay external: node_modules is there at run time, and bundling them would break
 //   native addons (better-sqlite3) and the WebAssembly loaders of Prisma.
-// - `splitting` keeps the modules src/app.ts imports dynamically (the WhatsApp side) in chunks of
+// - `splitting` keeps the modules imported dynamically (the WhatsApp side, src/session/load-whatsapp.ts) in chunks of
 //   their own; in one file their imports of Baileys would be hoisted and loaded before listen().
 // - Files read at run time (src/http/pages, prisma/) are found from the package root, see
 //   src/package-root.ts, so dist/ needs nothing copied next to it.

@@ -11,6 +11,9 @@ const redactPaths = [
   'req.headers.authorization',
   'req.headers.cookie',
   'headers["x-api-key"]',
+  // The secret of the hop between processes (src/http/forward.ts).
+  'req.headers["x-wsgo-internal"]',
+  'headers["x-wsgo-internal"]',
   'apiKey',
   'secret',
   '*.secret',

@@ -10,9 +10,7 @@ import type { OpenApiMeta } from 'trpc-to-openapi'
 import { z } from 'zod'
 import { ApiError, describeError, validationError } from './errors.js'
 import type { Services } from './services.js'
-import type { Route } from './session/manager.js'
 import { DEFAULT_SESSION, isSessionName, sessionNameSchema } from './session/names.js'
-import type { Session } from './session/session.js'
 
 export interface Context {
   services: Services
@@ -100,14 +98,15 @@ const onSession = t.middleware(async ({ ctx, meta, path, type, getRawInput, next
   const name = ctx.pathSession ?? (named as string | undefined) ?? DEFAULT_SESSION
   if (!isSessionName(name)) throw new ApiError('NOT_FOUND', `No session named "${name}"`)
   if (!caller.admin && caller.session !== name) throw new ApiError('FORBIDDEN', `This key reaches session "${caller.session}" only, not "${name}"`)
-  if (meta?.runsOn === 'any') return next({ ctx: { session: await services.sessions.get(name), route: await services.sessions.route(name) } })
+  // Reads of the store: answered here, without waiting for start-up to finish.
+  if (meta?.runsOn === 'any') return next({ ctx: { session: await services.sessions.get(name) } })
   const moving = () => new ApiError('SESSION_MOVING', `Session "${name}" is moving between processes: no process owns it right now; try again in a moment`)
   // A session changing hands (a process died or joined) has a new owner within the lease time:
   // a call meanwhile waits for it, here or at the process it was forwarded to, rather than fail.
   const deadline = Date.now() + services.config.WA_LEASE_TTL_MS + 2_000
   for (;;) {
     const route = await services.sessions.route(name, forwarded ? 0 : Math.max(0, deadline - Date.now()))
-    if (route.kind === 'local') return next({ ctx: { session: route.session, route } })
+    if (route.kind === 'local') return next({ ctx: { session: route.session } })
     if (forwarded || route.kind === 'none') throw moving()
     if (type === 'subscription') throw new ApiError('CONFLICT', 'Subscriptions are not forwarded between processes')
     // The caller's key stays here: the hop carries the internal secret instead.
@@ -124,11 +123,6 @@ const onSession = t.middleware(async ({ ctx, meta, path, type, getRawInput, next
     }
   }
 })
-
-export interface SessionContext {
-  session: Session
-  route: Route
-}
 
 export const router = t.router
 export const publicProcedure = t.procedure

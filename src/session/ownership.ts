@@ -61,6 +61,8 @@ export class Ownership {
   private running: Promise<void> = Promise.resolve()
   private stopped = false
   private claimedStore = false
+  /** When the leases were last renewed: past most of their lifetime without it, this process lets go. */
+  private renewedAt = 0
   private readonly log: Logger
 
   constructor(
@@ -141,7 +143,10 @@ export class Ownership {
       .then(async () => {
         await this.tick() // its effects (sessions connecting or closing) go on without holding up the next tick
       })
-      .catch((error: unknown) => this.log.warn({ err: error }, 'could not reach the database to renew session ownership'))
+      .catch((error: unknown) => {
+        this.log.warn({ err: error }, 'could not reach the database to renew session ownership')
+        this.fence()
+      })
       .finally(() => this.schedule())
   }
 
@@ -153,6 +158,7 @@ export class Ownership {
     const url = this.options.url()
     await this.db.serviceNode.upsert({ where: { id: this.node }, create: { id: this.node, url, seenAt: now }, update: { url, seenAt: now } })
     await this.db.lease.updateMany({ where: { owner: this.node }, data: { expiresAt } })
+    this.renewedAt = now.getTime()
     const liveSince = new Date(now.getTime() - this.options.ttlMs)
     const [nodes, leases, names] = await Promise.all([
       this.db.serviceNode.findMany({ where: { seenAt: { gt: liveSince } }, select: { id: true, url: true } }),
@@ -197,6 +203,23 @@ export class Ownership {
       if (free) effects.push(this.transition(name, () => this.takeOver(name, now, expiresAt)))
     }
     return { effects: Promise.all(effects).then(() => {}) }
+  }
+
+  /**
+   * The leases could not be renewed for most of their lifetime: another process may take the
+   * sessions any moment, so their sockets close here first (two sockets on one device make
+   * WhatsApp close both). They come back at the next tick that reaches the database.
+   */
+  private fence(): void {
+    if (Date.now() - this.renewedAt < this.options.ttlMs * 0.8) return
+    for (const name of this.owned) {
+      if (this.moving.has(name)) continue
+      this.log.error({ session: name }, 'session leases not renewed in time: closing the session here until the database answers')
+      void this.transition(name, async () => {
+        this.owned.delete(name)
+        await this.hooks.release(name)
+      })
+    }
   }
 
   private transition(name: string, step: () => Promise<void>): Promise<void> {

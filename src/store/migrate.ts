@@ -56,10 +56,23 @@ async function appliedMigrations(url: string): Promise<Set<string> | undefined> 
   }
 }
 
-/** Brings the database up to date; returns the names of the migrations it applied. */
-export async function migrate(url: string): Promise<string[]> {
+export interface MigrateOptions {
+  /**
+   * Apply the committed migrations only up to and including this one (a directory name, e.g.
+   * '20261125142259_init'): a database as that release left it, for upgrade tests. Default: all.
+   */
+  upTo?: string
+}
+
+/** Brings the database up to date (or up to `upTo`); returns the names of the migrations it applied. */
+export async function migrate(url: string, options: MigrateOptions = {}): Promise<string[]> {
   const provider = providerOf(url)
   const list = await migrationsList(provider)
+  if (options.upTo !== undefined) {
+    const last = list.migrationDirectories.findIndex((migration) => migration.path === options.upTo)
+    if (last < 0) throw new MigrationError(`No migration named ${options.upTo} in prisma/${provider}/migrations`)
+    list.migrationDirectories = list.migrationDirectories.slice(0, last + 1)
+  }
   const applied = await appliedMigrations(url)
   if (applied && list.migrationDirectories.every((migration) => applied.has(migration.path))) return []
   const schemaPath = path.join(prismaDir, provider, 'schema.prisma')

@@ -1,0 +1,39 @@
+// How sessions are spread over processes (src/session/ownership.ts assign()): every process computes
+// the same answer, the spread is even, and a process joining or leaving moves few sessions.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { assign } from '../src/session/ownership.js'
+
+const sessions = Array.from({ length: 60 }, (_, i) => `s${String(i).padStart(2, '0')}`)
+const counts = (assignment: Map<string, string>) => {
+  const byNode = new Map<string, number>()
+  for (const node of assignment.values()) byNode.set(node, (byNode.get(node) ?? 0) + 1)
+  return byNode
+}
+
+test('every session gets one live process, evenly, whatever order the processes are listed in', () => {
+  const nodes = ['host-a:1:aa', 'host-b:2:bb', 'host-c:3:cc', 'host-d:4:dd']
+  const assignment = assign(sessions, nodes)
+  assert.equal(assignment.size, sessions.length)
+  assert.deepEqual([...counts(assignment).values()].sort(), [15, 15, 15, 15])
+  assert.deepEqual(assign([...sessions].reverse(), [...nodes].reverse()), assignment, 'the same answer from rows read in another order')
+  const uneven = counts(assign(sessions.slice(0, 7), nodes.slice(0, 3)))
+  assert.deepEqual([...uneven.values()].sort(), [2, 2, 3])
+  assert.equal(assign(sessions, []).size, 0, 'no live process: nobody owns anything')
+})
+
+test('a process joining or leaving moves few sessions', () => {
+  const three = ['n1', 'n2', 'n3']
+  const before = assign(sessions, three)
+  const joined = assign(sessions, [...three, 'n4'])
+  const moved = sessions.filter((s) => before.get(s) !== joined.get(s))
+  // The newcomer must take its 15; a little more may move to keep the spread even, not the whole lot.
+  assert.ok(moved.length >= 15 && moved.length <= 25, `${moved.length} of 60 moved when a fourth process joined`)
+  assert.ok(moved.every((s) => joined.get(s) === 'n4' || before.get(s) !== 'n4'))
+
+  const left = assign(sessions, ['n1', 'n2'])
+  const movedOnLeave = sessions.filter((s) => before.get(s) !== left.get(s))
+  const orphaned = sessions.filter((s) => before.get(s) === 'n3')
+  assert.ok(orphaned.every((s) => left.get(s) !== 'n3'))
+  assert.ok(movedOnLeave.length <= orphaned.length + 5, `${movedOnLeave.length} moved when one of three left (${orphaned.length} had to)`)
+})
