@@ -8,6 +8,7 @@ import { chromiumMissing, decodeQrDataUrl, launchChromium, SCREENSHOT_DIR, scree
 import { decodeQrPng } from './support/qr.js'
 import { startTestService, type TestService } from './support/service.js'
 import { OWN, startWithStandIn, waitUntil, type Status, type WhatsAppHarness } from './support/whatsapp.js'
+import { parseQr, releaseBaileysTimers, startStandInFleet, type StandInFleet } from './standin/index.js'
 
 const KEY = 'secret'
 const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 }
@@ -254,6 +255,202 @@ describe('the pairing page /qr with an API key', { skip }, () => {
     assert.equal(await page.locator('#session').isVisible(), false)
     await assertNoQr()
     assert.ok(!(await page.content()).includes(KEY), 'the key is not left in the DOM')
+    assert.deepEqual(errors, [], 'no script errors on the page')
+  })
+})
+
+describe('the pairing page /qr for a chosen session', { skip }, () => {
+  let fleet: StandInFleet
+  let service: TestService
+  let browser: Browser
+  let page: Page
+  const calls: { path: string; method: string; key: string | undefined; status?: number }[] = []
+  const urls: string[] = []
+  const errors: string[] = []
+
+  /** The session's own path for an operation: /api/status for default, /api/sessions/sales/status. */
+  const pathOf = (session: string, operation: string) => (session === 'default' ? `/api/${operation}` : `/api/sessions/${session}/${operation}`)
+
+  /** The code the session shows now (GET its qr as text), or undefined. */
+  async function qrOf(session: string): Promise<string | undefined> {
+    const res = await fetch(`${service.url}${pathOf(session, 'qr')}`, { headers: { 'X-API-Key': KEY } })
+    return res.status === 200 ? res.text() : undefined
+  }
+
+  /** Waits until the page's QR image shows the session's current code; checks the code is that stand-in account's. */
+  async function pageShowsQrOf(session: string): Promise<string> {
+    const code = await waitUntil(`the page to show ${session}'s QR`, async () => {
+      const shown = await qrInImage(page)
+      return shown !== undefined && shown === (await qrOf(session)) ? shown : undefined
+    })
+    // The ref in the code is one the session's own stand-in account handed out, none of the other's.
+    const { ref } = parseQr(code)
+    const other = session === 'default' ? 'sales' : 'default'
+    assert.ok((await fleet.get(session)!.waitForQr()).includes(ref), `${session}'s stand-in issued the ref`)
+    assert.ok(!(await fleet.get(other)!.waitForQr()).includes(ref), `${other}'s stand-in did not`)
+    return code
+  }
+
+  async function api(path: string, init: { method?: string; body?: unknown } = {}): Promise<{ status: number; body: any }> {
+    const res = await fetch(`${service.url}${path}`, {
+      method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+      headers: { 'X-API-Key': KEY, ...(init.body !== undefined && { 'Content-Type': 'application/json' }) },
+      ...(init.body !== undefined && { body: JSON.stringify(init.body) }),
+    })
+    return { status: res.status, body: await res.json() }
+  }
+
+  before(async () => {
+    fleet = await startStandInFleet()
+    for (const name of ['default', 'sales']) await fleet.add(name)
+    const { fetchAgent, options } = fleet.socketOptionsFor('default')
+    service = await startTestService(
+      { API_KEY: KEY, WA_WS_URL: fleet.urlTemplate, SEND_MIN_GAP_MS: '0', RECONNECT_MIN_MS: '50', RECONNECT_MAX_MS: '500' },
+      { socketOptions: { fetchAgent, options, connectTimeoutMs: 5_000 } },
+    )
+    const created = await api('/api/sessions', { body: { name: 'sales' } })
+    assert.equal(created.status, 200, JSON.stringify(created.body))
+    await waitUntil('a QR for both sessions', async () => ((await qrOf('default')) && (await qrOf('sales')) ? true : undefined), 15_000)
+    browser = await launchChromium()
+    page = await (await browser.newContext(PHONE)).newPage()
+    page.setDefaultTimeout(10_000)
+    page.on('pageerror', (error) => errors.push(error.message))
+    page.on('request', (request) => urls.push(request.url()))
+    page.on('response', (response) => {
+      const url = new URL(response.url())
+      if (url.pathname.startsWith('/api/')) {
+        const request = response.request()
+        calls.push({ path: url.pathname + url.search, method: request.method(), key: request.headers()['x-api-key'], status: response.status() })
+      }
+    })
+  })
+  after(async () => {
+    await browser?.close()
+    await service?.close()
+    await fleet?.close()
+    releaseBaileysTimers()
+  })
+
+  test('?session=sales asks for the key, then shows the QR of sales, not default\'s, with a select of the sessions', async () => {
+    const res = await page.goto(`${service.url}/qr?session=sales`)
+    assert.equal(res?.status(), 200)
+    await page.getByLabel('API key').waitFor()
+    assert.equal(await page.locator('#session-current').textContent(), 'sales', 'the page says which session it is for')
+    assert.deepEqual(calls, [{ path: '/api/sessions/sales/status', method: 'GET', key: undefined, status: 401 }], 'one probe, at sales\'s own path')
+
+    await page.getByLabel('API key').fill(KEY)
+    await page.getByRole('button', { name: 'Continue' }).click()
+    const code = await pageShowsQrOf('sales')
+    assert.equal(await qrAsPainted(page), code, 'what Chromium painted decodes to sales\'s code')
+    const defaults = await qrOf('default')
+    assert.ok(defaults)
+    assert.notEqual(code, defaults, 'not default\'s QR')
+    assert.notEqual(parseQr(code).noiseKey, parseQr(defaults).noiseKey, 'another device identity than default\'s')
+    assert.equal(await page.locator('#status-text').textContent(), 'Waiting for a scan')
+    assert.equal(await page.locator('#session-current').textContent(), 'sales')
+    assert.equal(await page.title(), 'Link WhatsApp · sales · wsgo')
+
+    // The admin key may list the sessions: a select of them, on sales; no field to type one in.
+    const select = page.getByLabel('Session', { exact: true })
+    await waitUntil('the select of the sessions', async () => ((await select.isVisible()) ? true : undefined))
+    assert.deepEqual(await select.locator('option').allTextContents(), ['default', 'sales'])
+    assert.equal(await select.inputValue(), 'sales')
+    assert.equal(await page.locator('#session-input').isVisible(), false)
+
+    const since = calls.slice(1)
+    assert.ok(since.some((c) => c.path === '/api/sessions/sales/qr?format=base64' && c.status === 200), JSON.stringify(since))
+    assert.ok(since.some((c) => c.path === '/api/sessions?limit=100' && c.status === 200), 'the sessions were listed')
+    assert.deepEqual(since.filter((c) => !c.path.startsWith('/api/sessions/sales/') && c.path !== '/api/sessions?limit=100'), [], 'nothing asked of default')
+    assert.deepEqual(since.filter((c) => c.key !== KEY), [], 'every call carries X-API-Key')
+    assert.equal(new URL(page.url()).search, '?session=sales')
+    await page.screenshot({ path: screenshotPath('qr-session-sales'), fullPage: true })
+  })
+
+  test('choosing default in the select shows default\'s QR, rewrites the URL and does not reload', async () => {
+    await page.evaluate('window.notReloaded = true')
+    const salesCode = await qrInImage(page)
+    const from = calls.length
+    await page.getByLabel('Session', { exact: true }).selectOption('default')
+    const code = await pageShowsQrOf('default')
+    assert.notEqual(code, salesCode)
+    assert.equal(await qrAsPainted(page), code)
+    assert.equal(await page.locator('#session-current').textContent(), 'default')
+    assert.equal(await page.title(), 'Link WhatsApp · wsgo')
+    assert.equal(await page.evaluate('window.notReloaded'), true, 'the same document: no reload')
+    const url = new URL(page.url())
+    assert.equal(url.pathname + url.search, '/qr', 'default is the page without ?session=')
+    const since = calls.slice(from)
+    assert.ok(since.some((c) => c.path === '/api/qr?format=base64'), JSON.stringify(since))
+    assert.deepEqual(since.filter((c) => c.path !== '/api/status' && c.path !== '/api/qr?format=base64'), [], 'default is reached at the contract paths')
+
+    // And back: the URL names sales again, and a reload keeps it (and the key, from sessionStorage).
+    await page.getByLabel('Session', { exact: true }).selectOption('sales')
+    const back = await pageShowsQrOf('sales')
+    assert.equal(new URL(page.url()).search, '?session=sales')
+    await page.reload()
+    assert.equal(await pageShowsQrOf('sales'), (await qrOf('sales')) ?? back)
+    assert.equal(await page.locator('#key-form').isVisible(), false)
+    assert.equal(await page.getByLabel('Session', { exact: true }).inputValue(), 'sales')
+  })
+
+  test('an unknown session shows the service\'s 404 message', async () => {
+    await page.goto(`${service.url}/qr?session=nobody`)
+    await waitForText(page.locator('#status-text'), 'Session not found')
+    assert.equal(await page.locator('#status-detail').textContent(), 'No session named "nobody"')
+    assert.equal(await page.locator('#status').getAttribute('data-state'), 'missing')
+    const answered = calls.filter((c) => c.path === '/api/sessions/nobody/status')
+    assert.ok(answered.length > 0 && answered.every((c) => c.status === 404), JSON.stringify(answered))
+    assert.equal(await page.locator('#session-current').textContent(), 'nobody')
+    assert.equal(await page.locator('img[src]').count(), 0, 'no QR')
+    assert.equal(await page.getByRole('button', { name: 'Reconnect' }).isVisible(), false)
+    const select = page.getByLabel('Session', { exact: true })
+    await waitUntil('the select of the sessions', async () => ((await select.isVisible()) ? true : undefined))
+    assert.equal(await select.inputValue(), 'nobody', 'the select says where the page is')
+    await page.screenshot({ path: screenshotPath('qr-session-unknown'), fullPage: true })
+
+    await select.selectOption('sales')
+    await pageShowsQrOf('sales')
+    assert.equal(await page.locator('#status').getAttribute('data-state'), 'qr')
+    assert.equal(await page.locator('#status-detail').textContent(), '')
+  })
+
+  test('a session key cannot list the sessions: the page offers a field to type the name in', async () => {
+    const made = await api('/api/sessions/sales/keys', { body: {} })
+    assert.equal(made.status, 200, JSON.stringify(made.body))
+    const salesKey = made.body.key as string
+    assert.match(salesKey, /^wsk_/)
+
+    await page.getByRole('button', { name: 'Forget API key' }).click()
+    await page.getByLabel('API key').fill(salesKey)
+    const from = calls.length
+    await page.getByRole('button', { name: 'Continue' }).click()
+    await pageShowsQrOf('sales')
+    const field = page.getByLabel('Open another session')
+    await waitUntil('the field for a session name', async () => ((await field.isVisible()) ? true : undefined))
+    assert.equal(await page.locator('#session-pick').isVisible(), false, 'no select')
+    assert.ok(calls.slice(from).some((c) => c.path === '/api/sessions?limit=100' && c.status === 403), 'the listing was refused')
+    await page.screenshot({ path: screenshotPath('qr-session-key'), fullPage: true })
+
+    await field.fill('Not Valid')
+    await page.getByRole('button', { name: 'Open', exact: true }).click()
+    await waitForText(page.locator('#session-error'), /^A session name is 1 to 64 lowercase letters/)
+    assert.equal(await page.locator('#session-current').textContent(), 'sales', 'still on sales')
+
+    await field.fill('default')
+    await page.getByRole('button', { name: 'Open', exact: true }).click()
+    await waitForText(page.locator('#status-text'), 'This key cannot open this session')
+    assert.equal(await page.locator('#status-detail').textContent(), 'This key reaches session "sales" only, not "default"')
+    assert.equal(await page.locator('#session-error').textContent(), '')
+    assert.equal(await page.locator('img[src]').count(), 0, 'no QR')
+    assert.equal(new URL(page.url()).search, '')
+
+    await field.fill('sales')
+    await page.getByRole('button', { name: 'Open', exact: true }).click()
+    await pageShowsQrOf('sales')
+    assert.equal(new URL(page.url()).search, '?session=sales')
+    assert.equal(await page.locator('#session-current').textContent(), 'sales')
+
+    assert.deepEqual(urls.filter((url) => url.includes(KEY) || url.includes(salesKey)), [], 'no key in any URL')
     assert.deepEqual(errors, [], 'no script errors on the page')
   })
 })

@@ -1,11 +1,21 @@
 // The pairing page's only script. Everything it shows comes from the protected API (status, QR,
-// pairing code), sent with the X-API-Key the person typed in (kept in sessionStorage): the page
-// itself holds no data. It polls GET api/status every 2 s, and GET api/qr?format=base64 while the
-// session waits for a scan, so it follows WhatsApp's QR rotation and notices the pairing.
+// pairing code), sent with the X-API-Key the person typed in (kept in sessionStorage, never in the
+// URL): the page itself holds no data. It polls the session's status every 2 s, and its QR
+// (?format=base64) while the session waits for a scan, so it follows WhatsApp's QR rotation and
+// notices the pairing.
+//
+// The session comes from ?session= (default: default): `default` is reached at the contract's
+// paths (api/status, ...), any other at api/sessions/{session}/status, .... The person switches it
+// with a select of the sessions when the key may list them (GET api/sessions, the admin key), else
+// by typing its name; switching rewrites ?session= in place (history.replaceState), no reload.
 'use strict'
 ;(() => {
   const KEY_STORAGE = 'wsgo.apiKey'
   const POLL_MS = 2000
+  const DEFAULT_SESSION = 'default'
+  // As the service checks them (src/session/names.ts); a name typed in is checked before it is asked for.
+  const SESSION_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/
+  const LIST_LIMIT = 100
   // The API lives next to this page: /qr -> /api/..., /prefix/qr -> /prefix/api/... (behind a proxy).
   const base = location.pathname.replace(/\/qr\/?$/, '/')
   const $ = (id) => document.getElementById(id)
@@ -17,15 +27,28 @@
     waiting: $('waiting'), waitingDetail: $('waiting-detail'),
     phonePairing: $('phone-pairing'), codeForm: $('code-form'), phone: $('phone'), code: $('code'), codeError: $('code-error'),
     reconnect: $('reconnect'), forgetKey: $('forget-key'), actionMessage: $('action-message'),
+    sessionCurrent: $('session-current'), sessionForm: $('session-form'), sessionPick: $('session-pick'), sessionSelect: $('session-select'),
+    sessionType: $('session-type'), sessionInput: $('session-input'), sessionError: $('session-error'),
   }
+  el.sessionTypeLabel = el.sessionType.querySelector('label')
 
   $('docs-link').href = `${base}docs/`
 
   let apiKey = sessionStorage.getItem(KEY_STORAGE) || ''
+  let session = (new URLSearchParams(location.search).get('session') || '').trim() || DEFAULT_SESSION
   let shownQr = ''
   let timer = 0
-  // Bumped whenever the key changes: answers to requests made with the old key are dropped.
+  // Bumped whenever the key or the session changes: answers to requests made before are dropped.
   let epoch = 0
+  // Whether the page waits for a key (the key form is up, nothing is polled).
+  let locked = false
+  // The key the session list was asked for with (null: not asked yet), so it is asked once per key.
+  let listedWith = null
+  let listEpoch = 0
+
+  /** The session's own path for a contract operation: api/status, or api/sessions/sales/status. */
+  const sessionPath = (operation) =>
+    session === DEFAULT_SESSION ? `api/${operation}` : `api/sessions/${encodeURIComponent(session)}/${operation}`
 
   class Unauthorized extends Error {}
   class ApiFailure extends Error {
@@ -88,6 +111,7 @@
   function render(status, qr) {
     el.keyForm.hidden = true
     el.session.hidden = false
+    el.reconnect.hidden = false
     el.forgetKey.hidden = !apiKey
     el.lede.hidden = status.loggedIn
     el.paired.hidden = !status.loggedIn
@@ -151,17 +175,18 @@
   async function refresh() {
     const mine = epoch
     try {
-      const status = await api('GET', 'api/status')
+      const status = await api('GET', sessionPath('status'))
       let qr
       if (!status.loggedIn && status.state === 'qr') {
         // 404/409 here only mean the code changed state between the two calls: the next poll tells.
-        qr = await api('GET', 'api/qr?format=base64').catch((error) => {
+        qr = await api('GET', sessionPath('qr?format=base64')).catch((error) => {
           if (error instanceof Unauthorized) throw error
           return undefined
         })
       }
       if (mine !== epoch) return
       render(status, qr)
+      loadSessions()
     } catch (error) {
       if (mine !== epoch) return
       if (error instanceof Unauthorized) {
@@ -169,15 +194,41 @@
         return
       }
       clearQr() // a code that can no longer be checked may be stale
-      setStatus('unreachable', 'Cannot reach the service', `Retrying every ${POLL_MS / 1000} seconds…`)
+      if (error instanceof ApiFailure && (error.status === 404 || error.status === 403)) {
+        // The key is good, the session is not there (or not this key's): say what the service said.
+        showProblem(error.status === 404 ? 'missing' : 'forbidden', error.status === 404 ? 'Session not found' : 'This key cannot open this session', error.message)
+        loadSessions()
+      } else if (error instanceof ApiFailure) {
+        setStatus('unreachable', 'The service could not answer', `${error.message}. Retrying every ${POLL_MS / 1000} seconds…`)
+      } else {
+        setStatus('unreachable', 'Cannot reach the service', `Retrying every ${POLL_MS / 1000} seconds…`)
+      }
     }
     schedule()
   }
 
+  /** The session cannot be shown: only the status line (with the service's message) and the chooser. */
+  function showProblem(state, text, detail) {
+    el.keyForm.hidden = true
+    el.session.hidden = false
+    el.lede.hidden = true
+    el.qrBox.hidden = true
+    el.paired.hidden = true
+    el.phonePairing.hidden = true
+    el.reconnect.hidden = true
+    showWaiting('')
+    el.forgetKey.hidden = !apiKey
+    setStatus(state, text, detail)
+  }
+
   function askForKey(message) {
     stopPolling()
+    locked = true
     apiKey = ''
     sessionStorage.removeItem(KEY_STORAGE)
+    listedWith = null
+    listEpoch++
+    showSessionList(null) // whether the next key may list the sessions is not known
     clearQr()
     el.session.hidden = true
     el.lede.hidden = false
@@ -201,9 +252,13 @@
     el.keyError.textContent = ''
     apiKey = candidate
     try {
-      await api('GET', 'api/status')
+      // A 404 or 403 about the session comes after the key was accepted: the page then says so.
+      await api('GET', sessionPath('status')).catch((error) => {
+        if (!(error instanceof ApiFailure && (error.status === 404 || error.status === 403))) throw error
+      })
       sessionStorage.setItem(KEY_STORAGE, candidate)
       el.key.value = ''
+      locked = false
       stopPolling()
       refresh()
     } catch (error) {
@@ -218,17 +273,19 @@
   el.forgetKey.addEventListener('click', () => askForKey(''))
 
   el.reconnect.addEventListener('click', async () => {
+    const mine = session
     el.reconnect.disabled = true
     el.actionMessage.textContent = 'Reconnecting…'
     try {
-      await api('POST', 'api/reconnect')
-      el.actionMessage.textContent = 'Reconnected; a new code appears if the device is not paired.'
+      await api('POST', sessionPath('reconnect'))
+      if (mine === session) el.actionMessage.textContent = 'Reconnected; a new code appears if the device is not paired.'
     } catch (error) {
       if (error instanceof Unauthorized) return askForKey('The saved API key was refused; enter it again.')
-      el.actionMessage.textContent = `Reconnect failed: ${error.message}`
+      if (mine === session) el.actionMessage.textContent = `Reconnect failed: ${error.message}`
     } finally {
       el.reconnect.disabled = false
     }
+    if (mine !== session || locked) return
     stopPolling()
     refresh()
   })
@@ -244,17 +301,102 @@
     }
     const button = el.codeForm.querySelector('button')
     button.disabled = true
+    const mine = session
     try {
-      const { code } = await api('POST', 'api/pair-code', { phone })
+      const { code } = await api('POST', sessionPath('pair-code'), { phone })
+      if (mine !== session) return // the person switched session meanwhile: that code is not this one's
       el.code.textContent = code.length === 8 ? `${code.slice(0, 4)}-${code.slice(4)}` : code
       el.code.hidden = false
     } catch (error) {
       if (error instanceof Unauthorized) return askForKey('The saved API key was refused; enter it again.')
-      el.codeError.textContent = error.message
+      if (mine === session) el.codeError.textContent = error.message
     } finally {
       button.disabled = false
     }
   })
 
+  // Choosing the session.
+
+  function showSession() {
+    el.sessionCurrent.textContent = session
+    document.title = session === DEFAULT_SESSION ? 'Link WhatsApp · wsgo' : `Link WhatsApp · ${session} · wsgo`
+    const select = el.sessionSelect
+    if (select.options.length && ![...select.options].some((option) => option.value === session)) {
+      // Not on the first page of the list (or not a session at all): listed so the select says where the page is.
+      select.add(new Option(session, session))
+    }
+    if (select.options.length) select.value = session
+  }
+
+  /**
+   * Shows the select of the sessions (`list`: GET api/sessions's answer) or, with null (the key may
+   * not list them), only the field to type a name in. A list with more pages keeps the field too.
+   */
+  function showSessionList(list) {
+    const select = el.sessionSelect
+    select.replaceChildren()
+    if (list) for (const { name } of list.sessions) select.add(new Option(name, name))
+    el.sessionPick.hidden = !list
+    el.sessionType.hidden = Boolean(list) && !list.next
+    el.sessionTypeLabel.textContent = list ? 'Or open another session' : 'Open another session'
+    showSession()
+  }
+
+  /** Asks once per key whether it may list the sessions (the admin key may; a session key gets 403). */
+  async function loadSessions() {
+    if (locked || listedWith === apiKey) return
+    listedWith = apiKey
+    const mine = ++listEpoch
+    let list = null
+    try {
+      list = await api('GET', `api/sessions?limit=${LIST_LIMIT}`)
+    } catch (error) {
+      if (error instanceof ApiFailure && error.status >= 500) listedWith = null // ask again on a later poll
+    }
+    if (mine !== listEpoch || locked) return
+    showSessionList(list && Array.isArray(list.sessions) ? list : null)
+  }
+
+  function switchTo(name) {
+    el.sessionError.textContent = ''
+    if (name === session) return
+    session = name
+    const url = new URL(location.href)
+    if (name === DEFAULT_SESSION) url.searchParams.delete('session')
+    else url.searchParams.set('session', name)
+    history.replaceState(history.state, '', url)
+    showSession()
+    // Nothing of the previous session stays on show.
+    clearQr()
+    el.code.hidden = true
+    el.code.textContent = ''
+    el.codeError.textContent = ''
+    el.actionMessage.textContent = ''
+    el.phonePairing.open = false
+    if (locked) return // the key form checks the key against the session now chosen
+    el.session.hidden = true
+    setStatus('loading', 'Loading…')
+    stopPolling()
+    refresh()
+  }
+
+  el.sessionSelect.addEventListener('change', () => switchTo(el.sessionSelect.value))
+
+  el.sessionForm.addEventListener('submit', (event) => {
+    event.preventDefault()
+    const name = el.sessionInput.value.trim()
+    if (!name) {
+      el.sessionError.textContent = 'Enter the session\'s name.'
+      return
+    }
+    if (!SESSION_NAME.test(name)) {
+      el.sessionError.textContent = 'A session name is 1 to 64 lowercase letters, digits, _ and -, starting with a letter or digit.'
+      return
+    }
+    el.sessionInput.value = ''
+    switchTo(name)
+  })
+
+  showSessionList(null)
   refresh()
 })()
