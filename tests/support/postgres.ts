@@ -114,7 +114,8 @@ export async function startTestPostgres(): Promise<TestPostgres | { skipped: str
         const exited = new Promise((r) => child.once('exit', r))
         // SIGINT is PostgreSQL's "fast shutdown": it ends open sessions and stops at once.
         child.kill('SIGINT')
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))])
+        // The fallback timer is unref'd: it must not hold the process open once PostgreSQL is gone.
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000).unref())])
         if (child.exitCode === null) child.kill('SIGKILL')
       }
       rmSync(dir, { recursive: true, force: true })
