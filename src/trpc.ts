@@ -103,7 +103,7 @@ const onSession = t.middleware(async ({ ctx, meta, path, type, getRawInput, next
   const moving = () => new ApiError('SESSION_MOVING', `Session "${name}" is moving between processes: no process owns it right now; try again in a moment`)
   // A session changing hands (a process died or joined) has a new owner within the lease time:
   // a call meanwhile waits for it, here or at the process it was forwarded to, rather than fail.
-  const deadline = Date.now() + services.config.WA_LEASE_TTL_MS + 2_000
+  const deadline = Date.now() + 2 * services.config.WA_LEASE_TTL_MS + 2_000
   for (;;) {
     const route = await services.sessions.route(name, forwarded ? 0 : Math.max(0, deadline - Date.now()))
     if (route.kind === 'local') return next({ ctx: { session: route.session } })

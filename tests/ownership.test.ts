@@ -37,3 +37,22 @@ test('a process joining or leaving moves few sessions', () => {
   assert.ok(orphaned.every((s) => left.get(s) !== 'n3'))
   assert.ok(movedOnLeave.length <= orphaned.length + 5, `${movedOnLeave.length} moved when one of three left (${orphaned.length} had to)`)
 })
+
+test('with the current owners given, a new session moves no other, and a newcomer takes just its share', () => {
+  const nodes = ['n1', 'n2', 'n3']
+  let current = new Map<string, string>()
+  for (let count = 1; count <= 20; count++) {
+    const next = assign(sessions.slice(0, count), nodes, current)
+    for (const [session, node] of current) assert.equal(next.get(session), node, `creating session ${count} moved ${session}`)
+    const loads = [...counts(next).values()]
+    assert.ok(Math.max(...loads) - Math.min(...loads, ...(loads.length < nodes.length ? [0] : [])) <= 1, `even after ${count}: ${loads}`)
+    current = next
+  }
+  const joined = assign(sessions.slice(0, 20), [...nodes, 'n4'], current)
+  const moved = sessions.slice(0, 20).filter((s) => joined.get(s) !== current.get(s))
+  assert.equal(moved.length, 5, 'the newcomer takes its five and nothing else moves')
+  assert.ok(moved.every((s) => joined.get(s) === 'n4'))
+  const dead = assign(sessions.slice(0, 20), ['n1', 'n2', 'n4'], joined)
+  const movedOnDeath = sessions.slice(0, 20).filter((s) => dead.get(s) !== joined.get(s))
+  assert.deepEqual(movedOnDeath.sort(), sessions.slice(0, 20).filter((s) => joined.get(s) === 'n3').sort(), "only the dead process's sessions move")
+})

@@ -30,6 +30,10 @@ export class AuthStore {
   /** Writes started, and writes not finished: a read that overlapped one does not record what it missed. */
   private writes = 0
   private writing = 0
+  /** Writes in progress, so close() can wait for them. */
+  private readonly inFlight = new Set<Promise<unknown>>()
+  /** Set by close(): the session moved to another process, which alone writes its auth state now. */
+  private closed = false
 
   constructor(
     private readonly db: Db,
@@ -53,8 +57,25 @@ export class AuthStore {
   }
 
   async saveCreds(creds: AuthenticationCreds): Promise<void> {
+    if (this.closed) return
     const value = serialise(creds)
-    await this.db.authKey.upsert({ where: this.credsKey, create: { session: this.session, ...CREDS, value }, update: { value } })
+    await this.track(this.db.authKey.upsert({ where: this.credsKey, create: { session: this.session, ...CREDS, value }, update: { value } }))
+  }
+
+  /**
+   * No more writes from this process: waits for those in progress, and drops any that a closed
+   * socket's leftover work (Baileys keeps decrypting, uploading pre-keys, ... for a moment after its
+   * socket ends) tries later. The next owner of the session loads the auth state after this, and
+   * a late write from here would overwrite what it has written since: pre-keys, ratchets.
+   */
+  async close(): Promise<void> {
+    this.closed = true
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight])
+  }
+
+  private track<T>(write: Promise<T>): Promise<T> {
+    this.inFlight.add(write)
+    return write.finally(() => this.inFlight.delete(write))
   }
 
   /** Whether a paired device is stored (creds that completed pairing). */
@@ -89,10 +110,11 @@ export class AuthStore {
     return {
       get: (type, ids) => this.readKeys(type, ids),
       set: async (data) => {
+        if (this.closed) return
         this.writes++
         this.writing++
         try {
-          await this.writeKeys(data)
+          await this.track(this.writeKeys(data))
         } finally {
           this.writing--
         }

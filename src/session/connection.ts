@@ -45,6 +45,8 @@ export interface ConnectionDependencies {
 }
 
 const GROUPS_CACHE_MS = 30_000
+/** How long a closed socket gets to hand over the messages it was still decrypting. */
+const CLOSE_DRAIN_MS = 100
 
 export class WhatsAppConnection {
   private socket: WASocket | undefined
@@ -157,6 +159,9 @@ export class WhatsAppConnection {
     })
     await this.credsWrites
     await this.ingest
+    // Stopped for good (the session moves to another process, or is deleted): from here on the auth
+    // state is the next owner's alone.
+    await this.deps.auth.close()
   }
 
   status(): SessionStatus {
@@ -298,6 +303,13 @@ export class WhatsAppConnection {
     } catch (error) {
       this.log.debug({ err: error }, 'closing the old socket failed')
     }
+    // Baileys acknowledges a message to WhatsApp before it emits it, and holds emitted events in a
+    // buffer while it catches up (offline messages, the initial sync). A socket closed then keeps
+    // them there, and WhatsApp will not send them again: release them now, and once more after the
+    // messages still being decrypted have had a moment to land.
+    socket.ev.flush()
+    await new Promise((resolve) => setTimeout(resolve, CLOSE_DRAIN_MS))
+    socket.ev.flush()
   }
 
   /** Replaces whatever socket there is by a new one. Must run inside `exclusive`. */
@@ -338,7 +350,9 @@ export class WhatsAppConnection {
       if (current()) this.onConnectionUpdate(update)
     })
     socket.ev.on('messages.upsert', ({ messages }) => {
-      if (current()) this.enqueue(() => this.incoming.handle(messages))
+      // Also from a socket being replaced or closed: Baileys acknowledged these to WhatsApp already,
+      // which will not send them again (duplicates are dropped by id).
+      this.enqueue(() => this.incoming.handle(messages))
     })
     socket.ev.on('contacts.upsert', (contacts) => this.enqueue(() => this.deps.contacts.upsert(contacts)))
     socket.ev.on('contacts.update', (contacts) => this.enqueue(() => this.deps.contacts.upsert(contacts)))

@@ -3,15 +3,16 @@
 // has exactly one owner: the process holding its row in the Lease table, renewed every third of
 // WA_LEASE_TTL_MS. No other infrastructure is needed than the database itself.
 //
-// Every process runs the same tick: it renews its own row in ServiceNode (the live processes and
-// the URLs they are reached at), renews its leases, and computes from what it reads who should own
+// Every process runs the same tick, every quarter of WA_LEASE_TTL_MS: it renews its own row in
+// ServiceNode (the live processes and the URLs they are reached at), renews its leases, and computes from what it reads who should own
 // each session: the sessions are spread evenly over the live processes, each going to the process
 // that ranks highest for it by rendezvous hashing among those with room left, so a process joining
 // or leaving moves few sessions. Then it acts on its own part only:
 //   - a session it owns that belongs elsewhere now (a process joined): it closes the session's socket
 //     first and releases the lease after, so the next owner never meets it on WhatsApp;
-//   - a session that should be its own and whose lease is free or expired (the owner released it,
-//     or died and stopped renewing): it takes the lease and connects;
+//   - a session that should be its own and whose lease is free (the owner released it) or expired
+//     a short grace period ago (the owner died, or stalled and closes its socket meanwhile): it takes
+//     the lease and connects;
 //   - a lease it held that someone else now holds (it could not renew in time): it stops at once.
 //
 // SQLite serves one process: the first holds a lease on the file, and a second one that finds it
@@ -63,7 +64,12 @@ export class Ownership {
   private claimedStore = false
   /** When the leases were last renewed: past most of their lifetime without it, this process lets go. */
   private renewedAt = 0
+  private fenceTimer: NodeJS.Timeout | undefined
+  /** When the earliest lease this process should take over becomes free (see schedule()). */
+  private takeoverAt: number | undefined
   private readonly log: Logger
+  /** How long past its expiry a lease that was not released waits before another process takes it. */
+  private readonly graceMs: number
 
   constructor(
     private readonly db: Db,
@@ -71,6 +77,7 @@ export class Ownership {
     private readonly hooks: OwnershipHooks,
   ) {
     this.log = options.logger.child({ module: 'ownership', node: this.node })
+    this.graceMs = Math.min(Math.floor(options.ttlMs / 4), 1_500)
   }
 
   /**
@@ -81,6 +88,9 @@ export class Ownership {
     await this.claimStore()
     const first = await this.tick()
     this.schedule()
+    // Checked on its own timer: a tick stuck on a slow database must not keep sockets open past the lease.
+    this.fenceTimer = setInterval(() => this.fence(), Math.max(50, Math.floor(this.options.ttlMs / 5)))
+    this.fenceTimer.unref?.()
     await first.effects
   }
 
@@ -118,6 +128,7 @@ export class Ownership {
   async stop(): Promise<void> {
     this.stopped = true
     clearTimeout(this.timer)
+    clearInterval(this.fenceTimer)
     await this.running.catch(() => {})
     await Promise.all([...this.moving.values()])
     await Promise.all([...this.owned].map((name) => this.handOver(name)))
@@ -131,10 +142,17 @@ export class Ownership {
     if (this.owned.has(name)) await this.handOver(name)
   }
 
+  /**
+   * The next tick: a quarter of the lease time from now (leases are renewed that often, so a
+   * renewal can fail or be late a few times and still be in time), or sooner when a lease this
+   * process is to take over becomes free: a dead owner's sessions move as soon as they may.
+   */
   private schedule(): void {
     if (this.stopped) return
     clearTimeout(this.timer)
-    this.timer = setTimeout(() => this.runTick(), Math.max(100, Math.floor(this.options.ttlMs / 3)))
+    const every = Math.max(100, Math.floor(this.options.ttlMs / 4))
+    const wait = this.takeoverAt === undefined ? every : Math.min(every, Math.max(20, this.takeoverAt - Date.now()))
+    this.timer = setTimeout(() => this.runTick(), wait)
     this.timer.unref?.()
   }
 
@@ -189,7 +207,10 @@ export class Ownership {
         }))
       }
     }
-    const assignment = assign(names, nodes.map((node) => node.id))
+    this.takeoverAt = undefined
+    const current = new Map([...owners].map(([name, owner]) => [name, owner.node]))
+    for (const name of this.owned) current.set(name, this.node)
+    const assignment = assign(names, nodes.map((node) => node.id), current)
     for (const name of names) {
       if (this.moving.has(name)) continue
       const wanted = assignment.get(name)
@@ -199,8 +220,11 @@ export class Ownership {
         continue
       }
       if (wanted !== this.node) continue
-      const free = !lease || lease.expiresAt <= now || lease.owner === this.node
+      // A released lease is free at once; an expired one after a grace period, which the late
+      // owner (alive but too slow to renew, e.g. a stalled event loop) spends closing its socket.
+      const free = !lease || lease.owner === this.node || lease.expiresAt.getTime() + this.graceMs <= now.getTime()
       if (free) effects.push(this.transition(name, () => this.takeOver(name, now, expiresAt)))
+      else this.takeoverAt = Math.min(this.takeoverAt ?? Infinity, lease.expiresAt.getTime() + this.graceMs)
     }
     return { effects: Promise.all(effects).then(() => {}) }
   }
@@ -211,7 +235,7 @@ export class Ownership {
    * WhatsApp close both). They come back at the next tick that reaches the database.
    */
   private fence(): void {
-    if (Date.now() - this.renewedAt < this.options.ttlMs * 0.8) return
+    if (this.owned.size === 0 || Date.now() - this.renewedAt < this.options.ttlMs) return
     for (const name of this.owned) {
       if (this.moving.has(name)) continue
       this.log.error({ session: name }, 'session leases not renewed in time: closing the session here until the database answers')
@@ -231,7 +255,7 @@ export class Ownership {
   }
 
   private async takeOver(name: string, now: Date, expiresAt: Date): Promise<void> {
-    if (this.stopped || !(await this.acquireLease(name, now, expiresAt))) return
+    if (this.stopped || !(await this.acquireLease(name, new Date(now.getTime() - this.graceMs), expiresAt))) return
     this.owned.add(name)
     this.log.info({ session: name }, 'this process owns the session')
     await this.hooks.acquire(name)
@@ -245,10 +269,10 @@ export class Ownership {
     this.log.info({ session: name }, 'session released')
   }
 
-  /** Takes the lease if it is free, expired or already ours. */
-  private async acquireLease(name: string, now: Date, expiresAt: Date): Promise<boolean> {
+  /** Takes the lease if it is free, ours, or expired by `expiredBy`. */
+  private async acquireLease(name: string, expiredBy: Date, expiresAt: Date): Promise<boolean> {
     const { count } = await this.db.lease.updateMany({
-      where: { name, OR: [{ owner: this.node }, { expiresAt: { lte: now } }] },
+      where: { name, OR: [{ owner: this.node }, { expiresAt: { lte: expiredBy } }] },
       data: { owner: this.node, expiresAt },
     })
     if (count === 1) return true
@@ -286,21 +310,34 @@ export class Ownership {
 }
 
 /**
- * Who should own each session: each in turn (by name) goes to the live process ranking highest for
- * it (rendezvous hashing) among those with fewer than their even share, so every process computes
- * the same answer from the same rows, the spread is even, and few sessions move when a process
- * joins or leaves.
+ * Who should own each session, given who owns it now. Every process computes the same answer from
+ * the same rows. The spread is even (process loads differ by one at most), and as few sessions move
+ * as that allows: a session stays with its live owner while the owner is within its share, and the
+ * others go, each in turn by name, to the process ranking highest for it by rendezvous hashing
+ * among those with room. So creating a session moves nothing else, and a process joining or leaving
+ * moves about its own share.
  */
-export function assign(sessions: string[], nodes: string[]): Map<string, string> {
+export function assign(sessions: string[], nodes: string[], current: ReadonlyMap<string, string> = new Map()): Map<string, string> {
   const result = new Map<string, string>()
   if (nodes.length === 0) return result
-  const share = Math.ceil(sessions.length / nodes.length)
+  const base = Math.floor(sessions.length / nodes.length)
+  let larger = sessions.length % nodes.length // how many processes may hold base + 1
   const load = new Map(nodes.map((node) => [node, 0]))
-  for (const session of [...sessions].sort()) {
-    const ranked = [...nodes].sort((a, b) => score(session, b) - score(session, a) || (a < b ? -1 : 1))
-    const node = ranked.find((candidate) => load.get(candidate)! < share)!
+  const hasRoom = (node: string) => load.get(node)! < base || (load.get(node)! === base && larger > 0)
+  const place = (session: string, node: string) => {
+    if (load.get(node)! === base) larger--
     load.set(node, load.get(node)! + 1)
     result.set(session, node)
+  }
+  const sorted = [...sessions].sort()
+  for (const session of sorted) {
+    const owner = current.get(session)
+    if (owner !== undefined && load.has(owner) && hasRoom(owner)) place(session, owner)
+  }
+  for (const session of sorted) {
+    if (result.has(session)) continue
+    const ranked = [...nodes].sort((a, b) => score(session, b) - score(session, a) || (a < b ? -1 : 1))
+    place(session, ranked.find(hasRoom)!)
   }
   return result
 }
