@@ -191,3 +191,15 @@ test('deleting a session logs it out, stops it and wipes its rows', async () => 
   assert.deepEqual((await api('/api/sessions')).body!.sessions.map((s: { name: string }) => s.name), ['default', 'sales'])
   assert.equal((await api('/api/sessions/sales/status')).body!.loggedIn, true)
 })
+
+test('the hop between processes needs the shared secret: a guessed X-Wsgo-Internal header is no key', async () => {
+  const { internalSecret } = await import('../src/http/forward.js')
+  const secret = internalSecret(service.config)!
+  assert.ok(secret && secret !== ADMIN, 'derived from API_KEY, not the key itself')
+  const asOwner = (value: string) => fetch(`${service.url}/trpc/session.status?input=${encodeURIComponent(JSON.stringify({ session: 'sales' }))}`, { headers: { 'x-wsgo-internal': value } })
+  assert.equal((await asOwner('guess')).status, 401)
+  assert.equal((await asOwner(ADMIN)).status, 401, 'the admin key is not the hop secret')
+  const ok = await asOwner(secret)
+  assert.equal(ok.status, 200)
+  assert.equal(((await ok.json()) as { result: { data: { loggedIn: boolean } } }).result.data.loggedIn, true)
+})

@@ -2,8 +2,7 @@
 // and, when the webhook wants this event, writes its outbox row: an event is never in the log
 // without its delivery, or delivered without being logged.
 import { randomUUID } from 'node:crypto'
-import type { Db } from '../store/database.js'
-import type { ClaimedRow, Outbox } from '../webhooks/outbox.js'
+import type { Db, Prisma } from '../store/database.js'
 import type { EventData, EventType, LoggedEvent } from './types.js'
 
 export interface OutboxPolicy {
@@ -14,7 +13,24 @@ export interface OutboxPolicy {
 }
 
 /** An outbox row as record() wrote it: the same fields as a row the worker claims itself. */
-export type OutboxRow = ClaimedRow
+export type OutboxRow = Omit<NewDelivery, 'status'> & { seq: number; attempts: number }
+
+/** An outbox row about to be written with its event. */
+export interface NewDelivery {
+  id: string
+  event: string
+  payload: string
+  status: 'pending' | 'delivering'
+  createdAt: Date
+}
+
+/**
+ * What the recorder needs of the outbox table (src/webhooks/outbox.ts owns it): the statement that
+ * writes a row, to run in the event's transaction, returning the row's `seq`.
+ */
+export interface OutboxTable {
+  insertStatement(row: NewDelivery): Prisma.PrismaPromise<Array<{ seq: number | bigint }>>
+}
 
 /**
  * The delivery worker's offer, asked for each outbox row before it is written. When `claimed`, the
@@ -51,7 +67,7 @@ export class EventLog {
     private readonly db: Db,
     readonly session: string,
     private readonly limit: number,
-    private readonly outboxTable: Outbox,
+    private readonly outboxTable: OutboxTable,
   ) {}
 
   /** The webhooks module plugs in here; without it events are only logged. */

@@ -8,6 +8,7 @@
 // written so that SQLite (3.35+, for RETURNING) and PostgreSQL both accept them; dates go in as Date
 // parameters, which the adapters store exactly as the query builder does.
 import { z } from 'zod'
+import type { NewDelivery, OutboxRow, OutboxTable } from '../events/log.js'
 import { isoTimestamp } from '../events/types.js'
 import type { Db } from '../store/database.js'
 
@@ -23,7 +24,8 @@ export const claimedRowSchema = z.object({
   attempts: z.coerce.number().int(),
   createdAt: z.coerce.date(),
 })
-export type ClaimedRow = z.infer<typeof claimedRowSchema>
+export type ClaimedRow = OutboxRow
+claimedRowSchema satisfies z.ZodType<ClaimedRow, unknown>
 const claimedRowsSchema = z.array(claimedRowSchema)
 
 export const deliveryCountsSchema = z.object({
@@ -48,16 +50,7 @@ export const deliverySchema = z
   .meta({ id: 'WebhookDelivery' })
 export type Delivery = z.infer<typeof deliverySchema>
 
-/** A row about to be written with its event. */
-export interface NewDelivery {
-  id: string
-  event: string
-  payload: string
-  status: 'pending' | 'delivering'
-  createdAt: Date
-}
-
-export class Outbox {
+export class Outbox implements OutboxTable {
   constructor(
     private readonly db: Db,
     readonly session: string,
