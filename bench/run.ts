@@ -1,6 +1,6 @@
 // `npm run bench [-- <section> ...]`: runs the benchmark sections (all by default), prints their
 // tables and writes them into bench/RESULTS.md between the section's markers, leaving the written
-// analysis around them alone. Sections: http, ingest, webhooks, memory, startup.
+// analysis around them alone. Sections: http, ingest, webhooks, memory, startup, sessions.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -9,6 +9,7 @@ import { runHttp } from './http.js'
 import { runIngest } from './ingest.js'
 import { runMemory } from './memory.js'
 import { markdownTable, textTable, type Check, type SectionResult } from './report.js'
+import { runSessions } from './sessions.js'
 import { settings } from './settings.js'
 import { runStartup } from './startup.js'
 import { runWebhooks } from './webhooks.js'
@@ -19,6 +20,7 @@ const sections: Record<string, { title: string; run: (log: (line: string) => voi
   webhooks: { title: 'Webhook delivery: rate and incoming-message-to-receiver latency', run: runWebhooks },
   memory: { title: 'Memory: RSS of the service process', run: runMemory },
   startup: { title: 'Start-up: process start to /health answering', run: runStartup },
+  sessions: { title: 'Sessions: many paired sessions in one process, failover between processes', run: runSessions },
 }
 
 const asked = process.argv.slice(2).filter((a) => a !== '--')

@@ -89,7 +89,7 @@ export class Ownership {
     const first = await this.tick()
     this.schedule()
     // Checked on its own timer: a tick stuck on a slow database must not keep sockets open past the lease.
-    this.fenceTimer = setInterval(() => this.fence(), Math.max(50, Math.floor(this.options.ttlMs / 5)))
+    this.fenceTimer = setInterval(() => void this.fence(), Math.max(50, Math.floor(this.options.ttlMs / 5)))
     this.fenceTimer.unref?.()
     await first.effects
   }
@@ -163,7 +163,7 @@ export class Ownership {
       })
       .catch((error: unknown) => {
         this.log.warn({ err: error }, 'could not reach the database to renew session ownership')
-        this.fence()
+        void this.fence()
       })
       .finally(() => this.schedule())
   }
@@ -234,15 +234,38 @@ export class Ownership {
    * sessions any moment, so their sockets close here first (two sockets on one device make
    * WhatsApp close both). They come back at the next tick that reaches the database.
    */
-  private fence(): void {
-    if (this.owned.size === 0 || Date.now() - this.renewedAt < this.options.ttlMs) return
-    for (const name of this.owned) {
-      if (this.moving.has(name)) continue
-      this.log.error({ session: name }, 'session leases not renewed in time: closing the session here until the database answers')
-      void this.transition(name, async () => {
-        this.owned.delete(name)
-        await this.hooks.release(name)
-      })
+  private fencing = false
+
+  private async fence(): Promise<void> {
+    if (this.fencing || this.owned.size === 0 || Date.now() - this.renewedAt < this.options.ttlMs) return
+    this.fencing = true
+    try {
+      // Late is not lost: a stalled event loop (Baileys generating pre-keys at a pairing blocks it
+      // for a second or so) comes back here with the database reachable. A lease nobody took yet is
+      // renewed; one another process took after the grace period is found lost by the next tick.
+      const now = Date.now()
+      await this.db.lease.updateMany({ where: { owner: this.node }, data: { expiresAt: new Date(now + this.options.ttlMs) } })
+      this.renewedAt = now
+      const held = new Set((await this.db.lease.findMany({ where: { owner: this.node }, select: { name: true } })).map((lease) => lease.name))
+      for (const name of this.owned) {
+        if (held.has(name) || this.moving.has(name)) continue
+        this.log.error({ session: name }, 'lost the lease of a session to another process; stopping it here')
+        void this.transition(name, async () => {
+          this.owned.delete(name)
+          await this.hooks.release(name)
+        })
+      }
+    } catch (error) {
+      for (const name of this.owned) {
+        if (this.moving.has(name)) continue
+        this.log.error({ err: error, session: name }, 'session leases not renewed in time: closing the session here until the database answers')
+        void this.transition(name, async () => {
+          this.owned.delete(name)
+          await this.hooks.release(name)
+        })
+      }
+    } finally {
+      this.fencing = false
     }
   }
 
