@@ -32,10 +32,9 @@ export const sessionRouter = router({
     .output(statusSchema)
     .query(({ ctx }) => {
       const { services, session, forwarded } = ctx
-      return services.sessions.statusOf(session.name, async (owner) =>
-        // A call forwarded here already went one hop: it is answered from what this process knows.
-        forwarded ? services.sessions.statusOf(session.name, () => Promise.reject(new ApiError('NOT_CONNECTED', 'moving'))) : (services.forward.call(owner.url, 'session.status', 'query', { session: session.name }, session.name) as Promise<SessionStatus>),
-      )
+      // A call forwarded here already went one hop: it is answered from what this process knows.
+      const forward = (owner: { url: string }) => services.forward.call(owner.url, 'session.status', 'query', { session: session.name }, session.name) as Promise<SessionStatus>
+      return services.sessions.statusOf(session.name, forwarded ? undefined : forward)
     }),
 
   qr: sessionProcedure

@@ -7,7 +7,7 @@ import { isoTimestamp } from '../events/types.js'
 import { sessionKeySchema } from '../session/keys.js'
 import { sessionNameSchema } from '../session/names.js'
 import { stateSchema, type SessionStatus } from '../session/shapes.js'
-import { adminProcedure, adminSessionProcedure, router, sessionProcedure, withSession, type Context } from '../trpc.js'
+import { adminProcedure, adminSessionProcedure, router, sessionProcedure, type Context } from '../trpc.js'
 import { applyWebhookChange, webhookChangeSchema } from './webhooks.js'
 
 export const sessionSummarySchema = z
@@ -27,9 +27,7 @@ const TAGS = ['Sessions']
 
 async function summary(ctx: Context, name: string, createdAt: Date): Promise<SessionSummary> {
   const { sessions, forward } = ctx.services
-  const status = await sessions.statusOf(name, (owner) =>
-    ctx.forwarded ? Promise.reject(new ApiError('NOT_CONNECTED', 'moving')) : (forward.call(owner.url, 'session.status', 'query', { session: name }, name) as Promise<SessionStatus>),
-  ).catch((): SessionStatus => ({ connected: false, loggedIn: false, device: '', pushName: '', platform: '', state: 'standby', lastDisconnect: null }))
+  const status = await sessions.statusOf(name, ctx.forwarded ? undefined : (owner) => forward.call(owner.url, 'session.status', 'query', { session: name }, name) as Promise<SessionStatus>).catch((): SessionStatus => ({ connected: false, loggedIn: false, device: '', pushName: '', platform: '', state: 'standby', lastDisconnect: null }))
   return {
     name,
     createdAt: createdAt.toISOString(),

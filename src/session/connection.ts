@@ -8,7 +8,6 @@ import makeWASocket, {
   proto,
   type ConnectionState as BaileysConnectionUpdate,
   type UserFacingSocketConfig,
-  type WAMessage,
   type WASocket,
   type WAVersion,
 } from '@whiskeysockets/baileys'

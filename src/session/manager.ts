@@ -97,17 +97,14 @@ export class SessionManager {
    * The status of a session wherever it is owned. While this process is still starting it says
    * `connecting` at once rather than wait; with no owner (moving between processes), `standby`.
    */
-  async statusOf(name: string, forward: (owner: Owner) => Promise<SessionStatus>): Promise<SessionStatus> {
+  async statusOf(name: string, forward?: (owner: Owner) => Promise<SessionStatus>): Promise<SessionStatus> {
     await this.get(name)
     if (!this.isReady) return { ...STARTING }
     const route = await this.route(name)
     if (route.kind === 'local') return (await route.session.connection()).status()
-    if (route.kind === 'remote') return forward(route.owner)
-    return {
-      ...STARTING,
-      state: 'standby',
-      lastDisconnect: { code: null, reason: 'no process owns this session right now: it is moving to another process', at: new Date().toISOString() },
-    }
+    if (route.kind === 'remote' && forward) return forward(route.owner)
+    const reason = route.kind === 'remote' ? `owned by another process (${route.owner.node})` : 'no process owns this session right now: it is moving to another process'
+    return { ...STARTING, state: 'standby', lastDisconnect: { code: null, reason, at: new Date().toISOString() } }
   }
 
   /** Sessions by name, `limit` at most, after the name `after`. */

@@ -16,40 +16,64 @@ export class SendQueue {
   ) {}
 
   run<T>(task: () => Promise<T>): Promise<T> {
-    const { promise: interrupted } = this.cut
+    const cut = this.cut
     const turn = this.tail.then(async () => {
       const wait = this.lastSentAt + this.minGapMs - Date.now()
-      if (wait > 0) await Promise.race([new Promise((resolve) => setTimeout(resolve, wait)), interrupted])
+      if (wait > 0) await race(cut.promise, wait, () => undefined)
+      // A send queued before an interrupt was already answered as failed: it must not go out later.
+      if (cut.reason) throw cut.reason
       try {
-        return await Promise.race([withTimeout(task(), this.timeoutMs), interrupted])
+        const timeout = () => {
+          throw new ApiError('WHATSAPP_TIMEOUT', `WhatsApp did not answer within ${this.timeoutMs} ms`)
+        }
+        return await race(cut.promise, this.timeoutMs, timeout, task())
       } finally {
         this.lastSentAt = Date.now()
       }
     })
     // The next send waits for this one to settle, whether it worked or not.
     this.tail = turn.catch(() => {})
-    return Promise.race([turn, interrupted])
+    return Promise.race([turn, cut.promise])
   }
 
   /** Fails every send queued or in flight with `error`; later sends are not affected. */
   interrupt(error: Error): void {
+    this.cut.reason = error
     this.cut.reject(error)
     this.cut = cutoff()
   }
 }
 
-function cutoff(): { promise: Promise<never>; reject: (error: Error) => void } {
+interface Cutoff {
+  promise: Promise<never>
+  reject: (error: Error) => void
+  /** Set once interrupted. */
+  reason?: Error
+}
+
+function cutoff(): Cutoff {
   let reject!: (error: Error) => void
   const promise = new Promise<never>((_, no) => (reject = no))
   promise.catch(() => {}) // observed by the sends racing it; unobserved when none was waiting
   return { promise, reject }
 }
 
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  if (ms <= 0) return work
+/**
+ * Settles with `work` or the interrupt, whichever comes first, or with what `expire` gives after
+ * `ms` (no timer when `ms` <= 0). The timer is cleared however it ends: a send cut off by an
+ * interrupt leaves nothing running behind it.
+ */
+function race<T>(interrupted: Promise<never>, ms: number, expire: () => T, work?: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ApiError('WHATSAPP_TIMEOUT', `WhatsApp did not answer within ${ms} ms`)), ms)
+  const expiry = new Promise<T>((resolve, reject) => {
+    if (ms <= 0) return
+    timer = setTimeout(() => {
+      try {
+        resolve(expire())
+      } catch (error) {
+        reject(error)
+      }
+    }, ms)
   })
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer))
+  return Promise.race([interrupted, expiry, ...(work ? [work] : [])]).finally(() => clearTimeout(timer))
 }
