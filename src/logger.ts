@@ -33,9 +33,22 @@ const redactPaths = [
   '*.advSecretKey',
 ]
 
-/** Removes `api_key` from a URL before it is logged. */
+/**
+ * Replaces the value of every `api_key` query parameter before a URL is logged. The key check reads
+ * the query with URLSearchParams, which decodes names and values (`api%5Fkey` is `api_key`), so each
+ * name is decoded the same way here; the value goes whole, however it is encoded.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/([?&]api_key=)[^&#]*/gi, `$1${REDACTED}`)
+  const queryAt = url.indexOf('?')
+  if (queryAt < 0) return url
+  const fragmentAt = url.indexOf('#', queryAt)
+  const end = fragmentAt < 0 ? url.length : fragmentAt
+  const pairs = url.slice(queryAt + 1, end).split('&').map((pair) => {
+    const name = pair.split('=', 1)[0]!
+    const decoded = new URLSearchParams(name).keys().next().value
+    return decoded?.toLowerCase() === 'api_key' ? `${name}=${REDACTED}` : pair
+  })
+  return `${url.slice(0, queryAt + 1)}${pairs.join('&')}${url.slice(end)}`
 }
 
 export function createLogger(level: LevelWithSilent, destination?: pino.DestinationStream): Logger {

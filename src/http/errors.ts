@@ -1,8 +1,9 @@
-// Express-side errors: broken JSON, oversized bodies, unknown routes and anything thrown by a plain
-// Express route all leave in the one shape of src/errors.ts.
+// Errors outside the procedures: broken or refused request bodies, odd request targets, unknown
+// routes and anything thrown by a plain Express route all leave in the one shape of src/errors.ts.
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ErrorRequestHandler, RequestHandler } from 'express'
 import { ApiError, describeError } from '../errors.js'
-import type { Logger } from '../logger.js'
+import { redactUrl, type Logger } from '../logger.js'
 
 export const notFound: RequestHandler = (req, res) => {
   res.status(404).json({ error: `No route for ${req.method} ${req.path}`, code: 'NOT_FOUND' })
@@ -21,16 +22,26 @@ function fromBodyParser(error: { type?: string; status?: number; limit?: number 
     case 'request.aborted':
       return new ApiError('VALIDATION_ERROR', 'The request body was not sent completely')
     default:
-      return undefined
+      return undefined // e.g. entity.verify.failed: the ApiError thrown by json-body.ts's checks
+  }
+}
+
+export type FailedRequest = (error: unknown, req: IncomingMessage, res: ServerResponse) => void
+
+/** Answers a request that failed outside a procedure; a 5xx is a bug, and logged. */
+export function failedRequest(logger: Logger): FailedRequest {
+  return (error, req, res) => {
+    const translated = (typeof error === 'object' && error !== null && fromBodyParser(error)) || error
+    const { status, body } = describeError(translated)
+    if (status >= 500) logger.error({ err: error, method: req.method, url: redactUrl(req.url ?? '') }, 'request failed')
+    if (res.headersSent) return void res.destroy()
+    res.statusCode = status
+    res.setHeader('content-type', 'application/json; charset=utf-8')
+    res.end(JSON.stringify(body))
   }
 }
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {
-  return (error, req, res, next) => {
-    if (res.headersSent) return next(error)
-    const translated = (typeof error === 'object' && error !== null && fromBodyParser(error)) || error
-    const { status, body } = describeError(translated)
-    if (status >= 500) logger.error({ err: error, method: req.method, path: req.path }, 'request failed')
-    res.status(status).json(body)
-  }
+  const fail = failedRequest(logger)
+  return (error, req, res, next) => (res.headersSent ? next(error) : fail(error, req, res))
 }

@@ -6,17 +6,19 @@
 //                    (session-paths.ts)
 //   /openapi.json    generated document, /docs its interactive page (served offline)
 //   /qr              the pairing page for a browser (public; its data comes from /api)
+// A request target that is not a path (`OPTIONS *`) is answered 400 here, before any of them.
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
 import express, { type Express } from 'express'
 import type { TRPCError } from '@trpc/server'
 import swaggerUi from 'swagger-ui-express'
-import { describeError } from '../errors.js'
+import { ApiError, describeError } from '../errors.js'
 import { redactUrl } from '../logger.js'
 import { appRouter } from '../routers/index.js'
 import type { Services } from '../services.js'
 import { keyMatches, type Context } from '../trpc.js'
-import { errorHandler, notFound } from './errors.js'
+import { errorHandler, failedRequest, notFound } from './errors.js'
 import { INTERNAL_HEADER, internalSecret } from './forward.js'
+import { jsonBodyParser, type JsonBodyParser } from './json-body.js'
 import { addSessionPaths, pathSessionOf, scopeRequest } from './session-paths.js'
 import { buildOpenApiDocument } from './openapi.js'
 import { restHandler } from './rest.js'
@@ -57,6 +59,7 @@ export function createRequestListener(services: Services): RequestListener {
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6
       const level = res.statusCode >= 500 ? 'error' : 'debug'
+      if (!logger.isLevelEnabled(level)) return
       logger[level]({ method: req.method, url: redactUrl(url), status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request')
     })
   }
@@ -64,27 +67,45 @@ export function createRequestListener(services: Services): RequestListener {
   const trpc = createTrpcHandler({ router: appRouter, basePath: '/trpc/', createContext, maxBodySize: config.BODY_LIMIT, onError })
   // The REST paths go straight to trpc-to-openapi too; what it does not own (and /api/qr, which
   // answers PNG and text) falls through to Express.
-  const rest = restHandler({ router: appRouter, createContext, maxBodySize: config.BODY_LIMIT, onError })
-  const app = createHttpApp(services, rest, createContext)
+  const jsonBody = jsonBodyParser(config.BODY_LIMIT)
+  const rest = restHandler({ router: appRouter, createContext, jsonBody, onError })
+  const app = createHttpApp(services, rest, jsonBody, createContext)
+  const failed = failedRequest(logger)
   return (req, res) => {
     logRequest(req, res)
+    const path = originForm(req.url ?? '')
+    if (path === undefined) return failed(new ApiError('VALIDATION_ERROR', 'The request target must be a path, starting with "/"'), req, res)
+    req.url = path
     scopeRequest(req)
-    const url = req.url ?? '/'
+    const url = req.url
     if (url.startsWith('/trpc/')) return trpc(req, res)
     if ((url.startsWith('/api/') && !url.startsWith('/api/qr')) || url === '/health' || url.startsWith('/health?')) {
-      return rest(req, res, () => app(req, res))
+      return rest(req, res, (error) => (error === undefined ? app(req, res) : failed(error, req, res)))
     }
     app(req, res)
   }
 }
 
-function createHttpApp(services: Services, rest: ReturnType<typeof restHandler>, createContext: (req: IncomingMessage) => Context): Express {
+/**
+ * The request target as a path. A path (origin-form) is taken as it is, and an absolute URL (what
+ * clients send to proxies, which servers must accept: RFC 9112, 3.2.2) is reduced to its path and
+ * query; `*` (asterisk-form, for OPTIONS) and anything else name no resource here.
+ */
+function originForm(target: string): string | undefined {
+  if (target.startsWith('/')) return target
+  const absolute = /^https?:\/\/[^/?#]*(.*)$/i.exec(target)
+  if (!absolute) return undefined
+  const rest = absolute[1]!
+  return rest.startsWith('/') ? rest : `/${rest}`
+}
+
+function createHttpApp(services: Services, rest: ReturnType<typeof restHandler>, jsonBody: JsonBodyParser, createContext: (req: IncomingMessage) => Context): Express {
   const { config, logger } = services
   const app = express()
   app.disable('x-powered-by')
   app.set('query parser', 'simple')
 
-  app.use(express.json({ limit: config.BODY_LIMIT, type: ['application/json', 'application/*+json'] }))
+  app.use(jsonBody)
 
   const document = buildOpenApiDocument(appRouter, { baseUrl: config.PUBLIC_URL ?? '/', version: API_VERSION }, [declareQrFormats, addSessionPaths])
   app.get('/openapi.json', (_req, res) => {

@@ -1,23 +1,27 @@
 // The REST side of every procedure with OpenAPI meta, through trpc-to-openapi. The library writes
 // its own error body; requests it failed are remembered here and their body rewritten into ours.
+// Bodies are read by json-body.ts's parser, as Express's routes are, not by the library's own
+// reader: one set of rules (size after inflating, nesting depth), and a refused body is read off
+// so the connection stays usable (the library's left a compressed body half read, and the
+// keep-alive connection hung until it timed out).
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { TRPCError } from '@trpc/server'
 import { createOpenApiNodeHttpHandler } from 'trpc-to-openapi'
 import { describeError } from '../errors.js'
 import type { AppRouter } from '../routers/index.js'
 import type { Context } from '../trpc.js'
+import type { JsonBodyParser } from './json-body.js'
 
 export function restHandler(options: {
   router: AppRouter
   createContext: (req: IncomingMessage) => Context
-  maxBodySize: number
+  jsonBody: JsonBodyParser
   onError: (error: TRPCError, req: IncomingMessage) => void
 }): (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void {
   const failures = new WeakMap<IncomingMessage, TRPCError>()
   const handle = createOpenApiNodeHttpHandler({
     router: options.router,
     createContext: ({ req }: { req: IncomingMessage }) => options.createContext(req),
-    maxBodySize: options.maxBodySize,
     onError: ({ error, req }: { error: TRPCError; req: IncomingMessage }) => {
       failures.set(req, error)
       options.onError(error, req)
@@ -27,20 +31,25 @@ export function restHandler(options: {
   } as Parameters<typeof createOpenApiNodeHttpHandler>[0])
 
   return (req, res, next) => {
-    // `curl -X POST /api/reconnect` sends no body and no Content-Type: that is an empty JSON body,
-    // not an unsupported media type.
-    const type = req.headers['content-type']
-    if (!type && isBodyless(req)) req.headers['content-type'] = 'application/json'
-    // The library reads a body only for exactly `application/json`; `; charset=utf-8` and
-    // `application/*+json` are JSON all the same.
-    else if (type && type !== 'application/json' && JSON_TYPE.test(type)) req.headers['content-type'] = 'application/json'
-    const end = res.end.bind(res) as (chunk?: unknown) => ServerResponse
-    res.end = ((chunk?: unknown) => {
-      const failure = failures.get(req)
-      if (failure) return end(JSON.stringify(describeError(failure).body))
-      return end(chunk)
-    }) as typeof res.end
-    handle(req, res, next).catch(next)
+    options.jsonBody(req, res, (error) => {
+      if (error !== undefined) return next(error)
+      // Read above, or not JSON: the library reads a body itself unless `req.body` is set.
+      if (!('body' in req)) Object.assign(req, { body: undefined })
+      // `curl -X POST /api/reconnect` sends no body and no Content-Type: that is an empty JSON body,
+      // not an unsupported media type.
+      const type = req.headers['content-type']
+      if (!type && isBodyless(req)) req.headers['content-type'] = 'application/json'
+      // The library takes a body only for exactly `application/json`; `; charset=utf-8` and
+      // `application/*+json` are JSON all the same.
+      else if (type && type !== 'application/json' && JSON_TYPE.test(type)) req.headers['content-type'] = 'application/json'
+      const end = res.end.bind(res) as (chunk?: unknown) => ServerResponse
+      res.end = ((chunk?: unknown) => {
+        const failure = failures.get(req)
+        if (failure) return end(JSON.stringify(describeError(failure).body))
+        return end(chunk)
+      }) as typeof res.end
+      handle(req, res, next).catch(next)
+    })
   }
 }
 

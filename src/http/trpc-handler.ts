@@ -8,7 +8,7 @@
 // (bench/RESULTS.md). The protocol is tRPC's, so the pieces that define it are tRPC's too: procedure
 // lookup, the error shape (our errorFormatter runs), the status of a batch and the transformer.
 //
-// Handed to tRPC's handler unchanged (nothing read from the request yet):
+// Handed to tRPC's handler, its input held to the same limits first (handOver):
 //   - methods other than GET and POST (HEAD answers 204 there);
 //   - streaming calls (httpBatchStreamLink's `trpc-accept`) and subscriptions (SSE);
 //   - POST bodies that are not JSON (form data, octet streams, a missing content type: 415 there);
@@ -20,6 +20,7 @@ import { createHTTPHandler } from '@trpc/server/adapters/standalone'
 import {
   getErrorShape,
   getHTTPStatusCode,
+  getHTTPStatusCodeFromError,
   getProcedureAtPath,
   getTRPCErrorFromUnknown,
   transformTRPCResponse,
@@ -27,6 +28,7 @@ import {
   type AnyProcedure,
   type TRPCResponse,
 } from '@trpc/server/unstable-core-do-not-import'
+import { assertJsonDepth } from './json-body.js'
 
 export interface TrpcHandlerOptions<R extends AnyRouter> {
   router: R
@@ -62,15 +64,10 @@ export function createTrpcHandler<R extends AnyRouter>(opts: TrpcHandlerOptions<
 
   /** The calls a plain request names, or undefined when it is for tRPC's own handler. */
   async function plainCalls(req: IncomingMessage, pathPart: string, isBatch: boolean): Promise<Call[] | undefined> {
+    const decoded = decodePath(pathPart)
     if (req.method !== 'GET' && req.method !== 'POST') return undefined
     if (req.headers['trpc-accept'] !== undefined || req.headers.accept?.includes('text/event-stream')) return undefined
     if (req.method === 'POST' && !isJson(req.headers['content-type'])) return undefined
-    let decoded: string
-    try {
-      decoded = decodeURIComponent(pathPart)
-    } catch {
-      return undefined // tRPC's handler answers a malformed path with its own 400
-    }
     const paths = urlPathToProcedurePath(decoded, config.pathSeparator ?? '.')
     const calls = await Promise.all(
       (isBatch ? paths.split(',') : [paths]).map(async (path) => ({ path, procedure: (await getProcedureAtPath(opts.router, path)) as AnyProcedure | null })),
@@ -78,12 +75,17 @@ export function createTrpcHandler<R extends AnyRouter>(opts: TrpcHandlerOptions<
     return calls.some((call) => call.procedure?._def.type === 'subscription') ? undefined : calls
   }
 
-  /** Reads the inputs of every call: the `input` query parameter of a GET, the JSON body of a POST. */
+  /**
+   * Reads the inputs of every call: the `input` query parameter of a GET, the JSON body of a POST,
+   * held to json-body.ts's nesting limit before they are parsed.
+   */
   async function readInputs(req: IncomingMessage, search: URLSearchParams, isBatch: boolean, count: number): Promise<unknown[]> {
-    const raw = req.method === 'GET' ? search.get('input') : await readBody(req, opts.maxBodySize)
+    const query = search.get('input')
+    const raw = req.method === 'GET' ? (query === null ? undefined : Buffer.from(query)) : await readBody(req, opts.maxBodySize)
+    if (raw) assertJsonDepth(raw)
     let parsed: unknown
     try {
-      parsed = raw ? JSON.parse(raw) : undefined
+      parsed = raw?.length ? JSON.parse(raw.toString('utf8')) : undefined
     } catch (cause) {
       throw new TRPCError({ code: 'BAD_REQUEST', message: cause instanceof Error ? cause.message : 'Invalid input', cause })
     }
@@ -94,6 +96,21 @@ export function createTrpcHandler<R extends AnyRouter>(opts: TrpcHandlerOptions<
       throw new TRPCError({ code: 'BAD_REQUEST', message: '"input" needs to be an object when doing a batch call' })
     }
     return Array.from({ length: count }, (_, i) => deserialize((parsed as Record<string, unknown>)[i]))
+  }
+
+  /**
+   * Hands a request to tRPC's own handler, held to the same input rules as the calls answered here:
+   * a JSON body is read and checked first, and given to it as `req.body` (which it takes as it is).
+   */
+  async function handOver(req: IncomingMessage, res: ServerResponse, search: URLSearchParams) {
+    const input = search.get('input')
+    if (input) assertJsonDepth(Buffer.from(input))
+    if (req.method === 'POST' && isJson(req.headers['content-type'])) {
+      const body = await readBody(req, opts.maxBodySize)
+      assertJsonDepth(body)
+      Object.assign(req, { body: body.toString('utf8') })
+    }
+    await standard(req, res)
   }
 
   async function answer(req: IncomingMessage, res: ServerResponse, calls: Call[], search: URLSearchParams, isBatch: boolean) {
@@ -148,16 +165,35 @@ export function createTrpcHandler<R extends AnyRouter>(opts: TrpcHandlerOptions<
     const isBatch = search.get('batch') === '1'
     const pathPart = url.slice(opts.basePath.length, queryAt >= 0 ? queryAt : undefined)
     plainCalls(req, pathPart, isBatch)
-      .then((calls) => (calls ? answer(req, res, calls, search, isBatch) : standard(req, res)))
+      .then((calls) => (calls ? answer(req, res, calls, search, isBatch) : handOver(req, res, search)))
       .catch((cause: unknown) => {
-        // Only a bug (a throwing errorFormatter or createContext) gets here; answer as tRPC would.
+        // An input handOver refused, or a bug (a throwing errorFormatter or createContext): answered
+        // as tRPC answers a request that failed before any call ran. A bug's answer is built by
+        // hand, since the errorFormatter may be what failed.
         const error = getTRPCErrorFromUnknown(cause)
         opts.onError?.(error, req)
         if (res.headersSent) return void res.end()
-        res.statusCode = 500
+        res.statusCode = getHTTPStatusCodeFromError(error)
+        res.setHeader('vary', 'trpc-accept, accept')
         res.setHeader('content-type', 'application/json')
-        res.end(JSON.stringify({ error: { message: error.message, code: -32603, data: { code: 'INTERNAL_SERVER_ERROR', httpStatus: 500 } } }))
+        const shape =
+          res.statusCode < 500
+            ? getErrorShape({ config, ctx: undefined, error, input: undefined, path: undefined, type: 'unknown' })
+            : { message: error.message, code: -32603, data: { code: 'INTERNAL_SERVER_ERROR', httpStatus: 500 } }
+        res.end(JSON.stringify(transformTRPCResponse(config, { error: shape })))
       })
+  }
+}
+
+/**
+ * The procedure path, percent-decoded. tRPC's own handler refuses a malformed one with the same 400,
+ * but as text/plain: it is refused here, for every method, so that the answer is JSON.
+ */
+function decodePath(pathPart: string): string {
+  try {
+    return decodeURIComponent(pathPart)
+  } catch {
+    throw new TRPCError({ code: 'BAD_REQUEST', message: `Invalid URL-encoding in path "${pathPart}"` })
   }
 }
 
@@ -166,8 +202,16 @@ function isJson(contentType: string | undefined): boolean {
   return contentType?.split(';', 1)[0]!.trim().toLowerCase() === 'application/json'
 }
 
-/** The body as text; past `limit` bytes the rest is drained unread and a PAYLOAD_TOO_LARGE error thrown. */
-function readBody(req: IncomingMessage, limit: number): Promise<string> {
+/**
+ * The body; past `limit` bytes the rest is drained unread and a PAYLOAD_TOO_LARGE error thrown. A
+ * compressed body is drained and refused: tRPC's clients never compress what they send.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const encoding = req.headers['content-encoding']
+  if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
+    req.resume()
+    return Promise.reject(new TRPCError({ code: 'UNSUPPORTED_MEDIA_TYPE', message: `Compressed request bodies (${encoding}) are not accepted on /trpc` }))
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
@@ -180,7 +224,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
       reject(new TRPCError({ code: 'PAYLOAD_TOO_LARGE' }))
     }
     req.on('data', onData)
-    req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+    req.once('end', () => resolve(Buffer.concat(chunks)))
     req.once('error', reject)
   })
 }
