@@ -23,6 +23,8 @@ export type ScanOptions = {
 	pushName?: string
 	/** the phone's platform as pair-success reports it: 'android', 'iphone', 'smba' (Business Android), 'smbi' */
 	platform?: string
+	/** the phone's approval carries an account signature that does not verify: the companion must refuse it */
+	forgeAccountSignature?: boolean
 }
 
 export type PairedDevice = { deviceId: number; jid: string; lid: string }
@@ -128,7 +130,8 @@ export class DeviceSessions {
 					phone: this.directory.phone,
 					lid: this.directory.lid,
 					platform,
-					businessName: BUSINESS_PLATFORMS.has(platform) ? options.pushName : undefined
+					businessName: BUSINESS_PLATFORMS.has(platform) ? options.pushName : undefined,
+					forgeAccountSignature: options.forgeAccountSignature
 				})
 			)
 		})

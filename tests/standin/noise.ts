@@ -48,16 +48,27 @@ function signedCertificate(details: proto.CertChain.NoiseCertificate.IDetails, s
 	return { details: encoded, signature: Curve.sign(signer.private, encoded) }
 }
 
+/**
+ * The certificate chain a stand-in presents in its ServerHello:
+ * - 'valid' (default): the intermediate signed by the test root the client trusts, the leaf by the intermediate;
+ * - 'wrong-root': the intermediate signed by another root, one the client does not trust (a forged server);
+ * - 'wrong-intermediate': the leaf signed by a key other than the intermediate's.
+ * Everything else (serials, keys) is as in a valid chain, so only the signatures are wrong.
+ */
+export type CertificateChainScenario = 'valid' | 'wrong-root' | 'wrong-intermediate'
+
 /** A server static key pair and the encoded chain (root -> intermediate -> leaf) that vouches for it. */
-export function testCertificateChain(): { serverStatic: KeyPair; encodedChain: Uint8Array } {
+export function testCertificateChain(scenario: CertificateChainScenario = 'valid'): { serverStatic: KeyPair; encodedChain: Uint8Array } {
 	const ca = certificateAuthority()
 	const serverStatic = Curve.generateKeyPair()
+	const root = scenario === 'wrong-root' ? Curve.generateKeyPair() : testRoot
+	const intermediateSigner = scenario === 'wrong-intermediate' ? Curve.generateKeyPair() : ca.intermediate
 	const encodedChain = proto.CertChain.encode({
 		intermediate: signedCertificate(
 			{ serial: ca.intermediateSerial, issuerSerial: WA_CERT_DETAILS.SERIAL, key: ca.intermediate.public },
-			testRoot
+			root
 		),
-		leaf: signedCertificate({ serial: 2, issuerSerial: ca.intermediateSerial, key: serverStatic.public }, ca.intermediate)
+		leaf: signedCertificate({ serial: 2, issuerSerial: ca.intermediateSerial, key: serverStatic.public }, intermediateSigner)
 	}).finish()
 	return { serverStatic, encodedChain }
 }

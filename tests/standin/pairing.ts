@@ -88,6 +88,11 @@ export type PairSuccessOptions = {
 	platform: string
 	/** business accounts announce their verified name here (`<biz name>`) */
 	businessName?: string
+	/**
+	 * A forged approval: the account signature is made by a key other than the account key it names
+	 * (the HMAC over it is still right). A companion must refuse it. Default false.
+	 */
+	forgeAccountSignature?: boolean
 }
 
 /** `<iq><pair-success>`: the phone's signed approval of the companion whose QR it scanned. */
@@ -95,8 +100,9 @@ export function pairSuccessNode(options: PairSuccessOptions): BinaryNode {
 	const { qr, accountKey, deviceId } = options
 	const deviceDetails = proto.ADVDeviceIdentity.encode({ rawId: 1, timestamp: unixNow(), keyIndex: deviceId }).finish()
 	const identityKey = Buffer.from(qr.identityKey, 'base64')
+	const signer = options.forgeAccountSignature ? Curve.generateKeyPair() : accountKey
 	const accountSignature = Curve.sign(
-		accountKey.private,
+		signer.private,
 		Buffer.concat([WA_ADV_ACCOUNT_SIG_PREFIX, deviceDetails, identityKey])
 	)
 	const details = proto.ADVSignedDeviceIdentity.encode({

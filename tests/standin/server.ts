@@ -34,7 +34,7 @@ import { answerGroupQuery, groupQueryKind, type GroupQueryKind } from './groups.
 import type { HistoryContent } from './history-sync.js'
 import { MediaHost, type StoredMedia } from './media-host.js'
 import { bytesOf, children, firstChild, iqResult, node, unixNow } from './nodes.js'
-import { testCertificateChain } from './noise.js'
+import { testCertificateChain, type CertificateChainScenario } from './noise.js'
 import { openOutgoing, type OutgoingMessage } from './outbox.js'
 import type { LinkedDevice } from './pairing.js'
 import { answerEncryptQuery } from './prekeys.js'
@@ -64,6 +64,11 @@ export type StandInOptions = {
 	deliveryDelayMs?: number
 	/** print every stanza (also on with STANDIN_LOG=1), or a function to receive the lines */
 	log?: boolean | ((line: string) => void)
+	/**
+	 * the Noise certificate chain presented to clients (default 'valid'); 'wrong-root' and
+	 * 'wrong-intermediate' play a server whose chain a client must refuse, see noise.ts
+	 */
+	certificateChain?: CertificateChainScenario
 }
 
 /**
@@ -105,6 +110,8 @@ export class StandIn {
 	private readonly versions: ClientVersion[] = []
 	private readonly registrations: proto.DeviceProps[] = []
 	private versionRejected: (version: ClientVersion) => boolean = () => false
+	/** query namespaces (iq xmlns) the server leaves unanswered, see ignoreQueries() */
+	private ignoredQueries = new Set<string>()
 	/** app-state versions the device has fetched, to know when pushed contacts arrived */
 	private readonly servedAppState: number[] = []
 	private readonly timers = new Set<NodeJS.Timeout>()
@@ -135,7 +142,7 @@ export class StandIn {
 		const log = options.log ?? !!process.env.STANDIN_LOG
 		this.log = typeof log === 'function' ? log : log ? (line: string) => console.error(line) : undefined
 
-		const { serverStatic, encodedChain } = testCertificateChain()
+		const { serverStatic, encodedChain } = testCertificateChain(options.certificateChain)
 		endpoint.wss.on('connection', (socket: WebSocket) => {
 			const connection = new ClientConnection(socket, serverStatic, encodedChain, {
 				onHandshake: connection => this.onHandshake(connection),
@@ -251,6 +258,15 @@ export class StandIn {
 	 */
 	rejectVersion(reject: boolean | ((version: ClientVersion) => boolean) = true) {
 		this.versionRejected = typeof reject === 'function' ? reject : () => reject
+	}
+
+	/**
+	 * Leave the device's queries in these namespaces unanswered, as a stalled server would: with
+	 * 'usync', a send to a contact whose devices the device does not know yet hangs in Baileys'
+	 * device lookup. No arguments answers everything again.
+	 */
+	ignoreQueries(...xmlns: string[]) {
+		this.ignoredQueries = new Set(xmlns)
 	}
 
 	/** The app version each connecting client presented (Baileys' `version` config), oldest first. */
@@ -484,6 +500,7 @@ export class StandIn {
 
 	private answerIq(connection: ClientConnection, request: BinaryNode) {
 		const device = this.sessions.deviceOf(connection)
+		if (this.ignoredQueries.has(request.attrs.xmlns ?? '')) return
 		switch (request.attrs.xmlns) {
 			case 'encrypt':
 				connection.send(answerEncryptQuery(request, this.directory, device))
