@@ -333,7 +333,7 @@ describe('webhook delivery', () => {
     assert.deepEqual(hook.requests.map((r) => r.path), ['/hook', '/hook'])
   })
 
-  test('410 Gone turns the webhook off, and that is recorded', async () => {
+  test('410 Gone turns the webhook off but keeps the backlog, which a new URL receives oldest first with the same ids', async () => {
     const hook = await receiver()
     hook.answers.push({ status: 410, body: 'unsubscribed', delayMs: 50 })
     const svc = await service({ WEBHOOK_CONCURRENCY: '1' })
@@ -341,24 +341,105 @@ describe('webhook delivery', () => {
     const gone = await record(svc, 1)
     const queued = [await record(svc, 2), await record(svc, 3)]
 
-    const row = await settled(svc, gone, 'failed')
-    assert.equal(row.attempts, 1)
+    await until(async () => (await get(svc, '/api/webhook')).body.url === null, 'the webhook to be turned off')
+    const row = await until(async () => {
+      const r = await deliveryRow(svc, gone)
+      return r.attempts === 1 && r.status === 'pending' ? r : undefined
+    }, 'the refused delivery to be settled')
     assert.equal(row.lastStatus, 410)
     assert.equal(row.lastError, 'HTTP 410 Gone: unsubscribed: the receiver asked not to be called again')
-    const webhook = (await get(svc, '/api/webhook')).body
-    assert.equal(webhook.url, null)
-    // What was still waiting has nowhere to go.
-    for (const id of queued) {
+    // Nothing was given up: the refused delivery and what waited behind it are all kept.
+    for (const id of queued) assert.deepEqual(await deliveryRow(svc, id).then((r) => [r.status, r.attempts]), ['pending', 0])
+    assert.deepEqual((await get(svc, '/api/webhook')).body, { url: null, events: ['message'], secretSet: false, pending: 3, delivered: 0, failed: 0 })
+    assert.deepEqual((await get(svc, '/api/events?type=webhook_failed')).body, [])
+    // While the webhook is off, new events are not queued, and nothing is sent or dropped.
+    assert.equal((await (await defaultSession(svc)).events.record('message', sampleMessage(4))).deliveryId, undefined)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    assert.equal(hook.requests.length, 1)
+    assert.equal((await get(svc, '/api/webhook')).body.pending, 3)
+
+    // A URL set again gets the backlog, the refused delivery first, with the same delivery ids.
+    await setWebhook(svc, { url: hook.url })
+    await hook.waitFor(() => hook.delivered.length === 3)
+    assert.deepEqual(hook.delivered.map((r) => r.deliveryId), [gone, ...queued])
+    await until(async () => (await get(svc, '/api/webhook')).body.delivered === 3, 'the counters')
+    assert.deepEqual((await get(svc, '/api/webhook')).body, { url: hook.url, events: ['message'], secretSet: false, pending: 0, delivered: 3, failed: 0 })
+    assert.equal((await deliveryRow(svc, gone)).attempts, 2)
+  })
+
+  test('clearing the URL gives up what is pending, also a backlog a 410 kept', async () => {
+    const hook = await receiver()
+    hook.script = () => 503
+    const svc = await service()
+    await setWebhook(svc, { url: hook.url })
+    const waiting = [await record(svc, 1), await record(svc, 2)]
+    await until(async () => (await deliveryRow(svc, waiting[0]!)).attempts >= 1, 'a failed attempt')
+    await setWebhook(svc, { url: null })
+    for (const id of waiting) {
       const dropped = await settled(svc, id, 'failed')
-      assert.equal(dropped.attempts, 0)
       assert.equal(dropped.lastError, 'not delivered: the webhook was turned off')
     }
-    assert.deepEqual((await get(svc, '/api/webhook')).body, { url: null, events: ['message'], secretSet: false, pending: 0, delivered: 0, failed: 3 })
-    const failures = (await get(svc, '/api/events?type=webhook_failed')).body as Array<{ data: Record<string, unknown> }>
-    assert.deepEqual(failures.map((e) => e.data), [{ deliveryId: gone, event: 'message', attempts: 1, error: row.lastError }])
-    // Nothing more is queued or sent.
-    assert.equal((await (await defaultSession(svc)).events.record('message', sampleMessage(4))).deliveryId, undefined)
-    assert.equal(hook.requests.length, 1)
+
+    hook.script = () => 410
+    await setWebhook(svc, { url: hook.url })
+    const kept = [await record(svc, 3), await record(svc, 4)]
+    await until(async () => (await get(svc, '/api/webhook')).body.url === null, 'the 410 to turn the webhook off')
+    await until(async () => (await deliveryRow(svc, kept[0]!)).status === 'pending', 'the refused delivery to be kept')
+    assert.deepEqual((await get(svc, '/api/webhook')).body.pending, 2)
+    // A 410 is not a clear; the user's own clear is, even once the webhook is already off.
+    await setWebhook(svc, { url: null })
+    for (const id of kept) assert.equal((await settled(svc, id, 'failed')).lastError, 'not delivered: the webhook was turned off')
+    assert.deepEqual((await get(svc, '/api/webhook')).body, { url: null, events: ['message'], secretSet: false, pending: 0, delivered: 0, failed: 4 })
+  })
+
+  test('Retry-After on a 429 or 503, in seconds or as a date, delays the next attempt at least that long, at most WEBHOOK_RETRY_MAX_MS', async () => {
+    const hook = await receiver()
+    // An HTTP date has whole seconds: the second answer names the second after next (1-2 s ahead).
+    let date: Date | undefined
+    hook.script = (r) => {
+      if (r.index === 0) return { status: 503, headers: { 'retry-after': '1' } }
+      if (r.index === 1) {
+        date = new Date((Math.floor(Date.now() / 1_000) + 2) * 1_000)
+        return { status: 429, headers: { 'retry-after': date.toUTCString() } }
+      }
+      return r.index === 2 ? { status: 503, headers: { 'retry-after': '3600' } } : 200
+    }
+    const svc = await service({ WEBHOOK_RETRY_MAX_MS: '2000' })
+    await setWebhook(svc, { url: hook.url })
+    const id = await record(svc, 1)
+    const row = await settled(svc, id, 'delivered', 10_000)
+    assert.equal(row.attempts, 4)
+    const [first, second, third, fourth] = hook.requests
+    assert.ok(second!.at - first!.answeredAt! >= 1_000, `Retry-After: 1 was answered by a retry after ${second!.at - first!.answeredAt!} ms`)
+    assert.ok(third!.at >= date!.getTime(), `Retry-After: a date was answered by a retry ${date!.getTime() - third!.at} ms before it`)
+    // An hour is more than WEBHOOK_RETRY_MAX_MS allows: 2 s.
+    const capped = fourth!.at - third!.answeredAt!
+    assert.ok(capped >= 2_000 && capped < 3_000, `Retry-After: 3600 was answered by a retry after ${capped} ms`)
+  })
+
+  test('a receiver always slower than the timeout gets each retry only after the timeout and the backoff delay', async () => {
+    const hook = await receiver()
+    hook.script = () => ({ status: 200, delayMs: 400 })
+    const options = { minMs: 40, maxMs: 200 }
+    const svc = await service({ WEBHOOK_TIMEOUT_MS: '100', WEBHOOK_RETRY_MIN_MS: String(options.minMs), WEBHOOK_RETRY_MAX_MS: String(options.maxMs) })
+    await setWebhook(svc, { url: hook.url })
+    const ids = [await record(svc, 1), await record(svc, 2), await record(svc, 3)]
+    await new Promise((resolve) => setTimeout(resolve, 1_500))
+    hook.script = () => 200
+    for (const id of ids) await settled(svc, id, 'delivered')
+    const first = hook.requests.filter((r) => r.deliveryId === ids[0])
+    // Each timeout counts as a failure: attempt n+1 comes no sooner than the timeout plus the
+    // shortest delay the backoff allows after n failures (retryDelay with no jitter).
+    for (let n = 1; n < first.length; n++) {
+      const gap = first[n]!.at - first[n - 1]!.at
+      const least = 100 + retryDelay(n, options, () => 0)
+      assert.ok(gap >= least - 5, `attempt ${n + 1} came ${gap} ms after attempt ${n}, less than ${least} ms`)
+    }
+    // 1.5 s of timeouts at 100 ms + 40, 80, 160, 200 ... ms is at most 8 attempts, then the one that succeeds.
+    assert.ok(first.length <= 9, `${first.length} attempts`)
+    assert.equal((await deliveryRow(svc, ids[0]!)).attempts, first.length)
+    // Those behind the timed-out one were not sent over and over meanwhile (the backoff probes with the oldest only).
+    for (const id of ids.slice(1)) assert.ok(hook.requests.filter((r) => r.deliveryId === id).length <= 2)
   })
 
   test('a delivery failing past WEBHOOK_MAX_AGE_MS is given up, shown, and reported as webhook_failed', async () => {
@@ -602,6 +683,73 @@ describe('worker lifecycle', () => {
     hook.script = () => 200
     await hook.waitFor(() => hook.delivered.length === 10)
     assert.deepEqual(new Set(hook.delivered.map((r) => r.deliveryId)), new Set(ids))
+  })
+
+  test('a delivery the receiver refuses holds the ones behind it, but never gets them given up unattempted', async () => {
+    const hook = await receiver()
+    hook.script = (r) => (JSON.parse(r.text).data.messageID === 'M0' ? { status: 400, body: 'bad event' } : 200)
+    const db = await database()
+    // Housekeeping often, so that the expiry sweep runs while the refused delivery is retried.
+    const { events, worker } = await webhooks(db, hook.url, { concurrency: 1, maxAgeMs: 400, housekeepingMs: 20 })
+    await worker.start()
+    cleanups.push(() => worker.stop())
+    const poison = (await events.record('message', sampleMessage(0))).deliveryId!
+    await until(async () => (await db.webhookDelivery.findUniqueOrThrow({ where: { id: poison } })).attempts === 1, 'the first refusal')
+    const behind: string[] = []
+    for (let i = 1; i <= 10; i++) behind.push((await events.record('message', sampleMessage(i))).deliveryId!)
+    await until(async () => (await db.webhookDelivery.findUniqueOrThrow({ where: { id: poison } })).attempts >= 3, 'more refusals')
+    assert.ok(hook.requests.every((r) => r.deliveryId === poison), 'the order is kept: nothing behind the refused delivery went out while it was retried')
+
+    // Once it ages out and is given up, those behind it (just as old) are each tried, oldest first.
+    await hook.waitFor(() => hook.delivered.length === 10, 5_000)
+    assert.deepEqual(hook.delivered.map((r) => r.deliveryId), behind)
+    await until(async () => (await db.webhookDelivery.count({ where: { status: 'delivered' } })) === 10, 'all to be settled')
+    const rows = await db.webhookDelivery.findMany({ orderBy: { seq: 'asc' } })
+    assert.equal(rows[0]!.status, 'failed')
+    assert.ok(rows[0]!.attempts >= 3)
+    assert.deepEqual(rows.slice(1).map((r) => [r.status, r.attempts]), Array(10).fill(['delivered', 1]))
+    const failures = await events.list({ limit: 10, type: 'webhook_failed' })
+    assert.deepEqual(failures.map((e) => e.data.deliveryId), [poison])
+  })
+
+  test('an outage longer than the maximum age gives every delivery an attempt before giving it up', async () => {
+    const hook = await receiver()
+    hook.script = () => 503
+    const db = await database()
+    const { events, worker } = await webhooks(db, hook.url, { concurrency: 4, maxAgeMs: 300, housekeepingMs: 20 })
+    await worker.start()
+    cleanups.push(() => worker.stop())
+    const first = (await events.record('message', sampleMessage(0))).deliveryId!
+    await until(async () => (await db.webhookDelivery.findUniqueOrThrow({ where: { id: first } })).attempts === 1, 'the first failure')
+    for (let i = 1; i <= 10; i++) await events.record('message', sampleMessage(i))
+    await until(async () => (await db.webhookDelivery.count({ where: { status: 'failed' } })) === 11, 'all to be given up', 5_000)
+    const rows = await db.webhookDelivery.findMany({ orderBy: { seq: 'asc' } })
+    assert.deepEqual(rows.filter((r) => r.attempts === 0).map((r) => r.id), [], 'given up without an attempt')
+    assert.deepEqual(new Set(hook.requests.map((r) => r.deliveryId)), new Set(rows.map((r) => r.id)))
+    assert.equal((await events.list({ limit: 20, type: 'webhook_failed' })).length, 11)
+  })
+
+  test('a backlog a 410 kept survives a restart while the webhook is off, and goes to the next URL', async () => {
+    const hook = await receiver()
+    hook.answers.push(410)
+    const db = await database()
+    const first = await webhooks(db, hook.url, { concurrency: 1, maxAgeMs: 100, housekeepingMs: 20 })
+    await first.worker.start()
+    const ids = [(await first.events.record('message', sampleMessage(0))).deliveryId!, (await first.events.record('message', sampleMessage(1))).deliveryId!]
+    await until(() => first.settings.url === null || undefined, 'the 410 to turn the webhook off')
+    // Off, the backlog is on hold: older than the maximum age, it is not expired either.
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    await first.worker.stop()
+
+    const second = await webhooks(db, null, { concurrency: 1, maxAgeMs: 100, housekeepingMs: 20 })
+    await second.worker.start()
+    cleanups.push(() => second.worker.stop())
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    assert.deepEqual((await db.webhookDelivery.findMany({ orderBy: { seq: 'asc' } })).map((r) => [r.id, r.status]), [[ids[0], 'pending'], [ids[1], 'pending']])
+    await second.settings.update({ url: hook.url })
+    await hook.waitFor(() => hook.delivered.length === 2)
+    assert.deepEqual(hook.delivered.map((r) => r.deliveryId), ids)
+    await until(async () => (await db.webhookDelivery.count({ where: { status: 'delivered' } })) === 2, 'both to be settled')
   })
 
   test('a row handed over to a worker that stopped before the commit goes back to pending, and out after a restart', async () => {

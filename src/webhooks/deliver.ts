@@ -25,8 +25,11 @@ export type AttemptResult =
   | { outcome: 'delivered'; status: number }
   /** 410 Gone: the receiver asks not to be called again. */
   | { outcome: 'gone'; status: 410; error: string }
-  /** Any other answer, a network error or a timeout: retried later. */
-  | { outcome: 'failed'; status: number | null; error: string }
+  /**
+   * Any other answer, a network error or a timeout: retried later. `retryAfterMs`: how long a 429
+   * or 503 asked to be left alone (its Retry-After header), if it said.
+   */
+  | { outcome: 'failed'; status: number | null; error: string; retryAfterMs?: number }
   | { outcome: 'aborted'; error: string }
 
 /** `sha256=<hex HMAC-SHA256 of the raw body>`, the X-Wsgo-Signature value. */
@@ -56,13 +59,15 @@ export async function attemptDelivery(attempt: Attempt): Promise<AttemptResult> 
   if (attempt.signal?.aborted) stop()
   attempt.signal?.addEventListener('abort', stop, { once: true })
   try {
-    const { status, location, text } = await post(attempt, controller.signal)
+    const { status, location, retryAfter, text } = await post(attempt, controller.signal)
     if (status >= 200 && status < 300) return { outcome: 'delivered', status }
     if (status === 410) return { outcome: 'gone', status, error: `HTTP 410 Gone${excerpt(text)}: the receiver asked not to be called again` }
     if (status >= 300 && status < 400) {
       return { outcome: 'failed', status, error: `HTTP ${status} redirect${location ? ` to ${location}` : ''} not followed: set the final URL as the webhook` }
     }
-    return { outcome: 'failed', status, error: `HTTP ${status}${excerpt(text)}` }
+    const failed = { outcome: 'failed', status, error: `HTTP ${status}${excerpt(text)}` } as const
+    const retryAfterMs = status === 429 || status === 503 ? parseRetryAfter(retryAfter) : undefined
+    return retryAfterMs === undefined ? failed : { ...failed, retryAfterMs }
   } catch (error) {
     if (controller.signal.reason === STOPPED) return { outcome: 'aborted', error: 'interrupted: the service stopped' }
     if (controller.signal.reason === TIMEOUT) return { outcome: 'failed', status: null, error: `timed out after ${attempt.timeoutMs} ms` }
@@ -76,6 +81,7 @@ export async function attemptDelivery(attempt: Attempt): Promise<AttemptResult> 
 interface Answer {
   status: number
   location: string | undefined
+  retryAfter: string | undefined
   /** The first KB of the answer's body. */
   text: string
 }
@@ -100,7 +106,7 @@ function post(attempt: Attempt, signal: AbortSignal): Promise<Answer> {
     let answered = false
     const request = send(url, { method: 'POST', headers, agent: agents[url.protocol as keyof typeof agents], signal }, (response) => {
       answered = true
-      void readAnswer(response).then((text) => resolve({ status: response.statusCode ?? 0, location: response.headers.location, text }))
+      void readAnswer(response).then((text) => resolve({ status: response.statusCode ?? 0, location: response.headers.location, retryAfter: response.headers['retry-after'], text }))
     })
     // Once the status is in, an error (a timeout while reading the body, say) only cuts the body short.
     request.on('error', (error) => {
@@ -129,6 +135,18 @@ function readAnswer(response: IncomingMessage): Promise<string> {
     response.on('close', done)
     response.on('error', () => {}) // 'close' follows
   })
+}
+
+/**
+ * A Retry-After value as a wait in ms: delay-seconds, or an HTTP date (RFC 9110, 10.2.3), from
+ * `now`; undefined when it is neither.
+ */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  const text = value?.trim()
+  if (!text) return undefined
+  if (/^\d+$/.test(text)) return Number(text) * 1_000
+  const at = Date.parse(text)
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now)
 }
 
 /** The start of a receiver's answer, for lastError: `: <first 200 characters>`. */

@@ -31,7 +31,7 @@ const claimedRowsSchema = z.array(claimedRowSchema)
 export const deliveryCountsSchema = z.object({
   pending: z.number().int().describe('Waiting for their first or next attempt (including those being sent now)'),
   delivered: z.number().int(),
-  failed: z.number().int().describe('Given up: too old, or the webhook was turned off'),
+  failed: z.number().int().describe('Given up: too old (and tried at least once), or the webhook URL was cleared'),
 })
 export type DeliveryCounts = z.infer<typeof deliveryCountsSchema>
 
@@ -123,16 +123,19 @@ export class Outbox implements OutboxTable {
     await this.db.webhookDelivery.updateMany({ where: { session: this.session, status: 'pending', nextAttemptAt: { gt: now } }, data: { nextAttemptAt: now } })
   }
 
-  /** With no URL there is nowhere to deliver: what is still pending is given up. */
+  /** The URL was cleared: what is still pending is given up. */
   async dropPending(reason: string): Promise<number> {
     const { count } = await this.db.webhookDelivery.updateMany({ where: { session: this.session, status: 'pending' }, data: { status: 'failed', lastError: reason } })
     return count
   }
 
-  /** Pending rows created before `cutoff`, oldest first, in pages. */
+  /**
+   * Pending rows created before `cutoff` that were tried at least once, oldest first, in pages. A
+   * row never tried is not among them: it gets its attempt first (worker.ts).
+   */
   expiredPending(cutoff: Date, take: number) {
     return this.db.webhookDelivery.findMany({
-      where: { session: this.session, status: 'pending', createdAt: { lt: cutoff } },
+      where: { session: this.session, status: 'pending', attempts: { gt: 0 }, createdAt: { lt: cutoff } },
       orderBy: { seq: 'asc' },
       take,
       select: { seq: true, id: true, event: true, attempts: true, lastError: true },

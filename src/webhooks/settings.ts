@@ -10,11 +10,16 @@ const storedSchema = z.object({
   url: z.string().nullable().default(null),
   events: z.array(eventTypeSchema).nullable().default(null),
   secret: z.string().nullable().default(null),
+  /**
+   * The URL is null because its receiver answered 410 Gone, not because someone cleared it: the
+   * pending backlog is kept for the next URL (worker.ts). Any change through the API resets it.
+   */
+  gone: z.boolean().default(false),
 })
 export type WebhookSettingsValue = z.infer<typeof storedSchema>
 
 export class WebhookSettings {
-  private value: WebhookSettingsValue = { url: null, events: null, secret: null }
+  private value: WebhookSettingsValue = storedSchema.parse({})
   private readonly listeners = new Set<(next: WebhookSettingsValue, previous: WebhookSettingsValue) => void>()
 
   constructor(
@@ -36,6 +41,11 @@ export class WebhookSettings {
 
   get events(): EventType[] | null {
     return this.value.events
+  }
+
+  /** Whether a 410 Gone turned the webhook off (see `gone` above). */
+  get gone(): boolean {
+    return this.value.gone
   }
 
   /** The secret that signs deliveries: the API's, else the environment's. */
@@ -61,8 +71,13 @@ export class WebhookSettings {
     return () => this.listeners.delete(listener)
   }
 
+  /** A 410 Gone from `url`: the webhook is turned off, unless another URL was set meanwhile. */
+  async turnOffAfterGone(url: string): Promise<void> {
+    if (this.value.url === url) await this.update({ url: null, gone: true })
+  }
+
   async update(change: Partial<WebhookSettingsValue>): Promise<void> {
-    const next = { ...this.value, ...change }
+    const next = { ...this.value, gone: false, ...change }
     const value = JSON.stringify(next)
     await this.db.setting.upsert({ where: { session_key: { session: this.session, key: SETTING_KEY } }, create: { session: this.session, key: SETTING_KEY, value }, update: { value } })
     const previous = this.value

@@ -7,7 +7,21 @@
 // nothing new is sent; only the oldest pending row is tried (the probe), alone, at its own next
 // attempt time. When a probe succeeds every pending row becomes due again and normal mode resumes,
 // so after an outage the backlog arrives oldest first and a down receiver sees one request per
-// backoff step instead of the whole backlog.
+// backoff step instead of the whole backlog. A 429 or 503 with Retry-After puts the next attempt
+// no sooner than it asks (at most retryMaxMs); a timeout is a failure like any other.
+//
+// Giving up (maxAgeMs) never happens to a delivery that was not tried: only its own failed attempt
+// past the deadline gives a row up (its last retry is set at the deadline), and the housekeeping
+// sweep gives up only rows tried at least once. A row that waited behind a failing probe (a poison
+// delivery, an outage) gets its attempt when the probe is given up, since it is then the oldest
+// pending row and due: if it succeeds the backlog resumes, if it fails past its own deadline it is
+// given up with that one attempt. The cost: after an outage longer than maxAgeMs the aged backlog
+// is tried one row at a time before it is dropped.
+//
+// A 410 Gone turns the webhook off but is not a clear: the refused row and the backlog stay pending
+// (and are not aged out) until a URL is set, which sends them, oldest first. Events recorded while
+// the webhook is off are not queued at all (there is no receiver to filter for). Clearing the URL
+// through the API gives up what is pending.
 //
 // The fast path: while the worker is idle enough (normal mode, a free slot, nothing due left
 // unclaimed), EventLog.record writes a new row already claimed and hands it over after the commit
@@ -139,7 +153,8 @@ export class WebhookWorker implements OutboxTaker {
     // Restarted during an outage: keep probing with one delivery rather than sending the whole backlog.
     this.backoff = await this.outbox.isRetrying()
     this.unsubscribe = this.settings.onChange((next, previous) => {
-      if (next.url !== previous.url) void this.urlChanged(next.url)
+      // `gone` too: a clear after a 410 leaves the URL null but now drops the kept backlog.
+      if (next.url !== previous.url || next.gone !== previous.gone) void this.urlChanged(next.url)
     })
     this.started = true
     this.events.handOverTo(this)
@@ -259,7 +274,8 @@ export class WebhookWorker implements OutboxTaker {
     if (url === null) {
       // Nothing is recorded for the webhook until a URL is set again, and setting one notifies.
       clearTimeout(this.wakeTimer)
-      return this.dropPending()
+      // Cleared through the API, what waits is given up; turned off by a 410, it waits for a URL.
+      return this.settings.gone ? undefined : this.dropPending()
     }
     return this.backoff ? this.claimProbe(url) : this.claimDue(url)
   }
@@ -329,8 +345,9 @@ export class WebhookWorker implements OutboxTaker {
       timeoutMs: this.options.timeoutMs,
       signal,
     })
-    // The mode changes before anything awaits, so no pump in between claims by the old mode.
-    if (result.outcome === 'failed') this.backoff = true
+    // The mode changes before anything awaits, so no pump in between claims by the old mode (nor
+    // sends more to a receiver that answered 410 while the URL is being turned off).
+    if (result.outcome === 'failed' || result.outcome === 'gone') this.backoff = true
     await this.settle(row, url, result, Math.round(performance.now() - started))
   }
 
@@ -354,11 +371,12 @@ export class WebhookWorker implements OutboxTaker {
         return
       }
       case 'gone': {
-        await this.outbox.markFailed(row.seq, { attempts, lastStatus: result.status, lastError: result.error })
+        // The receiver refused the endpoint, not this event: the row stays the oldest pending one,
+        // first for the next URL.
+        await this.outbox.retryLater(row.seq, new Date(), { attempts, lastStatus: result.status, lastError: result.error })
         // Only if nobody set another URL while this attempt was out.
-        if (this.settings.url === url) await this.settings.update({ url: null })
-        this.logger.warn({ ...log, receiver: originOf(url) }, 'webhook receiver answered 410 Gone: webhook turned off')
-        await this.reportFailure(row, attempts, result.error)
+        await this.settings.turnOffAfterGone(url)
+        this.logger.warn({ ...log, receiver: originOf(url) }, 'webhook receiver answered 410 Gone: webhook turned off; pending deliveries wait for a new URL')
         return
       }
       case 'failed': {
@@ -372,8 +390,10 @@ export class WebhookWorker implements OutboxTaker {
           return
         }
         const delay = retryDelay(attempts, { minMs: this.options.retryMinMs, maxMs: this.options.retryMaxMs }, this.options.random)
-        // The last try happens at the deadline rather than never.
-        const nextAttemptAt = new Date(Math.min(now + delay, deadline))
+        // The last try happens at the deadline rather than never; but not sooner than the receiver
+        // asked (capped like the backoff), even past the deadline: that try is then the last.
+        const asked = Math.min(result.retryAfterMs ?? 0, this.options.retryMaxMs)
+        const nextAttemptAt = new Date(Math.max(Math.min(now + delay, deadline), now + asked))
         await this.outbox.retryLater(row.seq, nextAttemptAt, failure)
         this.logger.warn({ ...log, error: result.error, retryInMs: nextAttemptAt.getTime() - now }, 'webhook delivery failed; backing off')
         return
@@ -392,7 +412,7 @@ export class WebhookWorker implements OutboxTaker {
     this.mayHaveMore = true
   }
 
-  /** With no URL there is nowhere to deliver: what is still pending is given up. */
+  /** The URL was cleared: what is still pending is given up. */
   private async dropPending(): Promise<void> {
     const dropped = await this.outbox.dropPending('not delivered: the webhook was turned off')
     if (dropped > 0) this.logger.info({ count: dropped }, 'webhook turned off: pending deliveries given up')
@@ -432,10 +452,13 @@ export class WebhookWorker implements OutboxTaker {
   }
 
   /**
-   * Rows older than the maximum age that are still pending (e.g. waiting behind the probe during a
-   * long outage) are given up without another attempt.
+   * Rows older than the maximum age that are still pending and were tried at least once (e.g. failed
+   * in normal mode, then waited behind the probe) are given up without another attempt. Rows never
+   * tried are left for their attempt (see the header).
    */
   private async expire(): Promise<void> {
+    // Off after a 410, the backlog is on hold for the next URL, whatever its age.
+    if (this.settings.url === null) return
     const cutoff = new Date(Date.now() - this.options.maxAgeMs)
     while (!this.stopping) {
       const rows = await this.outbox.expiredPending(cutoff, 100)
@@ -446,6 +469,8 @@ export class WebhookWorker implements OutboxTaker {
         if (!(await this.outbox.expire(row.seq, error))) continue
         this.logger.error({ deliveryId: row.id, event: row.event, attempts: row.attempts }, 'webhook delivery given up: too old')
         await this.reportFailure(row, row.attempts, error)
+        // It may have been the probe's row: the next one is the oldest now, and due for its attempt.
+        this.notify()
       }
     }
   }
