@@ -28,12 +28,13 @@ function fromBodyParser(error: { type?: string; status?: number; limit?: number 
 
 export type FailedRequest = (error: unknown, req: IncomingMessage, res: ServerResponse) => void
 
-/** Answers a request that failed outside a procedure; a 5xx is a bug, and logged. */
+/** Answers a request that failed outside a procedure; a 5xx that is not an ApiError is a bug, and logged. */
 export function failedRequest(logger: Logger): FailedRequest {
   return (error, req, res) => {
     const translated = (typeof error === 'object' && error !== null && fromBodyParser(error)) || error
     const { status, body } = describeError(translated)
-    if (status >= 500) logger.error({ err: error, method: req.method, url: redactUrl(req.url ?? '') }, 'request failed')
+    // An ApiError is a state the service reports on purpose (e.g. WhatsApp not connected), not a bug.
+    if (status >= 500 && !(translated instanceof ApiError)) logger.error({ err: error, method: req.method, url: redactUrl(req.url ?? '') }, 'request failed')
     if (res.headersSent) return void res.destroy()
     res.statusCode = status
     res.setHeader('content-type', 'application/json; charset=utf-8')

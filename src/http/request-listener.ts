@@ -50,15 +50,18 @@ export function createRequestListener(services: Services): RequestListener {
     pathSession: pathSessionOf(req),
     forwarded: isForwarded(req),
   })
+  // A failure the service raised on purpose (ApiError: WhatsApp not connected, a session moving,
+  // WhatsApp refusing) is an expected state, told by the request line; anything else is a bug.
   const onError = (error: TRPCError, req: IncomingMessage) => {
-    if (describeError(error).status >= 500) logger.error({ err: error.cause ?? error, url: redactUrl(req.url ?? '') }, 'procedure failed')
+    if (!(error instanceof ApiError) && describeError(error).status >= 500) logger.error({ err: error.cause ?? error, url: redactUrl(req.url ?? '') }, 'procedure failed')
   }
+  const levelOf = (status: number) => (status === 502 || status === 503 || status === 504 ? 'info' : status >= 500 ? 'error' : 'debug')
   const logRequest = (req: IncomingMessage, res: ServerResponse) => {
     const started = process.hrtime.bigint()
     const url = req.url ?? '' // as sent: per-session paths are rewritten for routing
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6
-      const level = res.statusCode >= 500 ? 'error' : 'debug'
+      const level = levelOf(res.statusCode)
       if (!logger.isLevelEnabled(level)) return
       logger[level]({ method: req.method, url: redactUrl(url), status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request')
     })
