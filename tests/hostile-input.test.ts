@@ -7,9 +7,8 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { connect, type Socket } from 'node:net'
-import { Writable } from 'node:stream'
 import { gzipSync } from 'node:zlib'
-import { createLogger } from '../src/logger.js'
+import { captureLog } from './support/log-capture.js'
 import { MAX_JSON_DEPTH } from '../src/http/json-body.js'
 import { startTestService, type TestService } from './support/service.js'
 
@@ -134,15 +133,9 @@ const nestedObjects = (levels: number) => '{"a":'.repeat(levels - 1) + '{}' + '}
 
 describe('hostile input', () => {
   let service: TestService
-  const lines: string[] = []
+  const { lines, logger } = captureLog()
   before(async () => {
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(String(chunk))
-        done()
-      },
-    })
-    service = await startTestService({ API_KEY: KEY, BODY_LIMIT: String(LIMIT) }, { logger: createLogger('debug', sink) })
+    service = await startTestService({ API_KEY: KEY, BODY_LIMIT: String(LIMIT) }, { logger })
   })
   after(async () => {
     await service.close()

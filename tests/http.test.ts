@@ -2,11 +2,10 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { request } from 'node:http'
-import { Writable } from 'node:stream'
 import { Validator } from '@seriousme/openapi-schema-validator'
 import { createTRPCClient, httpBatchLink, TRPCClientError } from '@trpc/client'
 import type { AppRouter } from '../src/client.js'
-import { createLogger } from '../src/logger.js'
+import { captureLog } from './support/log-capture.js'
 import { startTestService, type TestService } from './support/service.js'
 
 async function json(res: Response): Promise<unknown> {
@@ -138,16 +137,10 @@ describe('HTTP basics (no API key configured)', () => {
 
 describe('API key', () => {
   let service: TestService
-  const lines: string[] = []
+  const { lines, logger } = captureLog()
   const KEY = 'k3y-that-must-not-leak'
   before(async () => {
-    const sink = new Writable({
-      write(chunk, _enc, done) {
-        lines.push(String(chunk))
-        done()
-      },
-    })
-    service = await startTestService({ API_KEY: KEY }, { logger: createLogger('debug', sink) })
+    service = await startTestService({ API_KEY: KEY }, { logger })
   })
   after(() => service.close())
 

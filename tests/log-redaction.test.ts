@@ -5,8 +5,8 @@
 // procedure's failure; all are captured here.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { Writable } from 'node:stream'
-import { createLogger, redactUrl } from '../src/logger.js'
+import { redactUrl } from '../src/logger.js'
+import { captureLog } from './support/log-capture.js'
 import { startTestService, type TestService } from './support/service.js'
 
 const KEY = 'k3y-that-must-not-leak'
@@ -27,15 +27,9 @@ const SPELLINGS = [
 
 describe('the API key in the query string never reaches the log', () => {
   let service: TestService
-  const lines: string[] = []
+  const { lines, logger } = captureLog()
   before(async () => {
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(String(chunk))
-        done()
-      },
-    })
-    service = await startTestService({ API_KEY: KEY }, { logger: createLogger('debug', sink) })
+    service = await startTestService({ API_KEY: KEY }, { logger })
   })
   after(() => service.close())
 
