@@ -8,11 +8,10 @@ import { after, afterEach, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { Writable } from 'node:stream'
 import { Curve } from '@whiskeysockets/baileys'
 import { buildServer } from '../scripts/build.mjs'
 import { BAILEYS_CRYPTO_FILE, inspectBaileysCrypto, patchBaileysCrypto } from '../scripts/patch-baileys.mjs'
-import { createLogger } from '../src/logger.js'
+import { captureLog } from './support/log-capture.js'
 import { releaseBaileysTimers, startStandIn, type StandIn, type StandInOptions } from './standin/index.js'
 import { TestDevice } from './standin/test-device.js'
 import { startServiceProcess, type ServiceProcess } from './support/child.js'
@@ -27,16 +26,10 @@ afterEach(async () => {
 
 /** The service in-process against a stand-in, its log (warn and up) kept as lines of JSON. */
 async function serviceWithLog(standin: StandInOptions = {}) {
-  const lines: string[] = []
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(...chunk.toString().split('\n').filter(Boolean))
-      done()
-    },
-  })
-  const harness = await startWithStandIn({}, { standin, service: { logger: createLogger('warn', sink) } })
+  const { lines, logger } = captureLog('warn')
+  const harness = await startWithStandIn({}, { standin, service: { logger } })
   cleanups.push(() => harness.close())
-  return { harness, log: () => lines.join('\n') }
+  return { harness, log: () => lines.join('') }
 }
 
 const statusOf = async (h: WhatsAppHarness) => (await (await fetch(`${h.url}/api/status`)).json()) as Status
