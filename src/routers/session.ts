@@ -5,6 +5,7 @@ import { z } from 'zod'
 import { ApiError } from '../errors.js'
 import { sessionProcedure, router, withSession } from '../trpc.js'
 import { stateSchema, statusSchema, type SessionStatus } from '../session/shapes.js'
+import type { Services } from '../services.js'
 import { phoneSchema } from './inputs.js'
 
 export const qrSchema = z.object({
@@ -21,6 +22,15 @@ export function currentQrOrThrow(session: { currentQr(): string | undefined; sta
   throw new ApiError('NO_QR', 'No QR code to show yet: the session is connecting; try again in a moment')
 }
 
+/**
+ * A session's status from whichever process owns it. A call forwarded here already went one hop:
+ * it is answered from what this process knows.
+ */
+export function statusWherever(services: Services, name: string, forwarded: boolean): Promise<SessionStatus> {
+  const forward = (owner: { url: string }) => services.forward.call(owner.url, 'session.status', 'query', { session: name }, name) as Promise<SessionStatus>
+  return services.sessions.statusOf(name, forwarded ? undefined : forward)
+}
+
 export const qrPng = (qr: string) => QRCode.toBuffer(qr, { type: 'png', width: 512, margin: 2, errorCorrectionLevel: 'M' })
 
 const actionResult = z.object({ status: z.string(), state: stateSchema })
@@ -32,9 +42,7 @@ export const sessionRouter = router({
     .output(statusSchema)
     .query(({ ctx }) => {
       const { services, session, forwarded } = ctx
-      // A call forwarded here already went one hop: it is answered from what this process knows.
-      const forward = (owner: { url: string }) => services.forward.call(owner.url, 'session.status', 'query', { session: session.name }, session.name) as Promise<SessionStatus>
-      return services.sessions.statusOf(session.name, forwarded ? undefined : forward)
+      return statusWherever(services, session.name, forwarded)
     }),
 
   qr: sessionProcedure

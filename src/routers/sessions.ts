@@ -8,6 +8,7 @@ import { sessionKeySchema } from '../session/keys.js'
 import { sessionNameSchema } from '../session/names.js'
 import { stateSchema, type SessionStatus } from '../session/shapes.js'
 import { adminProcedure, adminSessionProcedure, router, sessionProcedure, type Context } from '../trpc.js'
+import { statusWherever } from './session.js'
 import { applyWebhookChange, webhookChangeSchema } from './webhooks.js'
 
 export const sessionSummarySchema = z
@@ -26,8 +27,8 @@ type SessionSummary = z.infer<typeof sessionSummarySchema>
 const TAGS = ['Sessions']
 
 async function summary(ctx: Context, name: string, createdAt: Date): Promise<SessionSummary> {
-  const { sessions, forward } = ctx.services
-  const status = await sessions.statusOf(name, ctx.forwarded ? undefined : (owner) => forward.call(owner.url, 'session.status', 'query', { session: name }, name) as Promise<SessionStatus>).catch((): SessionStatus => ({ connected: false, loggedIn: false, device: '', pushName: '', platform: '', state: 'standby', lastDisconnect: null }))
+  const { sessions } = ctx.services
+  const status = await statusWherever(ctx.services, name, ctx.forwarded).catch((): SessionStatus => ({ connected: false, loggedIn: false, device: '', pushName: '', platform: '', state: 'standby', lastDisconnect: null }))
   return {
     name,
     createdAt: createdAt.toISOString(),
