@@ -58,6 +58,11 @@ export class DeviceSessions {
 	private readonly logins = new Map<ClientConnection, Login>()
 	/** stanzas for a device that was offline, delivered (marked `offline`) at its next login */
 	private readonly backlog = new Map<number, BinaryNode[]>()
+	/**
+	 * Messages sent on a connection that the device has not acknowledged yet. Like WhatsApp, the
+	 * server keeps them: a connection that closes first gets them back in the backlog of its device.
+	 */
+	private readonly unacked = new Map<ClientConnection, { device: LinkedDevice; stanzas: BinaryNode[] }>()
 	private nextDeviceId = 1
 	private nextStanzaId = 1
 
@@ -197,7 +202,7 @@ export class DeviceSessions {
 		)
 		const backlog = this.backlog.get(device.deviceId) ?? []
 		this.backlog.delete(device.deviceId)
-		for (const stanza of backlog) connection.send({ ...stanza, attrs: { ...stanza.attrs, offline: '1' } })
+		for (const stanza of backlog) this.sendMessage(connection, device, { ...stanza, attrs: { ...stanza.attrs, offline: '1' } })
 		connection.send(node('ib', { from: SERVER }, [node('offline', { count: String(backlog.length) })]))
 	}
 
@@ -211,6 +216,13 @@ export class DeviceSessions {
 	}
 
 	onClose(connection: ClientConnection) {
+		const pending = this.unacked.get(connection)
+		this.unacked.delete(connection)
+		if (pending?.stanzas.length && this.directory.linkedDevices.has(pending.device.noiseKey)) {
+			const { deviceId } = pending.device
+			const requeued = pending.stanzas.map(({ attrs: { offline: _offline, ...attrs }, ...stanza }) => ({ ...stanza, attrs }))
+			this.backlog.set(deviceId, [...requeued, ...(this.backlog.get(deviceId) ?? [])])
+		}
 		this.registrations.get(connection)?.pairing?.reject(new Error('the client disconnected before pairing finished'))
 		this.registrations.delete(connection)
 		this.logins.delete(connection)
@@ -251,11 +263,26 @@ export class DeviceSessions {
 	deliver(device: LinkedDevice, stanza: BinaryNode) {
 		for (const [connection, login] of this.logins) {
 			if (login.device === device && connection.isOpen) {
-				connection.send(stanza)
+				this.sendMessage(connection, device, stanza)
 				return
 			}
 		}
 		this.backlog.set(device.deviceId, [...(this.backlog.get(device.deviceId) ?? []), stanza])
+	}
+
+	/** The device acknowledged a stanza it was sent (`<ack class="message" id=...>`). */
+	acknowledged(connection: ClientConnection, id: string | undefined) {
+		const pending = this.unacked.get(connection)
+		if (pending && id) pending.stanzas = pending.stanzas.filter(stanza => stanza.attrs.id !== id)
+	}
+
+	private sendMessage(connection: ClientConnection, device: LinkedDevice, stanza: BinaryNode) {
+		if (stanza.tag === 'message') {
+			const pending = this.unacked.get(connection) ?? { device, stanzas: [] }
+			pending.stanzas.push(stanza)
+			this.unacked.set(connection, pending)
+		}
+		connection.send(stanza)
 	}
 
 	/** The most recently paired device (the device under test). */

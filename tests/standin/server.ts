@@ -490,6 +490,7 @@ export class StandIn {
 				this.feed.notify()
 				return
 			case 'ack':
+				if (stanza.attrs.class === 'message') this.sessions.acknowledged(connection, stanza.attrs.id)
 				this.acksReceived.push(stanza.attrs)
 				this.feed.notify()
 				return
