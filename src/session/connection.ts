@@ -6,6 +6,8 @@
 import makeWASocket, {
   makeCacheableSignalKeyStore,
   proto,
+  type AnyMessageContent,
+  type MiscMessageGenerationOptions,
   type ConnectionState as BaileysConnectionUpdate,
   type UserFacingSocketConfig,
   type WASocket,
@@ -258,6 +260,15 @@ export class WhatsAppConnection {
     return this.socket
   }
 
+  /**
+   * Runs a call on the open socket (presence, read receipts, group operations...), turning its
+   * failures into a 502 that says `what` failed; 503 when WhatsApp is not connected.
+   */
+  withSocket<T>(what: string, call: (socket: WASocket) => Promise<T>): Promise<T> {
+    const socket = this.requireOpen()
+    return this.whatsapp(what, () => call(socket))
+  }
+
   /** Runs a WhatsApp call, turning its failures into a 502 that says what failed. */
   private async whatsapp<T>(what: string, call: () => Promise<T>): Promise<T> {
     try {
@@ -269,11 +280,15 @@ export class WhatsAppConnection {
     }
   }
 
-  private async send(jid: string, content: Parameters<WASocket['sendMessage']>[1]): Promise<SentMessage> {
+  /**
+   * Sends any message Baileys can build, through the send queue (one at a time, interrupted when the
+   * socket closes). Every kind of send goes through here so each is kept for retry requests.
+   */
+  async send(jid: string, content: AnyMessageContent, options?: MiscMessageGenerationOptions): Promise<SentMessage> {
     this.requireOpen()
     return this.sendQueue.run(async () => {
       const socket = this.requireOpen()
-      const sent = await this.whatsapp('send the message', () => socket.sendMessage(jid, content))
+      const sent = await this.whatsapp('send the message', () => socket.sendMessage(jid, content, options))
       if (!sent?.key.id) throw new ApiError('WHATSAPP_ERROR', 'WhatsApp did not return a message id')
       this.incoming.sentByUs(sent.key.id)
       // Kept for retry requests; losing this write must not fail a send that WhatsApp took.
