@@ -6,13 +6,32 @@ import { router, sessionProcedure, withSession } from '../trpc.js'
 import { normalizePhone, PHONE_RULE, userJid } from './inputs.js'
 
 export const MAX_PHONES_PER_CHECK = 50
+/** The largest page of GET /api/contacts, and the page a caller gets without asking for one. */
+export const MAX_CONTACTS_PAGE = 1000
 
 export const contactsRouter = router({
   list: sessionProcedure
-    .meta({ openapi: { method: 'GET', path: '/api/contacts', summary: 'Contacts known to the device', tags: ['Contacts'] }, runsOn: 'any' })
-    .input(withSession())
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/api/contacts',
+        summary: 'Contacts known to the device',
+        description:
+          `In JID order, each person once, at most ${MAX_CONTACTS_PAGE} per call. For the next page pass \`after\` = the last \`jid\` of this one; ` +
+          'a page shorter than `limit` is the last. `search` keeps contacts whose name, push name, business name or phone contains every word (case and accents ignored).',
+        tags: ['Contacts'],
+      },
+      runsOn: 'any',
+    })
+    .input(
+      withSession({
+        limit: z.coerce.number().int().min(1).max(MAX_CONTACTS_PAGE).default(MAX_CONTACTS_PAGE).describe(`How many at most (1-${MAX_CONTACTS_PAGE})`),
+        after: z.string().min(1).max(200).optional().describe('The last jid of the previous page'),
+        search: z.string().trim().min(1).max(100).optional().describe('Words to find in the name, push name, business name or phone'),
+      }).optional(),
+    )
     .output(z.array(contactSchema))
-    .query(({ ctx }) => ctx.session.contacts()),
+    .query(({ ctx, input }) => ctx.session.contacts({ limit: input?.limit ?? MAX_CONTACTS_PAGE, after: input?.after, search: input?.search })),
 
   checkPhones: sessionProcedure
     .meta({ openapi: { method: 'POST', path: '/api/check-phone', summary: 'Check whether phone numbers are on WhatsApp', tags: ['Contacts'] } })

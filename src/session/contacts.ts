@@ -1,5 +1,10 @@
 // A session's contacts cache and the LID <-> phone-number mapping, both persisted so GET /api/contacts and
 // webhook `from` fields are right after a restart, before WhatsApp has synced anything again.
+//
+// The table holds each person once, under their canonical JID: the phone-number JID when it is known,
+// else the LID. A LID-only row is folded into the phone-number row as soon as the mapping is learnt
+// (and at load, for rows written before that rule). So listing is a plain range scan of the primary
+// key: a page costs the same with ten contacts or a million.
 import { isLidUser, jidNormalizedUser, type Contact as BaileysContact, type LIDMapping } from '@whiskeysockets/baileys'
 import type { Db } from '../store/database.js'
 
@@ -20,7 +25,10 @@ export class ContactBook {
   ) {}
 
   async load(): Promise<void> {
-    for (const { lid, pn } of await this.db.lidMapping.findMany({ where: { session: this.session } })) this.lidToPn.set(lid, pn)
+    const mappings = await this.db.lidMapping.findMany({ where: { session: this.session } })
+    for (const { lid, pn } of mappings) this.lidToPn.set(lid, pn)
+    const stranded = await this.db.contact.findMany({ where: { session: this.session, jid: { in: mappings.map((m) => m.lid) } }, select: { jid: true } })
+    for (const { jid } of stranded) await this.foldLidRow(jid, this.lidToPn.get(jid)!)
   }
 
   /** The phone-number JID for a LID, when known from any source. */
@@ -34,6 +42,7 @@ export class ContactBook {
     for (const { lid, pn } of fresh) this.lidToPn.set(lid, pn)
     const session = this.session
     await this.db.$transaction(fresh.map(({ lid, pn }) => this.db.lidMapping.upsert({ where: { session_lid: { session, lid } }, create: { session, lid, pn }, update: { pn } })))
+    for (const { lid, pn } of fresh) await this.foldLidRow(lid, pn)
   }
 
   /** Merges what Baileys knows of some contacts (fields it leaves out are kept as they are). */
@@ -66,45 +75,85 @@ export class ContactBook {
     for (const [jid, fields] of changed) this.written.set(jid, JSON.stringify(fields))
   }
 
-  list(): Promise<ContactView[]> {
-    return listContacts(this.db, this.session)
+  /**
+   * Moves a LID-only row into the person's phone-number row: fields the phone-number row lacks are
+   * taken from the LID row, which is then deleted. Atomic, so a reader sees the person exactly once.
+   */
+  private async foldLidRow(lid: string, pn: string): Promise<void> {
+    const session = this.session
+    await this.db.$transaction(async (tx) => {
+      const lidRow = await tx.contact.findUnique({ where: { session_jid: { session, jid: lid } } })
+      if (!lidRow) return
+      const pnRow = await tx.contact.findUnique({ where: { session_jid: { session, jid: pn } } })
+      const merged = {
+        lid,
+        phone: pnRow?.phone ?? phoneOf(pn),
+        name: pnRow?.name ?? lidRow.name,
+        notify: pnRow?.notify ?? lidRow.notify,
+        verifiedName: pnRow?.verifiedName ?? lidRow.verifiedName,
+      }
+      await tx.contact.upsert({ where: { session_jid: { session, jid: pn } }, create: { session, jid: pn, ...merged }, update: merged })
+      await tx.contact.delete({ where: { session_jid: { session, jid: lid } } })
+    })
+    this.written.delete(lid)
+    this.written.delete(pn)
   }
 }
+
+/** One page of a session's contacts. */
+export interface ContactQuery {
+  /** Only contacts whose JID sorts after this one (the last JID of the previous page). */
+  after?: string | undefined
+  limit: number
+  /** Case- and accent-insensitive words matched against the name, push name, business name and phone. */
+  search?: string | undefined
+}
+
+/** Rows read per round trip while searching; the event loop gets a turn between rounds. */
+const SEARCH_BATCH = 2000
 
 /**
- * A session's contacts, each once: a LID-only entry whose phone number became known is merged into
- * it. From the store alone: a process that does not own the session answers this too.
+ * A page of a session's contacts in JID order, each person once. From the store alone: a process that
+ * does not own the session answers this too.
  */
-export async function listContacts(db: Db, session: string): Promise<ContactView[]> {
-  const where = { session }
-  const [rows, mappings] = await Promise.all([db.contact.findMany({ where, orderBy: { jid: 'asc' } }), db.lidMapping.findMany({ where })])
-  const lidToPn = new Map(mappings.map(({ lid, pn }) => [lid, pn]))
-  const byJid = new Map<string, ContactView>()
-  for (const row of rows) {
-    const pn = isLidUser(row.jid) ? lidToPn.get(row.jid) : undefined
-    const jid = pn ?? row.jid
-    const view: ContactView = {
-      jid,
-      lid: row.lid ?? (isLidUser(row.jid) ? row.jid : null),
-      phone: row.phone ?? phoneOf(jid),
-      name: row.name,
-      notify: row.notify,
-      verifiedName: row.verifiedName,
+export async function listContacts(db: Db, session: string, query: ContactQuery): Promise<ContactView[]> {
+  const matches = query.search ? matcher(query.search) : undefined
+  const page: ContactView[] = []
+  let after = query.after
+  for (;;) {
+    const take = matches ? SEARCH_BATCH : query.limit
+    const rows = await db.contact.findMany({ where: { session, ...(after !== undefined && { jid: { gt: after } }) }, orderBy: { jid: 'asc' }, take })
+    for (const row of rows) {
+      const view = toView(row)
+      if (!matches || matches(view)) page.push(view)
+      if (page.length === query.limit) return page
     }
-    const existing = byJid.get(jid)
-    byJid.set(jid, existing ? mergeViews(existing, view) : view)
+    if (rows.length < take) return page
+    after = rows.at(-1)!.jid
+    // A search may read the whole table: let /health and other requests in between rounds.
+    await new Promise((resolve) => setImmediate(resolve))
   }
-  return [...byJid.values()]
 }
 
-
-function mergeViews(a: ContactView, b: ContactView): ContactView {
+function toView(row: { jid: string; lid: string | null; phone: string | null; name: string | null; notify: string | null; verifiedName: string | null }): ContactView {
   return {
-    jid: a.jid,
-    lid: a.lid ?? b.lid,
-    phone: a.phone ?? b.phone,
-    name: a.name ?? b.name,
-    notify: a.notify ?? b.notify,
-    verifiedName: a.verifiedName ?? b.verifiedName,
+    jid: row.jid,
+    lid: row.lid ?? (isLidUser(row.jid) ? row.jid : null),
+    phone: row.phone ?? phoneOf(row.jid),
+    name: row.name,
+    notify: row.notify,
+    verifiedName: row.verifiedName,
+  }
+}
+
+/** Lower case without accents: "José" and "jose" are the same to a person searching. */
+const fold = (text: string) => text.normalize('NFD').replace(/\p{Diacritic}/gu, '').toLowerCase()
+
+/** Every word of the search must appear in one of the contact's names or in its phone digits. */
+function matcher(search: string): (contact: ContactView) => boolean {
+  const words = fold(search).split(/\s+/).filter(Boolean)
+  return (contact) => {
+    const haystack = fold([contact.name, contact.notify, contact.verifiedName, contact.phone].filter(Boolean).join(' '))
+    return words.every((word) => haystack.includes(/^\+?\d+$/.test(word) ? word.replace('+', '') : word))
   }
 }

@@ -14,6 +14,7 @@ import { WebhookWorker, workerOptionsFrom } from '../webhooks/worker.js'
 import type { WhatsAppConnection } from './connection.js'
 import type { WhatsAppParts } from './load-whatsapp.js'
 import type { ContactView } from './shapes.js'
+import type { ContactQuery } from './contacts.js'
 
 export interface SessionDependencies {
   config: Config
@@ -97,9 +98,9 @@ export class Session {
   }
 
   /** The session's contacts, from the store (any process answers this). */
-  async contacts(): Promise<ContactView[]> {
+  async contacts(query: ContactQuery): Promise<ContactView[]> {
     const { listContacts } = await import('./contacts.js')
-    return listContacts(this.deps.db, this.name)
+    return listContacts(this.deps.db, this.name, query)
   }
 
   /** The connection if it is running here right now, without waiting. */
