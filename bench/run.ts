@@ -1,6 +1,6 @@
 // `npm run bench [-- <section> ...]`: runs the benchmark sections (all by default), prints their
 // tables and writes them into bench/RESULTS.md between the section's markers, leaving the written
-// analysis around them alone. Sections: http, ingest, webhooks, memory, startup, sessions.
+// analysis around them alone. Sections: http, ingest, webhooks, memory, startup, sessions, storm.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -12,6 +12,7 @@ import { markdownTable, textTable, type Check, type SectionResult } from './repo
 import { runSessions } from './sessions.js'
 import { settings } from './settings.js'
 import { runStartup } from './startup.js'
+import { runStorm } from './storm.js'
 import { runWebhooks } from './webhooks.js'
 
 const sections: Record<string, { title: string; run: (log: (line: string) => void) => Promise<SectionResult> }> = {
@@ -21,6 +22,7 @@ const sections: Record<string, { title: string; run: (log: (line: string) => voi
   memory: { title: 'Memory: RSS of the service process', run: runMemory },
   startup: { title: 'Start-up: process start to /health answering', run: runStartup },
   sessions: { title: 'Sessions: many paired sessions in one process, failover between processes', run: runSessions },
+  storm: { title: 'Storm budget: the API and the webhook during a burst of incoming messages and a storm of undecryptable ones', run: runStorm },
 }
 
 const asked = process.argv.slice(2).filter((a) => a !== '--')

@@ -130,7 +130,7 @@ async function rssMedian(child: Child): Promise<number> {
 }
 
 /** The child's Baileys must trust the stand-in: its test root as plain JavaScript, preloaded. */
-async function trustPreload(): Promise<string> {
+export async function trustPreload(): Promise<string> {
   const outfile = path.join(root, 'bench/out/trust-test-root.mjs')
   mkdirSync(path.dirname(outfile), { recursive: true })
   await build({

@@ -350,6 +350,14 @@ export class StandIn {
 		return this.sendMessage(from, await documentMessage(this.media, document), options)
 	}
 
+	/** Encrypts now, hands over later: `deliver()` sends them all at once, a burst not paced by encryption. */
+	async prepareBurst(from: Sender, messages: proto.IMessage[], options: SendOptions = {}): Promise<{ ids: string[]; deliver(): void }> {
+		const device = this.requireDevice()
+		const stanzas: BinaryNode[] = []
+		for (const message of messages) stanzas.push(await this.contactPhones.messageStanza(this.contact(from), device, message, options))
+		return { ids: stanzas.map(stanza => stanza.attrs.id ?? ''), deliver: () => stanzas.forEach(stanza => this.sessions.deliver(device, stanza)) }
+	}
+
 	/** Messages whose ciphertext is garbage: Baileys fails to decrypt them (and asks for retries). */
 	sendUndecryptable(from: Sender, count: number, options: SendOptions = {}): string[] {
 		const device = this.requireDevice()
