@@ -12,6 +12,12 @@ export interface TestPostgres {
   /** URL of the server's maintenance database; use `createDatabase()` for a fresh one per test. */
   url: string
   createDatabase(): Promise<string>
+  /**
+   * Stops the server and keeps its data, as an operator stopping PostgreSQL would; `resume()` starts
+   * it again on the same port. Not available with TEST_DATABASE_URL (a server the tests do not own).
+   */
+  pause?(): Promise<void>
+  resume?(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -100,24 +106,36 @@ export async function startTestPostgres(): Promise<TestPostgres | { skipped: str
   let output = ''
   // fsync off: a test cluster is thrown away, and fsync dominates its run time.
   const args = ['-D', data, '-h', '127.0.0.1', '-p', String(port), '-k', dir, '-c', 'fsync=off', '-c', 'max_connections=200']
-  const child = spawn(path.join(bin, 'postgres'), args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir, ...owner })
-  child.stdout?.on('data', (d) => (output += d))
-  child.stderr?.on('data', (d) => (output += d))
+  const launch = () => {
+    const started = spawn(path.join(bin, 'postgres'), args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir, ...owner })
+    started.stdout?.on('data', (d) => (output += d))
+    started.stderr?.on('data', (d) => (output += d))
+    return started
+  }
+  const halt = async (server: ChildProcess) => {
+    if (server.exitCode !== null || server.signalCode !== null) return
+    const exited = new Promise((r) => server.once('exit', r))
+    // SIGINT is PostgreSQL's "fast shutdown": it ends open sessions and stops at once.
+    server.kill('SIGINT')
+    // The fallback timer is unref'd: it must not hold the process open once PostgreSQL is gone.
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000).unref())])
+    if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL')
+  }
+  let child = launch()
 
   const url = `postgresql://wsgo@127.0.0.1:${port}/postgres`
   await waitUntilAccepting(url, child, () => output)
   return {
     url,
     createDatabase: databaseFactory(url),
+    pause: () => halt(child),
+    async resume() {
+      if (child.exitCode === null && child.signalCode === null) return
+      child = launch()
+      await waitUntilAccepting(url, child, () => output)
+    },
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r))
-        // SIGINT is PostgreSQL's "fast shutdown": it ends open sessions and stops at once.
-        child.kill('SIGINT')
-        // The fallback timer is unref'd: it must not hold the process open once PostgreSQL is gone.
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000).unref())])
-        if (child.exitCode === null) child.kill('SIGKILL')
-      }
+      await halt(child)
       rmSync(dir, { recursive: true, force: true })
     },
   }

@@ -1,0 +1,186 @@
+// The database connection Prisma's client drives, seen from the service: every statement's failure
+// is reported (store-health.ts decides whether it is a store fault), and the connection underneath
+// can be replaced while the client keeps running. SQLite needs that: a connection that opened a
+// read-only file stays read-only after the file is fixed, and one whose file was deleted keeps
+// writing into the deleted file. Replacing it waits for the statements and transactions in flight,
+// and holds new ones until the new connection is in place.
+import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory, SqlQuery, Transaction, IsolationLevel } from '@prisma/driver-adapter-utils'
+
+export interface ConnectionObserver {
+  failed(error: unknown): void
+}
+
+export class ObservedConnection implements SqlDriverAdapter {
+  private current: SqlDriverAdapter
+  /** Statements and open transactions on `current`. */
+  private busy = 0
+  private idle: (() => void) | undefined
+  /** Set while the connection is being replaced or used alone: new work waits for it. */
+  private gate: Promise<void> | undefined
+  readonly getConnectionInfo?: SqlDriverAdapter['getConnectionInfo']
+
+  constructor(
+    first: SqlDriverAdapter,
+    private readonly observer: ConnectionObserver,
+  ) {
+    this.current = first
+    if (first.getConnectionInfo) this.getConnectionInfo = () => this.current.getConnectionInfo!()
+  }
+
+  get provider() {
+    return this.current.provider
+  }
+
+  get adapterName() {
+    return this.current.adapterName
+  }
+
+  queryRaw(query: SqlQuery) {
+    return this.run(() => this.current.queryRaw(query))
+  }
+
+  executeRaw(query: SqlQuery) {
+    return this.run(() => this.current.executeRaw(query))
+  }
+
+  executeScript(script: string) {
+    return this.run(() => this.current.executeScript(script))
+  }
+
+  async startTransaction(isolationLevel?: IsolationLevel): Promise<Transaction> {
+    await this.gate
+    this.enter()
+    let transaction: Transaction
+    try {
+      transaction = await this.current.startTransaction(isolationLevel)
+    } catch (error) {
+      this.leave()
+      this.observer.failed(error)
+      throw error
+    }
+    return this.observeTransaction(transaction)
+  }
+
+  dispose(): Promise<void> {
+    return this.current.dispose()
+  }
+
+  /**
+   * Runs `work` on the connection with nothing else in flight (new statements wait), e.g. copying
+   * the database elsewhere; with `replace`, the connection is swapped for a new one after it.
+   */
+  async alone<T>(work: (connection: SqlDriverAdapter) => Promise<T>, replace?: () => Promise<SqlDriverAdapter>): Promise<T> {
+    while (this.gate) await this.gate
+    let open!: () => void
+    this.gate = new Promise<void>((resolve) => (open = resolve))
+    try {
+      if (this.busy > 0) await new Promise<void>((resolve) => (this.idle = resolve))
+      const result = await work(this.current)
+      if (replace) {
+        const next = await replace()
+        const previous = this.current
+        this.current = next
+        await previous.dispose().catch(() => {})
+      }
+      return result
+    } finally {
+      this.gate = undefined
+      open()
+    }
+  }
+
+  private async run<T>(statement: () => Promise<T>): Promise<T> {
+    if (this.gate) await this.gate
+    this.enter()
+    try {
+      return await statement()
+    } catch (error) {
+      this.observer.failed(error)
+      throw error
+    } finally {
+      this.leave()
+    }
+  }
+
+  private enter(): void {
+    this.busy++
+  }
+
+  private leave(): void {
+    this.busy--
+    if (this.busy === 0 && this.idle) {
+      const idle = this.idle
+      this.idle = undefined
+      idle()
+    }
+  }
+
+  private observeTransaction(transaction: Transaction): Transaction {
+    let open = true
+    const end = () => {
+      if (open) this.leave()
+      open = false
+    }
+    const watch = <T>(call: Promise<T>, ends = false): Promise<T> =>
+      call.then(
+        (value) => {
+          if (ends) end()
+          return value
+        },
+        (error: unknown) => {
+          if (ends) end()
+          this.observer.failed(error)
+          throw error
+        },
+      )
+    // Only the calls that go to the database are watched; the rest (options, savepoints) pass through.
+    return new Proxy(transaction, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver)
+        if (typeof value !== 'function') return value
+        if (property === 'queryRaw' || property === 'executeRaw') return (query: SqlQuery) => watch(value.call(target, query))
+        if (property === 'commit' || property === 'rollback') return () => watch(value.call(target), true)
+        return value.bind(target)
+      },
+    })
+  }
+}
+
+/** A factory whose connections are observed; the last one Prisma opened is `connection`. */
+export class ObservedAdapterFactory implements SqlMigrationAwareDriverAdapterFactory {
+  connection: ObservedConnection | undefined
+
+  constructor(
+    private readonly inner: SqlMigrationAwareDriverAdapterFactory,
+    private readonly observer: ConnectionObserver,
+  ) {}
+
+  get provider() {
+    return this.inner.provider
+  }
+
+  get adapterName() {
+    return this.inner.adapterName
+  }
+
+  async connect(): Promise<SqlDriverAdapter> {
+    let first: SqlDriverAdapter
+    try {
+      first = await this.inner.connect()
+    } catch (error) {
+      this.observer.failed(error)
+      throw error
+    }
+    this.connection = new ObservedConnection(first, this.observer)
+    return this.connection
+  }
+
+  connectToShadowDb(): Promise<SqlDriverAdapter> {
+    return this.inner.connectToShadowDb()
+  }
+
+  /** A new connection to the same database, not observed (it replaces the one in use). */
+  fresh(): Promise<SqlDriverAdapter> {
+    return this.inner.connect()
+  }
+}
