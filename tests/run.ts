@@ -1,6 +1,8 @@
 // `npm test`: one throw-away PostgreSQL server for the whole run (unless TEST_DATABASE_URL is given
 // or PostgreSQL is missing, in which case its tests say they were skipped), then Node's test runner
-// over every tests/**/*.test.ts file, one file at a time.
+// over every tests/**/*.test.ts file, one file at a time, reported by tests/support/summary-reporter.mjs.
+//   npm test -- <part of a file name>...   only those files
+//   npm test -- --tap                       Node's TAP instead of the summary
 import { spawn } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
 import path from 'node:path'
@@ -14,7 +16,9 @@ function testFiles(dir: string): string[] {
   })
 }
 
-const filters = process.argv.slice(2)
+const args = process.argv.slice(2)
+const tap = args.includes('--tap')
+const filters = args.filter((arg) => !arg.startsWith('--'))
 const files = testFiles('tests')
   .filter((file) => filters.length === 0 || filters.some((f) => file.includes(f)))
   .sort()
@@ -28,7 +32,8 @@ if ('skipped' in postgres) {
   env.TEST_DATABASE_URL = postgres.url
 }
 
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], { stdio: 'inherit', env })
+const reporter = tap ? ['--test-reporter=tap'] : ['--test-reporter=./tests/support/summary-reporter.mjs', '--test-reporter-destination=stdout']
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...reporter, ...files], { stdio: 'inherit', env })
 const code: number = await new Promise((resolve) => child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))))
 if (!('skipped' in postgres)) await postgres.stop()
 process.exit(code)
