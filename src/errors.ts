@@ -4,6 +4,7 @@
 import { TRPCError } from '@trpc/server'
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc'
 import { z } from 'zod'
+import { storeFaultOf } from './store/store-faults.js'
 
 const codes = {
   VALIDATION_ERROR: { status: 400, trpc: 'BAD_REQUEST' },
@@ -18,9 +19,13 @@ const codes = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, trpc: 'UNSUPPORTED_MEDIA_TYPE' },
   METHOD_NOT_ALLOWED: { status: 405, trpc: 'METHOD_NOT_SUPPORTED' },
   WHATSAPP_ERROR: { status: 502, trpc: 'BAD_GATEWAY' },
+  /** A send's media_url could not be fetched (unreachable, an error status, too slow). */
+  MEDIA_FETCH_FAILED: { status: 502, trpc: 'BAD_GATEWAY' },
   NOT_CONNECTED: { status: 503, trpc: 'SERVICE_UNAVAILABLE' },
   /** The session is changing hands between processes: a retry in a moment reaches its new owner. */
   SESSION_MOVING: { status: 503, trpc: 'SERVICE_UNAVAILABLE' },
+  /** The database cannot be written or reached (full, read-only, down): the service retries it on its own. */
+  STORE_UNAVAILABLE: { status: 503, trpc: 'SERVICE_UNAVAILABLE' },
   WHATSAPP_TIMEOUT: { status: 504, trpc: 'GATEWAY_TIMEOUT' },
   INTERNAL_ERROR: { status: 500, trpc: 'INTERNAL_SERVER_ERROR' },
 } as const satisfies Record<string, { status: number; trpc: TRPC_ERROR_CODE_KEY }>
@@ -66,7 +71,9 @@ function sentenceFor(issues: Issue[]): string {
   const first = issues[0]
   if (!first) return 'Invalid input'
   const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''
-  return `Invalid input: ${first.path}: ${first.message}${more}`
+  // A message that names its field already ("phone is required") is not prefixed with it again.
+  const what = first.message.startsWith(`${first.path} `) ? first.message : `${first.path}: ${first.message}`
+  return `Invalid input: ${what}${more}`
 }
 
 /** The public description of any error: what REST sends as its body and tRPC as its message/data. */
@@ -96,10 +103,17 @@ export function describeError(error: unknown): { status: number; body: ErrorBody
     // Framework errors (bad JSON to /trpc, unknown procedure, ...) are the caller's; keep their text.
     if (code) return { status: httpStatusOf(code), body: { error: error.message, code } }
   }
+  // The store failing is a state of the service, not a bug of this request: say which.
+  const fault = storeFaultOf(error)
+  if (fault) return { status: httpStatusOf('STORE_UNAVAILABLE'), body: { error: storeUnavailableMessage(fault.message), code: 'STORE_UNAVAILABLE' } }
   // Anything else is a bug: never leak its message.
   return { status: 500, body: { error: 'Internal server error', code: 'INTERNAL_ERROR' } }
 }
 
 export function validationError(issues: Issue[]): ApiError {
   return new ApiError('VALIDATION_ERROR', sentenceFor(issues), { issues })
+}
+
+export function storeUnavailableMessage(cause: string): string {
+  return `The database is unavailable: ${cause}. The service retries it on its own; see GET /health`
 }

@@ -91,3 +91,66 @@ export function documentTypeFor(fileName: string): string {
 }
 
 export const mimeTypeSchema = z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, 'expected a MIME type such as image/jpeg')
+
+// ---- what every message send shares (issue 15) ----------------------------------------------
+
+/** A chat: a person by phone-number JID or LID, or a group. Device suffixes are not chats. */
+export const chatJidSchema = z
+  .string()
+  .trim()
+  .regex(/^(\d{5,20}@(s\.whatsapp\.net|lid)|[\d-]{5,40}@g\.us)$/, 'expected a chat JID: 573001234567@s.whatsapp.net, 123456789@lid or 120363000000@g.us')
+  .describe('The chat instead of `phone`: a person (…@s.whatsapp.net or …@lid) or a group (…@g.us)')
+
+/** `phone` or `chat`: one of the two is required (checked by the handler, which names `phone`). */
+export const targetFields = {
+  phone: phoneSchema.optional(),
+  chat: chatJidSchema.optional(),
+}
+
+/** A phone number or a person's JID, as a JID: what `mentions` and `sender` accept. */
+export const personSchema = z
+  .string()
+  .describe('A phone number (573001234567) or a person JID (…@s.whatsapp.net, …@lid)')
+  .transform((raw, ctx) => {
+    const text = raw.trim()
+    if (/^\d{5,20}@(s\.whatsapp\.net|lid)$/.test(text)) return text
+    const digits = normalizePhone(text)
+    if (digits) return userJid(digits)
+    ctx.addIssue({ code: 'custom', message: 'expected a phone number or a person JID (…@s.whatsapp.net or …@lid)' })
+    return z.NEVER
+  })
+
+export const messageIdSchema = z
+  .string()
+  .trim()
+  .regex(/^[\w-]{1,128}$/, 'expected a WhatsApp message id such as 3EB0ABC123')
+  .describe('A message id, as returned by a send (messageID) or carried by a webhook event')
+
+/** The options every message send takes besides its content. */
+export const messageOptionFields = {
+  reply_to: messageIdSchema.optional().describe('Quote this message (its id); the quote carries its content when the service sent it'),
+  reply_to_sender: personSchema
+    .optional()
+    .describe('In a group, who wrote the quoted message, when it was not this account (WhatsApp shows the quote under their name)'),
+  mentions: z
+    .array(personSchema)
+    .max(256)
+    .optional()
+    .describe('People to @mention (phones or JIDs); write @<their number> in the text where the mention goes'),
+}
+
+export const mediaUrlSchema = z
+  .string()
+  .trim()
+  .max(4096)
+  .refine((url) => /^https?:\/\//i.test(url) && URL.canParse(url), 'expected an http:// or https:// URL')
+  .describe('Fetch the file from this http(s) URL instead of sending it as base64')
+
+/** What a message send answers: the contract's three fields, and where the message went. */
+export const messageSentSchema = sendResultSchema
+  .extend({
+    chat: z.string().describe('The chat the message went to (a person\'s JID or a group JID)'),
+    phoneJid: z.string().optional().describe('The person\'s phone-number JID, when known (not for groups)'),
+    lid: z.string().optional().describe('The person\'s LID, when known (not for groups)'),
+  })
+  .meta({ id: 'MessageSent' })

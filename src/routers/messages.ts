@@ -1,76 +1,73 @@
-// Messaging: POST /api/send/text, /api/send/image, /api/send/document, /api/send/group.
+// Messaging: the contract's four sends (POST /api/send/text, /api/send/image, /api/send/document,
+// /api/send/group), and every other kind of message, from the routers next to this one, under the
+// same `messages` namespace. Each send takes `phone` or `chat`, `reply_to` and `mentions`.
 import { z } from 'zod'
 import { validationError } from '../errors.js'
 import { router, sessionProcedure, withSession } from '../trpc.js'
-import {
-  base64FileSchema,
-  documentTypeFor,
-  groupJidSchema,
-  messageTextSchema,
-  mimeTypeSchema,
-  phoneSchema,
-  sendResultSchema,
-  sniffImageType,
-  userJid,
-} from './inputs.js'
-
-const caption = z.string().max(4096).optional()
+import { documentTypeFor, groupJidSchema, messageOptionFields, messageSentSchema, messageTextSchema, sniffImageType } from './inputs.js'
+import { messageActions } from './message-actions.js'
+import { captionSchema, chatOfRequest, mediaFields, mediaOf, sendFields, sendTo } from './send-common.js'
+import { contentSends } from './send-content.js'
+import { mediaSends } from './send-media.js'
 
 export const messagesRouter = router({
   sendText: sessionProcedure
-    .meta({ openapi: { method: 'POST', path: '/api/send/text', summary: 'Send a text message', tags: ['Messaging'] } })
-    .input(withSession({ phone: phoneSchema, message: messageTextSchema }))
-    .output(sendResultSchema)
-    .mutation(async ({ ctx, input }) => ({ status: 'sent' as const, ...(await (await ctx.session.connection()).sendText(userJid(input.phone), input.message)) })),
+    .meta({ openapi: { method: 'POST', path: '/api/send/text', summary: 'Send a text message', description: 'To `phone` (or any `chat`: a person, a LID or a group), optionally quoting `reply_to` and @mentioning `mentions`.', tags: ['Messaging'] } })
+    .input(withSession({ ...sendFields, message: messageTextSchema }))
+    .output(messageSentSchema)
+    .mutation(async ({ ctx, input }) => {
+      const chat = chatOfRequest(input)
+      return sendTo(await ctx.session.connection(), chat, input, { text: input.message })
+    }),
 
   sendImage: sessionProcedure
-    .meta({ openapi: { method: 'POST', path: '/api/send/image', summary: 'Send an image with an optional caption', tags: ['Messaging'] } })
-    .input(
-      withSession({
-        phone: phoneSchema,
-        image_base64: base64FileSchema.describe('JPEG, PNG, GIF or WebP, base64-encoded'),
-        caption,
-        mime_type: mimeTypeSchema.optional().describe('Sniffed from the bytes when omitted'),
-      }),
-    )
-    .output(sendResultSchema)
+    .meta({ openapi: { method: 'POST', path: '/api/send/image', summary: 'Send an image with an optional caption', description: 'JPEG, PNG, GIF or WebP, as base64 in `image_base64` or fetched from `media_url`.', tags: ['Messaging'] } })
+    .input(withSession({ ...sendFields, ...mediaFields('image', 'JPEG, PNG, GIF or WebP'), caption: captionSchema }))
+    .output(messageSentSchema)
     .mutation(async ({ ctx, input }) => {
-      const sniffed = sniffImageType(input.image_base64)
-      if (!sniffed) throw validationError([{ path: 'image_base64', message: 'the data is not a JPEG, PNG, GIF or WebP image' }])
+      const chat = chatOfRequest(input)
       if (input.mime_type && !input.mime_type.startsWith('image/')) {
         throw validationError([{ path: 'mime_type', message: 'expected an image type such as image/jpeg' }])
       }
-      const sent = await (await ctx.session.connection()).sendImage(userJid(input.phone), input.image_base64, {
-        caption: input.caption,
+      const media = await mediaOf(input, input.image_base64, 'image_base64')
+      const sniffed = sniffImageType(media.bytes)
+      if (!sniffed) throw validationError([{ path: media.field, message: 'the data is not a JPEG, PNG, GIF or WebP image' }])
+      return sendTo(await ctx.session.connection(), chat, input, {
+        image: media.bytes,
         mimetype: input.mime_type ?? sniffed,
+        ...(input.caption && { caption: input.caption }),
       })
-      return { status: 'sent' as const, ...sent }
     }),
 
   sendDocument: sessionProcedure
-    .meta({ openapi: { method: 'POST', path: '/api/send/document', summary: 'Send a document (PDF, XLSX, ...)', tags: ['Messaging'] } })
+    .meta({ openapi: { method: 'POST', path: '/api/send/document', summary: 'Send a document (PDF, XLSX, ...)', description: 'Any file, as base64 in `document_base64` or fetched from `media_url`.', tags: ['Messaging'] } })
     .input(
       withSession({
-        phone: phoneSchema,
-        document_base64: base64FileSchema.describe('The file, base64-encoded'),
+        ...sendFields,
+        ...mediaFields('document', 'The file'),
         filename: z.string().min(1).max(255).describe('File name shown to the recipient, e.g. report.pdf'),
-        mime_type: mimeTypeSchema.optional().describe('Guessed from the file name when omitted'),
-        caption,
+        caption: captionSchema,
       }),
     )
-    .output(sendResultSchema)
+    .output(messageSentSchema)
     .mutation(async ({ ctx, input }) => {
-      const sent = await (await ctx.session.connection()).sendDocument(userJid(input.phone), input.document_base64, {
-        fileName: input.filename,
+      const chat = chatOfRequest(input)
+      const media = await mediaOf(input, input.document_base64, 'document_base64')
+      return sendTo(await ctx.session.connection(), chat, input, {
+        document: media.bytes,
         mimetype: input.mime_type ?? documentTypeFor(input.filename),
-        caption: input.caption,
+        fileName: input.filename,
+        ...(input.caption && { caption: input.caption }),
       })
-      return { status: 'sent' as const, ...sent }
     }),
 
   sendGroup: sessionProcedure
-    .meta({ openapi: { method: 'POST', path: '/api/send/group', summary: 'Send a text message to a group', tags: ['Groups'] } })
-    .input(withSession({ group_jid: groupJidSchema, message: messageTextSchema }))
-    .output(sendResultSchema)
-    .mutation(async ({ ctx, input }) => ({ status: 'sent' as const, ...(await (await ctx.session.connection()).sendText(input.group_jid, input.message)) })),
+    .meta({ openapi: { method: 'POST', path: '/api/send/group', summary: 'Send a text message to a group', description: 'Optionally quoting `reply_to` and @mentioning members in `mentions`.', tags: ['Groups'] } })
+    .input(withSession({ group_jid: groupJidSchema, message: messageTextSchema, ...messageOptionFields }))
+    .output(messageSentSchema)
+    .mutation(async ({ ctx, input }) => sendTo(await ctx.session.connection(), input.group_jid, input, { text: input.message })),
+
+  ...mediaSends,
+  ...contentSends,
+  ...messageActions,
 })

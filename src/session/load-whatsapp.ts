@@ -9,6 +9,7 @@ import type { Db } from '../store/database.js'
 import { AuthStore } from './auth-store.js'
 import { WhatsAppConnection } from './connection.js'
 import { ContactBook } from './contacts.js'
+import { keepSentMessagesOf } from './outgoing/sent-lookup.js'
 import { SentMessageStore } from './sent-messages.js'
 
 export interface WhatsAppParts {
@@ -30,6 +31,7 @@ export interface WhatsAppPartsOptions {
 export async function createWhatsAppParts({ session, config, logger, db, events, printQr, socketOptions }: WhatsAppPartsOptions): Promise<WhatsAppParts> {
   const contacts = new ContactBook(db, session)
   await contacts.load()
+  const sentMessages = new SentMessageStore(db, session)
   const connection = new WhatsAppConnection({
     session,
     config,
@@ -37,9 +39,10 @@ export async function createWhatsAppParts({ session, config, logger, db, events,
     auth: new AuthStore(db, session),
     contacts,
     events,
-    sentMessages: new SentMessageStore(db, session),
+    sentMessages,
     printQr,
     ...(socketOptions && { socketOptions }),
   })
+  keepSentMessagesOf(connection, sentMessages)
   return { contacts, connection }
 }

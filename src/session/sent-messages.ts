@@ -1,5 +1,6 @@
 // Messages this device sent, kept so Baileys' getMessage can answer when a recipient's phone asks
 // for a message again (a retry receipt). Without it the recipient sees "Waiting for this message".
+// Also what a reply quotes, and how a reaction, edit or deletion knows a message is this account's.
 // Bounded by count and age: old messages are never asked for again.
 import { proto, type WAMessageContent } from '@whiskeysockets/baileys'
 import type { Db } from '../store/database.js'
@@ -32,8 +33,13 @@ export class SentMessageStore {
   }
 
   async get(id: string): Promise<WAMessageContent | undefined> {
+    return (await this.find(id))?.content
+  }
+
+  /** A sent message with the chat it went to: what a reply quotes, a reaction or deletion targets. */
+  async find(id: string): Promise<{ jid: string; content: WAMessageContent } | undefined> {
     const row = await this.db.sentMessage.findUnique({ where: { session_id: { session: this.session, id } } })
-    return row ? proto.Message.decode(row.content) : undefined
+    return row ? { jid: row.jid, content: proto.Message.decode(row.content) } : undefined
   }
 
   async trim(): Promise<void> {
