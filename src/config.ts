@@ -29,11 +29,49 @@ const byteSize = (fallback: string) =>
       return Math.round(Number(match[1]) * unit)
     })
 
-export const configSchema = z.object({
+/**
+ * The allowed origins of CORS_ORIGINS: a comma-separated list of `scheme://host[:port]`, or `*`.
+ * Each is kept in the form a browser's Origin header has (URL.origin: lowercase, no default port).
+ */
+const originList = z
+  .string()
+  .default('')
+  .transform((v, ctx) => {
+    const origins: string[] = []
+    for (const item of v.split(',').map((part) => part.trim()).filter(Boolean)) {
+      if (item === '*') {
+        origins.push(item)
+        continue
+      }
+      // Only scheme, host and port: a browser's Origin header never has a path, a query or a user.
+      if (!/^https?:\/\/[^/?#@]+\/?$/i.test(item) || !URL.canParse(item)) {
+        ctx.addIssue({ code: 'custom', message: `"${item}" is not an origin: expected scheme://host[:port] such as https://app.example.com, or *` })
+        continue
+      }
+      origins.push(new URL(item).origin)
+    }
+    return origins
+  })
+
+const fields = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-  HOST: z.string().min(1).default('0.0.0.0'),
+  /**
+   * The interface to listen on. Unset: 127.0.0.1 when there is no API_KEY (an open API is only
+   * reachable from this machine), all interfaces (0.0.0.0) with one.
+   */
+  HOST: z.string().trim().min(1, 'is empty: set an address such as 127.0.0.1 or 0.0.0.0, or remove the variable').optional(),
   /** When set, every route but /health, /docs, /openapi.json and /qr needs it. */
-  API_KEY: optionalString,
+  API_KEY: z
+    .string()
+    .optional()
+    // An empty key is a mistake (a template's `API_KEY=` left blank), not a wish for an open API.
+    .refine((v) => v === undefined || v.trim() !== '', 'is empty: set a key, or remove the variable to run without one (reachable from this machine only)'),
+  /** Browser origins allowed to call the API from their pages (CORS); other sites' pages cannot change anything. */
+  CORS_ORIGINS: originList,
+  /** Open HTTP connections at most; more are refused until some close. */
+  MAX_CONNECTIONS: z.coerce.number().int().min(1).default(1024),
+  /** `pretty` for people (the default on a terminal), `json` for log collectors (the default otherwise). */
+  LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
   DATABASE_URL: z
     .string()
     .default('file:./data/wsgo.db')
@@ -51,6 +89,8 @@ export const configSchema = z.object({
   /** The WhatsApp Web version Baileys presents, e.g. 2.3000.1027934701. Baileys' own when unset. */
   WA_VERSION: optionalString.refine((v) => v === undefined || /^\d+\.\d+\.\d+$/.test(v), 'expected three numbers such as 2.3000.1027934701'),
   WA_SYNC_FULL_HISTORY: boolean(false),
+  /** Days a stored message is kept (GET /api/chats/{jid}/messages); 0 keeps none (sent ones stay for retries, see sent-messages.ts). */
+  MESSAGE_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(90),
   /** Pause after each retry receipt Baileys sends for a message it could not decrypt (Baileys' default). */
   WA_RETRY_REQUEST_DELAY_MS: milliseconds(250),
   /** Minimum gap between two outgoing messages (a guard against being flagged as spam). */
@@ -81,6 +121,8 @@ export const configSchema = z.object({
   WEBHOOK_MAX_AGE_MS: milliseconds(24 * 60 * 60_000),
 })
 
+export const configSchema = fields.transform(({ HOST, ...config }) => ({ ...config, HOST: HOST ?? (config.API_KEY === undefined ? '127.0.0.1' : '0.0.0.0') }))
+
 export type Config = z.output<typeof configSchema>
 export type ConfigInput = z.input<typeof configSchema>
 
@@ -90,7 +132,7 @@ export class ConfigError extends Error {
 
 /** Reads the configuration from an environment-like record (process.env by default). */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const known = Object.fromEntries(Object.keys(configSchema.shape).map((key) => [key, env[key]]))
+  const known = Object.fromEntries(Object.keys(fields.shape).map((key) => [key, env[key]]))
   const result = configSchema.safeParse(known)
   if (result.success) return result.data
   const lines = result.error.issues.map((issue) => `  ${issue.path.join('.')}=${JSON.stringify(env[String(issue.path[0])] ?? '')}: ${issue.message}`)

@@ -1,6 +1,9 @@
 // Structured logs (pino). Secrets never reach them: the API key (header and query string), webhook
 // secrets and anything shaped like Baileys' auth state are redacted wherever they appear.
+// A person at a terminal reads them pretty-printed (pino-pretty, in this process: redaction has
+// happened by then, since it prints what pino serialized); a log collector gets one JSON object a line.
 import { pino, type Logger, type LevelWithSilent } from 'pino'
+import pinoPretty from 'pino-pretty'
 
 export type { Logger }
 
@@ -51,7 +54,26 @@ export function redactUrl(url: string): string {
   return `${url.slice(0, queryAt + 1)}${pairs.join('&')}${url.slice(end)}`
 }
 
-export function createLogger(level: LevelWithSilent, destination?: pino.DestinationStream): Logger {
+/** LOG_FORMAT: `auto` is pretty when standard output is a terminal, JSON otherwise. */
+export type LogFormat = 'auto' | 'pretty' | 'json'
+
+export function isPretty(format: LogFormat, output: { isTTY?: boolean } = process.stdout): boolean {
+  return format === 'pretty' || (format === 'auto' && output.isTTY === true)
+}
+
+/** Writes to `destination` (standard output by default), as JSON lines unless `format` says pretty. */
+export function createLogger(level: LevelWithSilent, destination?: pino.DestinationStream, format: LogFormat = 'json'): Logger {
+  const pretty = isPretty(format)
+    ? pinoPretty({
+        destination: destination ?? 1,
+        // Synchronous on standard output, as pino's own: a fatal line is out before process.exit().
+        sync: destination === undefined,
+        colorize: destination === undefined && process.stdout.isTTY === true,
+        translateTime: 'SYS:HH:MM:ss.l',
+        ignore: 'pid,hostname,service',
+        singleLine: false,
+      })
+    : undefined
   return pino(
     {
       level,
@@ -59,6 +81,6 @@ export function createLogger(level: LevelWithSilent, destination?: pino.Destinat
       redact: { paths: redactPaths, censor: REDACTED },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    destination,
+    pretty ?? destination,
   )
 }

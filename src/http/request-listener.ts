@@ -5,8 +5,10 @@
 //                    /api/sessions/{session}/... are the contract's paths for that session
 //                    (session-paths.ts)
 //   /openapi.json    generated document, /docs its interactive page (served offline)
-//   /qr              the pairing page for a browser (public; its data comes from /api)
-// A request target that is not a path (`OPTIONS *`) is answered 400 here, before any of them.
+//   /qr              the pairing page for a browser (public; its data comes from /api); `/` leads there
+// Before any of them: the service's own webhook deliveries are refused (webhook-loop.ts), then
+// requests from other sites' pages that would change something, unless CORS_ORIGINS allows them
+// (cross-site.ts); a request target that is not a path (`OPTIONS *`) is answered 400.
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
 import express, { type Express } from 'express'
 import type { TRPCError } from '@trpc/server'
@@ -16,6 +18,8 @@ import { redactUrl } from '../logger.js'
 import { appRouter } from '../routers/index.js'
 import type { Services } from '../services.js'
 import { keyMatches, type Context } from '../trpc.js'
+import { methodNotAllowed } from './allowed-methods.js'
+import { crossSiteGuard } from './cross-site.js'
 import { errorHandler, failedRequest, notFound } from './errors.js'
 import { INTERNAL_HEADER, internalSecret } from './forward.js'
 import { jsonBodyParser, type JsonBodyParser } from './json-body.js'
@@ -25,6 +29,8 @@ import { restHandler } from './rest.js'
 import { declareQrFormats, qrRoute } from './qr.js'
 import { qrPage } from './qr-page.js'
 import { createTrpcHandler } from './trpc-handler.js'
+import { isWebhookDelivery, refuseWebhookDelivery } from './webhook-loop.js'
+import { installErrorWording } from './wording.js'
 
 export const API_VERSION = '1.0.0'
 
@@ -38,6 +44,7 @@ function presentedKey(req: IncomingMessage): string | undefined {
 /** The server's request listener: /trpc/* to tRPC, everything else to the Express app. */
 export function createRequestListener(services: Services): RequestListener {
   const { config, logger } = services
+  installErrorWording()
   const secret = internalSecret(config)
   // Calls forwarded by another process carry the hop's secret (any value in an open deployment).
   const isForwarded = (req: IncomingMessage) => {
@@ -74,8 +81,11 @@ export function createRequestListener(services: Services): RequestListener {
   const rest = restHandler({ router: appRouter, createContext, jsonBody, onError })
   const app = createHttpApp(services, rest, jsonBody, createContext)
   const failed = failedRequest(logger)
+  const crossSite = crossSiteGuard(config)
   return (req, res) => {
     logRequest(req, res)
+    if (isWebhookDelivery(req)) return refuseWebhookDelivery(res)
+    if (crossSite(req, res)) return
     const path = originForm(req.url ?? '')
     if (path === undefined) return failed(new ApiError('VALIDATION_ERROR', 'The request target must be a path, starting with "/"'), req, res)
     req.url = path
@@ -123,10 +133,17 @@ function createHttpApp(services: Services, rest: ReturnType<typeof restHandler>,
     }),
   )
 
+  // A person who opens the service's address in a browser wants to pair (the query, e.g. ?session=, goes along).
+  app.get('/', (req, res) => {
+    const queryAt = req.originalUrl.indexOf('?')
+    // Relative, so that behind a proxy under /prefix/ it leads to /prefix/qr.
+    res.redirect(302, `qr${queryAt < 0 ? '' : req.originalUrl.slice(queryAt)}`)
+  })
   app.get('/qr', qrPage())
   app.get('/api/qr', qrRoute(createContext))
   app.use(rest) // GET /api/qr?format=base64, and a 404 for what it does not own
 
+  app.use(methodNotAllowed(document, { '/': ['GET'], '/qr': ['GET'], '/openapi.json': ['GET'] }))
   app.use(notFound)
   app.use(errorHandler(logger))
   return app

@@ -35,22 +35,35 @@ export function restHandler(options: {
       if (error !== undefined) return next(error)
       // Read above, or not JSON: the library reads a body itself unless `req.body` is set.
       if (!('body' in req)) Object.assign(req, { body: undefined })
-      // `curl -X POST /api/reconnect` sends no body and no Content-Type: that is an empty JSON body,
-      // not an unsupported media type.
       const type = req.headers['content-type']
-      if (!type && isBodyless(req)) req.headers['content-type'] = 'application/json'
+      if (req.method === 'POST' && isBodyless(req)) {
+        // `curl -X POST /api/reconnect` sends no body and no Content-Type, `curl -d ''` an empty
+        // form: no input, whatever the type says, not an unsupported media type. It is `{}`, so a
+        // procedure whose fields are all optional runs, and one with a required field names it.
+        req.headers['content-type'] = 'application/json'
+        Object.assign(req, { body: {} })
+      }
       // The library takes a body only for exactly `application/json`; `; charset=utf-8` and
       // `application/*+json` are JSON all the same.
       else if (type && type !== 'application/json' && JSON_TYPE.test(type)) req.headers['content-type'] = 'application/json'
       const end = res.end.bind(res) as (chunk?: unknown) => ServerResponse
       res.end = ((chunk?: unknown) => {
         const failure = failures.get(req)
-        if (failure) return end(JSON.stringify(describeError(failure).body))
+        if (failure) return end(JSON.stringify(bodyOf(failure, type)))
         return end(chunk)
       }) as typeof res.end
       handle(req, res, next).catch(next)
     })
   }
+}
+
+/** Our error body; the library's 415 sentence (with a quote it never closes) is replaced by one that says what to send. */
+function bodyOf(failure: TRPCError, type: string | undefined) {
+  const { body } = describeError(failure)
+  if (body.code === 'UNSUPPORTED_MEDIA_TYPE' && type !== undefined) {
+    body.error = `Unsupported content type ${JSON.stringify(type)}: send JSON, with Content-Type: application/json`
+  }
+  return body
 }
 
 const JSON_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i

@@ -11,7 +11,7 @@
 // Handed to tRPC's handler, its input held to the same limits first (handOver):
 //   - methods other than GET and POST (HEAD answers 204 there);
 //   - streaming calls (httpBatchStreamLink's `trpc-accept`) and subscriptions (SSE);
-//   - POST bodies that are not JSON (form data, octet streams, a missing content type: 415 there);
+//   - POST bodies that are not JSON (form data, octet streams, a body with no content type: 415 there);
 //   - a batch that names a subscription.
 // Not supported here, so adding it means adding it here: `responseMeta` and `allowMethodOverride`.
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
@@ -67,7 +67,8 @@ export function createTrpcHandler<R extends AnyRouter>(opts: TrpcHandlerOptions<
     const decoded = decodePath(pathPart)
     if (req.method !== 'GET' && req.method !== 'POST') return undefined
     if (req.headers['trpc-accept'] !== undefined || req.headers.accept?.includes('text/event-stream')) return undefined
-    if (req.method === 'POST' && !isJson(req.headers['content-type'])) return undefined
+    // A mutation with no input (`curl -X POST /trpc/session.reconnect`) needs no content type.
+    if (req.method === 'POST' && !isJson(req.headers['content-type']) && !isBodyless(req)) return undefined
     const paths = urlPathToProcedurePath(decoded, config.pathSeparator ?? '.')
     const calls = await Promise.all(
       (isBatch ? paths.split(',') : [paths]).map(async (path) => ({ path, procedure: (await getProcedureAtPath(opts.router, path)) as AnyProcedure | null })),
@@ -153,7 +154,7 @@ export function createTrpcHandler<R extends AnyRouter>(opts: TrpcHandlerOptions<
       responses,
       outcomes.map((outcome) => ('error' in outcome ? outcome.error : undefined)),
     )
-    res.setHeader('vary', 'trpc-accept, accept')
+    appendVary(res, 'trpc-accept, accept')
     res.setHeader('content-type', 'application/json')
     res.end(JSON.stringify(body))
   }
@@ -174,7 +175,7 @@ export function createTrpcHandler<R extends AnyRouter>(opts: TrpcHandlerOptions<
         opts.onError?.(error, req)
         if (res.headersSent) return void res.end()
         res.statusCode = getHTTPStatusCodeFromError(error)
-        res.setHeader('vary', 'trpc-accept, accept')
+        appendVary(res, 'trpc-accept, accept')
         res.setHeader('content-type', 'application/json')
         const shape =
           res.statusCode < 500
@@ -195,6 +196,17 @@ function decodePath(pathPart: string): string {
   } catch {
     throw new TRPCError({ code: 'BAD_REQUEST', message: `Invalid URL-encoding in path "${pathPart}"` })
   }
+}
+
+/** Adds to Vary: the cross-site guard may have put Origin there already. */
+function appendVary(res: ServerResponse, fields: string): void {
+  const current = res.getHeader('vary')
+  res.setHeader('vary', current ? `${String(current)}, ${fields}` : fields)
+}
+
+/** No body at all: no Content-Length (or 0) and no Transfer-Encoding. */
+function isBodyless(req: IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] === undefined && (req.headers['content-length'] ?? '0') === '0'
 }
 
 /** application/json, with or without parameters, any case (media types are case-insensitive). */
