@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ErrorRequestHandler, RequestHandler } from 'express'
 import { ApiError, describeError } from '../errors.js'
 import { redactUrl, type Logger } from '../logger.js'
+import { storeFaultOf } from '../store/store-faults.js'
 
 export const notFound: RequestHandler = (req, res) => {
   res.status(404).json({ error: `No route for ${req.method} ${req.path}`, code: 'NOT_FOUND' })
@@ -33,8 +34,9 @@ export function failedRequest(logger: Logger): FailedRequest {
   return (error, req, res) => {
     const translated = (typeof error === 'object' && error !== null && fromBodyParser(error)) || error
     const { status, body } = describeError(translated)
-    // An ApiError is a state the service reports on purpose (e.g. WhatsApp not connected), not a bug.
-    if (status >= 500 && !(translated instanceof ApiError)) logger.error({ err: error, method: req.method, url: redactUrl(req.url ?? '') }, 'request failed')
+    // An ApiError is a state the service reports on purpose (e.g. WhatsApp not connected), not a bug;
+    // so is a store fault (reported once by the store's health, not once per request).
+    if (status >= 500 && !(translated instanceof ApiError) && !storeFaultOf(error)) logger.error({ err: error, method: req.method, url: redactUrl(req.url ?? '') }, 'request failed')
     if (res.headersSent) return void res.destroy()
     res.statusCode = status
     res.setHeader('content-type', 'application/json; charset=utf-8')

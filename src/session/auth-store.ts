@@ -1,11 +1,24 @@
 // One session's Baileys auth state in the database: the creds document and every signal key as one AuthKey row
 // (type + id -> BufferJSON text). Baileys hands all writes of one encrypt/decrypt to a single
 // `set()` call; it is applied in one transaction, so a crash never leaves half of it behind.
+//
+// A write the database refuses (a full disk, a read-only file, a server down) is not dropped: Baileys
+// has already moved its Signal state on (and its cache in front of this store holds the new keys for
+// a few minutes), so losing the write would bring back an older ratchet once the cache expires or the
+// process restarts, and that contact's messages would stop decrypting. Such writes are kept here,
+// newest value per key, answered to reads, and written again, in order and in one transaction, until
+// the database takes them.
 import { BufferJSON, initAuthCreds, proto, type AuthenticationCreds, type SignalDataSet, type SignalDataTypeMap, type SignalKeyStore } from '@whiskeysockets/baileys'
 import { join, sqltag as sql, type Sql } from '@prisma/client/runtime/client'
 import type { Db } from '../store/database.js'
+import type { Logger } from '../logger.js'
 
 const CREDS = { type: 'creds', id: 'me' } as const
+/** How soon writes the database refused are tried again. */
+const RETRY_MS = 1_000
+
+/** Keys not yet in the database, by type then id: the newest value (null: deleted). */
+type Pending = Map<string, Map<string, unknown>>
 
 const serialise = (value: unknown) => JSON.stringify(value, BufferJSON.replacer)
 const deserialise = (text: string): unknown => JSON.parse(text, BufferJSON.reviver)
@@ -34,11 +47,25 @@ export class AuthStore {
   private readonly inFlight = new Set<Promise<unknown>>()
   /** Set by close(): the session moved to another process, which alone writes its auth state now. */
   private closed = false
+  /** Writes the database has not taken yet (see the top of this file). */
+  private pending: Pending = new Map()
+  /** Writes to the database run one at a time, in order. */
+  private flushing: Promise<void> = Promise.resolve()
+  private retryTimer: NodeJS.Timeout | undefined
+  private failing = false
 
   constructor(
     private readonly db: Db,
     private readonly session: string,
+    private readonly logger?: Logger,
   ) {}
+
+  /** How many keys (and creds) wait to be written because the database refused them. */
+  get pendingWrites(): number {
+    let count = 0
+    for (const entries of this.pending.values()) count += entries.size
+    return count
+  }
 
   private get credsKey() {
     return { session_type_id: { session: this.session, ...CREDS } }
@@ -58,8 +85,8 @@ export class AuthStore {
 
   async saveCreds(creds: AuthenticationCreds): Promise<void> {
     if (this.closed) return
-    const value = serialise(creds)
-    await this.track(this.db.authKey.upsert({ where: this.credsKey, create: { session: this.session, ...CREDS, value }, update: { value } }))
+    // A snapshot: Baileys keeps changing the creds object after asking for it to be saved.
+    await this.track(this.write({ [CREDS.type]: { [CREDS.id]: deserialise(serialise(creds)) } }))
   }
 
   /**
@@ -71,6 +98,12 @@ export class AuthStore {
   async close(): Promise<void> {
     this.closed = true
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight])
+    clearTimeout(this.retryTimer)
+    if (this.pendingWrites > 0) {
+      // A last try; what still fails is lost to the next owner, and said so.
+      await this.flush()
+      if (this.pendingWrites > 0) this.logger?.error({ session: this.session, keys: this.pendingWrites }, 'auth keys the database refused could not be written before the session closed')
+    }
   }
 
   private track<T>(write: Promise<T>): Promise<T> {
@@ -89,6 +122,9 @@ export class AuthStore {
     this.writes++
     this.writing++
     try {
+      // What was waiting to be written belongs to the device being forgotten.
+      await this.flushing
+      this.pending = new Map()
       await this.db.authKey.deleteMany({ where: { session: this.session } })
     } finally {
       this.writing--
@@ -114,7 +150,7 @@ export class AuthStore {
         this.writes++
         this.writing++
         try {
-          await this.track(this.writeKeys(data))
+          await this.track(this.write(data as Record<string, Record<string, unknown> | undefined>))
         } finally {
           this.writing--
         }
@@ -125,7 +161,13 @@ export class AuthStore {
   private async readKeys<T extends keyof SignalDataTypeMap>(type: T, ids: string[]): Promise<{ [id: string]: SignalDataTypeMap[T] }> {
     const found: { [id: string]: SignalDataTypeMap[T] } = {}
     const known = this.absent.get(type)
-    const wanted = known ? ids.filter((id) => !known.has(id)) : ids
+    // Writes the database has not taken yet are the truth for their keys.
+    const waiting = this.pending.get(type)
+    for (const id of ids) {
+      const value = waiting?.get(id)
+      if (value !== undefined && value !== null) found[id] = value as SignalDataTypeMap[T]
+    }
+    const wanted = ids.filter((id) => !known?.has(id) && !waiting?.has(id))
     const writesBefore = this.writing === 0 ? this.writes : -1
     for (const chunk of chunks(wanted)) {
       const rows = await this.db.$queryRaw<Array<{ id: string; value: string }>>`SELECT "id", "value" FROM "AuthKey" WHERE "session" = ${this.session} AND "type" = ${type} AND "id" IN (${join(chunk)})`
@@ -140,16 +182,66 @@ export class AuthStore {
     return found
   }
 
-  private async writeKeys(data: SignalDataSet): Promise<void> {
+  /**
+   * Queues `data` behind the writes not yet taken and writes them all. Resolves once written, or
+   * once kept for a retry because the database refused it (the keys are then answered from memory).
+   */
+  private write(data: Record<string, Record<string, unknown> | undefined>): Promise<void> {
+    for (const [type, entries] of Object.entries(data)) {
+      let waiting = this.pending.get(type)
+      if (!waiting) this.pending.set(type, (waiting = new Map()))
+      for (const [id, value] of Object.entries(entries ?? {})) {
+        waiting.set(id, value ?? null)
+        this.absent.get(type)?.delete(id)
+      }
+    }
+    return this.flush()
+  }
+
+  /** Writes everything pending in one transaction; on failure keeps it and tries again later. */
+  private flush(): Promise<void> {
+    const run = this.flushing.then(async () => {
+      if (this.pendingWrites === 0) return
+      const batch = this.pending
+      this.pending = new Map()
+      try {
+        await this.writeKeys(batch)
+        if (this.failing) this.logger?.warn({ session: this.session }, 'auth keys the database had refused are written now')
+        this.failing = false
+      } catch (error) {
+        // Newer values written meanwhile win over this batch's.
+        for (const [type, entries] of batch) {
+          let waiting = this.pending.get(type)
+          if (!waiting) this.pending.set(type, (waiting = new Map()))
+          for (const [id, value] of entries) if (!waiting.has(id)) waiting.set(id, value)
+        }
+        if (!this.failing) this.logger?.error({ err: error, session: this.session, keys: this.pendingWrites }, 'the database refused auth keys: kept in memory and written again when it can')
+        this.failing = true
+        this.scheduleRetry()
+      }
+    })
+    this.flushing = run
+    return run
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer) return
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined
+      void this.flush()
+    }, RETRY_MS)
+    this.retryTimer.unref?.()
+  }
+
+  private async writeKeys(data: Pending): Promise<void> {
     const updatedAt = new Date()
     const upserts: Sql[] = []
     const statements = []
-    for (const [type, entries] of Object.entries(data)) {
+    for (const [type, entries] of data) {
       const deletes: string[] = []
-      for (const [id, value] of Object.entries(entries ?? {})) {
+      for (const [id, value] of entries) {
         if (value === null || value === undefined) deletes.push(id)
         else upserts.push(sql`(${this.session}, ${type}, ${id}, ${serialise(value)}, ${updatedAt})`)
-        this.absent.get(type)?.delete(id)
       }
       for (const chunk of chunks(deletes)) statements.push(this.db.$executeRaw`DELETE FROM "AuthKey" WHERE "session" = ${this.session} AND "type" = ${type} AND "id" IN (${join(chunk)})`)
     }

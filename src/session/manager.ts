@@ -3,11 +3,12 @@
 // session is answered: here, at the owner's URL, or nowhere for the moment (it is changing hands).
 import { ApiError } from '../errors.js'
 import { deleteSessionRows } from '../store/session-rows.js'
-import type { Db } from '../store/database.js'
+import { storeHealthOf, type Db } from '../store/database.js'
+import type { StoreHealth } from '../store/store-health.js'
 import { DEFAULT_SESSION } from './names.js'
 import { Ownership, type Owner } from './ownership.js'
 import { Session, type SessionDependencies } from './session.js'
-import type { SessionStatus } from './shapes.js'
+import type { SessionStatus, StoreStatus } from './shapes.js'
 
 const STARTING: SessionStatus = { connected: false, loggedIn: false, device: '', pushName: '', platform: '', state: 'connecting', lastDisconnect: null }
 
@@ -24,9 +25,13 @@ export class SessionManager {
   private readonly db: Db
   private started: Promise<void> | undefined
   private isReady = false
+  /** Whether the store works (store-health.ts): reported by /health and in every status. */
+  readonly storeHealth: StoreHealth
 
   constructor(private readonly options: SessionManagerOptions) {
     this.db = options.db
+    this.storeHealth = storeHealthOf(options.db)
+    this.storeHealth.useLogger(options.logger)
     this.ownership = new Ownership(
       options.db,
       {
@@ -65,6 +70,14 @@ export class SessionManager {
   async stop(): Promise<void> {
     await this.started?.catch(() => {})
     await this.ownership.stop()
+    this.storeHealth.stop()
+  }
+
+  /** The store as this process sees it, in the shape of a status's `store` field. */
+  storeStatus(): StoreStatus {
+    const state = this.storeHealth.state
+    if (state.status === 'ok') return { status: 'ok', cause: null, reason: null, since: null }
+    return { status: 'degraded', cause: state.fault.kind, reason: state.fault.message, since: state.since.toISOString() }
   }
 
   /** A session by name; 404 when there is none (it may have been created by another process a moment ago). */
@@ -99,12 +112,16 @@ export class SessionManager {
    */
   async statusOf(name: string, forward?: (owner: Owner) => Promise<SessionStatus>): Promise<SessionStatus> {
     await this.get(name)
-    if (!this.isReady) return { ...STARTING }
+    const store = this.storeStatus()
+    if (!this.isReady) return { ...STARTING, store }
     const route = await this.route(name)
-    if (route.kind === 'local') return (await route.session.connection()).status()
-    if (route.kind === 'remote' && forward) return forward(route.owner)
-    const reason = route.kind === 'remote' ? `owned by another process (${route.owner.node})` : 'no process owns this session right now: it is moving to another process'
-    return { ...STARTING, state: 'standby', lastDisconnect: { code: null, reason, at: new Date().toISOString() } }
+    if (route.kind === 'local') return { ...(await route.session.connection()).status(), store }
+    if (route.kind === 'remote' && forward) return { store, ...(await forward(route.owner)) }
+    const reason =
+      route.kind === 'remote'
+        ? `owned by another process (${route.owner.node})`
+        : (this.ownership.suspendedReason(name) ?? 'no process owns this session right now: it is moving to another process')
+    return { ...STARTING, state: 'standby', lastDisconnect: { code: null, reason, at: new Date().toISOString() }, store }
   }
 
   /** Sessions by name, `limit` at most, after the name `after`. */

@@ -17,10 +17,17 @@
 //
 // SQLite serves one process: the first holds a lease on the file, and a second one that finds it
 // renewed by a live process is refused (one killed a moment ago is waited for instead).
+//
+// A lease that cannot be renewed because the database fails (full, read-only, unreachable) is not a
+// lease lost to another process, and is not reported as one. On SQLite nobody else can take the
+// sessions, so they stay connected until the store works again. On PostgreSQL another process may
+// take them once the lease expires, so they are closed at its expiry as before (fencing), and their
+// status says the database is why (suspendedReason()).
 import { createHash, randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Logger } from '../logger.js'
 import type { Db } from '../store/database.js'
+import { storeFaultOf } from '../store/store-faults.js'
 
 /** Not a valid session name, so it cannot collide with one. */
 const SQLITE_PROCESS_LEASE = '_sqlite-process'
@@ -68,6 +75,10 @@ export class Ownership {
   /** When the earliest lease this process should take over becomes free (see schedule()). */
   private takeoverAt: number | undefined
   private readonly log: Logger
+  /** Sessions closed here because their leases could not be renewed: why, for their status. */
+  private readonly suspended = new Map<string, string>()
+  /** The last renewal failure logged, so a store that stays down is logged once, not every tick. */
+  private lastRenewalFailure: string | undefined
   /** How long past its expiry a lease that was not released waits before another process takes it. */
   private readonly graceMs: number
 
@@ -102,14 +113,22 @@ export class Ownership {
   /** The owner of `name` as of the last tick, if a live process owns it. */
   ownerOf(name: string): Owner | undefined {
     if (this.owned.has(name)) return { node: this.node, url: this.options.url() }
-    return this.owners.get(name)
+    const owner = this.owners.get(name)
+    // A lease still in this process's name that it no longer acts on (it closed the session when
+    // the lease could not be renewed) is nobody's: this process must not forward to itself.
+    return owner?.node === this.node ? undefined : owner
+  }
+
+  /** Why this process closed `name` without another process taking it (the store failed), if it did. */
+  suspendedReason(name: string): string | undefined {
+    return this.owned.has(name) ? undefined : this.suspended.get(name)
   }
 
   /** The owner of `name` as the store says now (between ticks, e.g. while a session moves). */
   async currentOwner(name: string): Promise<Owner | undefined> {
     if (this.owned.has(name)) return this.ownerOf(name)
     const lease = await this.db.lease.findUnique({ where: { name } })
-    if (!lease || lease.expiresAt <= new Date()) return undefined
+    if (!lease || lease.expiresAt <= new Date() || lease.owner === this.node) return undefined
     const node = await this.db.serviceNode.findUnique({ where: { id: lease.owner } })
     if (!node || node.seenAt.getTime() <= Date.now() - this.options.ttlMs) return undefined
     const owner = { node: node.id, url: node.url }
@@ -162,7 +181,13 @@ export class Ownership {
         await this.tick() // its effects (sessions connecting or closing) go on without holding up the next tick
       })
       .catch((error: unknown) => {
-        this.log.warn({ err: error }, 'could not reach the database to renew session ownership')
+        const fault = storeFaultOf(error)
+        const cause = fault?.message ?? (error instanceof Error ? error.message : String(error))
+        if (cause !== this.lastRenewalFailure) {
+          const keeps = this.options.provider === 'sqlite' ? ': the sessions stay connected (no other process can take them on SQLite)' : ''
+          this.log.warn({ err: fault ? undefined : error, cause }, `could not renew session ownership: ${cause}${keeps}`)
+        }
+        this.lastRenewalFailure = cause
         void this.fence()
       })
       .finally(() => this.schedule())
@@ -177,6 +202,8 @@ export class Ownership {
     await this.db.serviceNode.upsert({ where: { id: this.node }, create: { id: this.node, url, seenAt: now }, update: { url, seenAt: now } })
     await this.db.lease.updateMany({ where: { owner: this.node }, data: { expiresAt } })
     this.renewedAt = now.getTime()
+    if (this.lastRenewalFailure !== undefined) this.log.info('session ownership renewed again')
+    this.lastRenewalFailure = undefined
     const liveSince = new Date(now.getTime() - this.options.ttlMs)
     const [nodes, leases, names] = await Promise.all([
       this.db.serviceNode.findMany({ where: { seenAt: { gt: liveSince } }, select: { id: true, url: true } }),
@@ -199,8 +226,9 @@ export class Ownership {
     // Leases it held and holds no more (it was too slow to renew and another process took over).
     for (const name of this.owned) {
       if (this.moving.has(name)) continue
-      if (leaseOf.get(name)?.owner !== this.node) {
-        this.log.error({ session: name }, 'lost the lease of a session to another process; stopping it here')
+      const holder = leaseOf.get(name)?.owner
+      if (holder !== this.node) {
+        this.log.error({ session: name, holder: holder ?? null }, holder ? `lost the lease of a session to another process (${holder}); stopping it here` : 'the lease of a session is gone from the database; stopping it here')
         effects.push(this.transition(name, async () => {
           this.owned.delete(name)
           await this.hooks.release(name)
@@ -238,6 +266,9 @@ export class Ownership {
 
   private async fence(): Promise<void> {
     if (this.fencing || this.owned.size === 0 || Date.now() - this.renewedAt < this.options.ttlMs) return
+    // SQLite: the file's process lease keeps every other process out, so a late renewal loses
+    // nothing to anyone; closing WhatsApp would only add an outage to the store's.
+    if (this.options.provider === 'sqlite') return
     this.fencing = true
     try {
       // Late is not lost: a stalled event loop (Baileys generating pre-keys at a pairing blocks it
@@ -256,9 +287,13 @@ export class Ownership {
         })
       }
     } catch (error) {
+      const cause = storeFaultOf(error)?.message ?? (error instanceof Error ? error.message : String(error))
+      const reason = `the database is unavailable (${cause}): the session's lease could not be renewed, so this process closed it until the database answers`
       for (const name of this.owned) {
         if (this.moving.has(name)) continue
-        this.log.error({ err: error, session: name }, 'session leases not renewed in time: closing the session here until the database answers')
+        this.log.error({ session: name, cause }, `session lease not renewed in time because ${cause}: closing the session here until the database answers`)
+        this.suspended.set(name, reason)
+        this.owners.delete(name)
         void this.transition(name, async () => {
           this.owned.delete(name)
           await this.hooks.release(name)
@@ -280,6 +315,7 @@ export class Ownership {
   private async takeOver(name: string, now: Date, expiresAt: Date): Promise<void> {
     if (this.stopped || !(await this.acquireLease(name, new Date(now.getTime() - this.graceMs), expiresAt))) return
     this.owned.add(name)
+    this.suspended.delete(name)
     this.log.info({ session: name }, 'this process owns the session')
     await this.hooks.acquire(name)
   }

@@ -2,6 +2,7 @@
 // code takes its TypeScript types from them, so each shape is written once.
 import { z } from 'zod'
 import { isoTimestamp } from '../events/types.js'
+import { storeFaultKinds } from '../store/store-faults.js'
 
 export const connectionStates = ['connecting', 'qr', 'open', 'closed', 'logged_out', 'standby'] as const
 export const stateSchema = z.enum(connectionStates)
@@ -9,6 +10,16 @@ export type ConnectionState = z.infer<typeof stateSchema>
 
 export const lastDisconnectSchema = z.object({ code: z.number().nullable(), reason: z.string(), at: z.string() })
 export type LastDisconnect = z.infer<typeof lastDisconnectSchema>
+
+export const storeStatusSchema = z
+  .object({
+    status: z.enum(['ok', 'degraded']).describe('degraded: the database cannot be written or reached; the service retries it on its own'),
+    cause: z.enum(storeFaultKinds).nullable().describe('unreachable, read-only, full, io, removed (the SQLite file was deleted while running); null when ok'),
+    reason: z.string().nullable().describe('The cause in a sentence, with the database\'s own words'),
+    since: z.string().nullable().describe('When the store became degraded (ISO 8601 UTC)'),
+  })
+  .meta({ id: 'StoreStatus' })
+export type StoreStatus = z.infer<typeof storeStatusSchema>
 
 export const statusSchema = z
   .object({
@@ -21,6 +32,7 @@ export const statusSchema = z
       'connecting, qr (waiting for a scan), open, closed, logged_out, standby (no process owns the session right now: it is moving to another process)',
     ),
     lastDisconnect: lastDisconnectSchema.nullable().describe('Why the connection last closed, when it is not open'),
+    store: storeStatusSchema.optional().describe('The database as this process sees it: WhatsApp stays connected while it is degraded'),
   })
   .meta({ id: 'Status' })
 export type SessionStatus = z.infer<typeof statusSchema>
