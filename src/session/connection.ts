@@ -213,6 +213,12 @@ export class WhatsAppConnection {
     return groups
   }
 
+  /** After a change of our own to a group (groups/group-admin.ts): its metadata and the list are stale. */
+  forgetGroup(jid: string): void {
+    this.groupsCache = undefined
+    this.groupMetadata.forget(jid)
+  }
+
   /** Which of these numbers (digits only) have WhatsApp, as `number -> JID` for those that do. */
   async registeredNumbers(numbers: string[]): Promise<Map<string, string>> {
     const socket = this.requireOpen()

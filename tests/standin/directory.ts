@@ -25,6 +25,12 @@ export type GroupSpec = {
 	jid: string
 	subject: string
 	desc?: string
+	/** only admins may send (announcement) */
+	announce?: boolean
+	/** only admins may edit the group's info (locked) */
+	locked?: boolean
+	/** joining by invite link needs an admin's approval */
+	joinApproval?: boolean
 	/** epoch seconds */
 	creation?: number
 	participants: GroupParticipantSpec[]
@@ -36,13 +42,32 @@ export type GroupSpec = {
 
 export type GroupMember = { contact: StandInContact | 'self'; admin?: 'admin' | 'superadmin' }
 
+/** Someone asking to join a group whose joins need approval. */
+export type JoinRequest = { contact: StandInContact; at: number; method: 'invite_link' | 'non_admin_add' }
+
 export type Group = {
 	jid: string
 	subject: string
+	/** epoch seconds of the last subject change */
+	subjectTime: number
 	desc?: string
+	/** the description's id: a change must name it as `prev`, or WhatsApp refuses it (409) */
+	descId?: string
 	creation: number
 	members: GroupMember[]
+	announce: boolean
+	locked: boolean
+	joinApproval: boolean
+	memberAddMode: 'admin_add' | 'all_member_add'
+	/** the code of the group's invite link (chat.whatsapp.com/<code>) */
+	inviteCode: string
+	/** people waiting for an admin to let them in */
+	requests: JoinRequest[]
 }
+
+let inviteCounter = 0
+/** A fresh invite code, unique in the process (WhatsApp's are 22 characters of base62). */
+export const newInviteCode = () => `Inv${String(++inviteCounter).padStart(4, '0')}${Math.random().toString(36).slice(2, 12)}`.padEnd(22, 'x')
 
 /** A user as the server resolves a JID: the account itself, a known contact, or nobody it knows. */
 export type KnownUser = { kind: 'account' } | { kind: 'contact'; contact: StandInContact }
@@ -141,12 +166,21 @@ export class Directory {
 					admin: participant.admin
 				}))
 				if (spec.includeSelf !== false) members.unshift({ contact: 'self', admin: spec.selfAdmin })
+				const creation = spec.creation ?? 1_700_000_000
 				const group: Group = {
 					jid: spec.jid,
 					subject: spec.subject,
+					subjectTime: creation,
 					desc: spec.desc,
-					creation: spec.creation ?? 1_700_000_000,
-					members
+					descId: spec.desc === undefined ? undefined : `desc-${creation}`,
+					creation,
+					members,
+					announce: spec.announce ?? false,
+					locked: spec.locked ?? false,
+					joinApproval: spec.joinApproval ?? false,
+					memberAddMode: 'admin_add',
+					inviteCode: newInviteCode(),
+					requests: []
 				}
 				return [spec.jid, group]
 			})
@@ -155,6 +189,16 @@ export class Directory {
 
 	group(jid: string): Group | undefined {
 		return this.groupsByJid.get(jid)
+	}
+
+	/** A group created on the server (by the device, or by a test playing someone else). */
+	addGroup(group: Group) {
+		this.groupsByJid.set(group.jid, group)
+	}
+
+	/** Every group the server knows, the account a member or not (invite codes reach any of them). */
+	allGroups(): Group[] {
+		return [...this.groupsByJid.values()]
 	}
 
 	/** Groups the account is a member of. */

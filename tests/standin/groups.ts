@@ -1,17 +1,18 @@
 // Group queries (xmlns "w:g2"): one group's metadata (Baileys asks before every group send, to learn
-// the members to share its sender key with) and the list of groups the account is in.
+// the members to share its sender key with) and the list of groups the account is in, and how a group
+// is described in them (also inside the notifications of group-server.ts, which answers the changes).
 import { getBinaryNodeChild, type BinaryNode } from '@whiskeysockets/baileys'
 import type { Directory, Group, GroupMember } from './directory.js'
 import { iqError, iqResult, node } from './nodes.js'
 
-function memberJids(directory: Directory, member: GroupMember) {
+export function memberJids(directory: Directory, member: GroupMember) {
 	return member.contact === 'self'
 		? { lid: directory.accountLidJid, pn: directory.accountPnJid }
 		: { lid: member.contact.lidJid, pn: member.contact.pnJid }
 }
 
 /** A `<group>` as WhatsApp describes a LID-addressed group: members by LID, with their phone numbers. */
-function groupNode(directory: Directory, group: Group): BinaryNode {
+export function groupNode(directory: Directory, group: Group): BinaryNode {
 	const creator = group.members.find(member => member.admin === 'superadmin') ?? group.members[0]
 	const creatorJids = creator && memberJids(directory, creator)
 	return node(
@@ -19,7 +20,7 @@ function groupNode(directory: Directory, group: Group): BinaryNode {
 		{
 			id: group.jid.split('@')[0],
 			subject: group.subject,
-			s_t: String(group.creation),
+			s_t: String(group.subjectTime),
 			s_o: creatorJids?.lid,
 			s_o_pn: creatorJids?.pn,
 			creation: String(group.creation),
@@ -31,11 +32,15 @@ function groupNode(directory: Directory, group: Group): BinaryNode {
 		[
 			...(group.desc !== undefined
 				? [
-						node('description', { id: `${group.creation}`, t: String(group.creation), participant: creatorJids?.lid }, [
+						node('description', { id: group.descId ?? `${group.creation}`, t: String(group.creation), participant: creatorJids?.lid }, [
 							node('body', {}, Buffer.from(group.desc))
 						])
 					]
 				: []),
+			...(group.announce ? [node('announcement')] : []),
+			...(group.locked ? [node('locked')] : []),
+			...(group.joinApproval ? [node('membership_approval_mode', {}, [node('group_join', { state: 'on' })])] : []),
+			node('member_add_mode', {}, group.memberAddMode),
 			...group.members.map(member => {
 				const { lid, pn } = memberJids(directory, member)
 				return node('participant', { jid: lid, phone_number: pn, type: member.admin })
@@ -62,6 +67,6 @@ export function answerGroupQuery(request: BinaryNode, directory: Directory): Bin
 			return group ? iqResult(request, [groupNode(directory, group)]) : iqError(request, 404, 'item-not-found')
 		}
 		case 'change':
-			return iqResult(request) // group changes (subject, participants, ...) are accepted without effect
+			return iqResult(request) // group changes are answered by GroupServer (group-server.ts)
 	}
 }

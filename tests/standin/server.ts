@@ -30,7 +30,8 @@ import { documentMessage, extendedTextMessage, imageMessage, textMessage, type D
 import { ContactPhones, type SendOptions } from './contact-phones.js'
 import { DeviceSessions, type PairedDevice, type ScanOptions } from './device-sessions.js'
 import { Directory, type ContactSpec, type GroupSpec, type StandInContact } from './directory.js'
-import { answerGroupQuery, groupQueryKind, type GroupQueryKind } from './groups.js'
+import { GroupServer } from './group-server.js'
+import { groupQueryKind, type GroupQueryKind } from './groups.js'
 import type { HistoryContent } from './history-sync.js'
 import { MediaHost, type StoredMedia } from './media-host.js'
 import { bytesOf, children, firstChild, iqResult, node, unixNow } from './nodes.js'
@@ -94,6 +95,8 @@ const DEFAULT_TIMEOUT_MS = 10_000
 
 export class StandIn {
 	readonly directory: Directory
+	/** groups as the server holds them: every w:g2 request answered, changes notified (group-server.ts) */
+	readonly groups: GroupServer
 	private readonly feed = new ChangeFeed()
 	private readonly appState = new AppStateServer()
 	private readonly sessions: DeviceSessions
@@ -139,6 +142,14 @@ export class StandIn {
 			(where, error) => this.fail(where, error)
 		)
 		this.contactPhones = new ContactPhones(this.directory)
+		this.groups = new GroupServer(this.directory, {
+			deliver: stanza => {
+				const device = this.sessions.latest()
+				if (device) this.sessions.deliver(device, stanza)
+			},
+			handled: (id, timeoutMs) =>
+				this.feed.waitFor(`the device to handle ${id}`, timeoutMs, () => this.acksReceived.find(ack => ack.class === 'notification' && ack.id === id))
+		})
 		const log = options.log ?? !!process.env.STANDIN_LOG
 		this.log = typeof log === 'function' ? log : log ? (line: string) => console.error(line) : undefined
 
@@ -519,7 +530,7 @@ export class StandIn {
 				return
 			case 'w:g2':
 				this.groupQueryLog.push({ kind: groupQueryKind(request), jid: request.attrs.to })
-				connection.send(answerGroupQuery(request, this.directory))
+				connection.send(this.groups.answer(request))
 				return
 			case 'w:m': // where to upload media, and the token to do it with
 				connection.send(
