@@ -3,11 +3,14 @@
 import { after, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { BufferJSON, Curve, initAuthCreds, proto, type SignalDataSet } from '@whiskeysockets/baileys'
+import path from 'node:path'
+import { BufferJSON, Curve, initAuthCreds, makeCacheableSignalKeyStore, proto, type SignalDataSet } from '@whiskeysockets/baileys'
 import { openClient } from '../src/store/database.js'
 import { migrate } from '../src/store/migrate.js'
 import { AuthStore } from '../src/session/auth-store.js'
 import { stopTestDatabases, testDatabases } from './support/databases.js'
+import { tempDir } from './support/service.js'
+import { waitUntil } from './support/whatsapp.js'
 
 const databases = await testDatabases()
 after(stopTestDatabases)
@@ -127,6 +130,52 @@ for (const database of databases) {
     })
   })
 }
+
+describe('auth store when the database refuses writes (SQLite made read-only on its connection)', () => {
+  test('refused key writes are kept, answered to reads and written later in order: the stored Signal state never falls behind Baileys\' cache', async () => {
+    const url = `file:${path.join(tempDir(), 'wsgo.db')}`
+    await migrate(url)
+    const db = await openClient(url)
+    try {
+      const store = new AuthStore(db, 'default')
+      const state = await store.load()
+      // Baileys' own cache in front, as the connection uses it: it takes every write before the store does.
+      const keys = makeCacheableSignalKeyStore(state.keys, undefined)
+      const v1 = randomBytes(64)
+      await keys.set({ session: { 'alice.0': v1 }, 'pre-key': { '1': Curve.generateKeyPair() } })
+
+      // The file cannot be written any more (SQLITE_READONLY on every write), as with a full disk or a read-only file.
+      await db.$executeRawUnsafe('PRAGMA query_only = ON')
+      const v2 = randomBytes(64)
+      await keys.set({ session: { 'alice.0': v2 }, 'pre-key': { '1': null } }) // resolves: Baileys has moved on already
+      state.creds.me = { id: '15550001111:1@s.whatsapp.net', name: 'Refused' }
+      await state.saveCreds()
+      assert.equal(store.pendingWrites, 3, 'the refused writes wait in memory')
+      const row = await db.authKey.findUnique({ where: { session_type_id: { session: 'default', type: 'session', id: 'alice.0' } } })
+      assert.equal(asJson(JSON.parse(row!.value, BufferJSON.reviver)), asJson(v1), 'the database still holds the old ratchet')
+      // What a read behind an expired cache gets: the newest state, not the database's older one.
+      assert.equal(asJson((await state.keys.get('session', ['alice.0']))['alice.0']), asJson(v2))
+      assert.deepEqual(await state.keys.get('pre-key', ['1']), {}, 'a refused delete is a delete for readers')
+      const v3 = randomBytes(64)
+      await keys.set({ session: { 'alice.0': v3 } })
+
+      // Writable again: the store writes what it kept on its own, newest value per key.
+      await db.$executeRawUnsafe('PRAGMA query_only = OFF')
+      await waitUntil('the kept writes to reach the database', async () => (store.pendingWrites === 0 ? true : undefined), 5_000)
+      const fresh = await openClient(url)
+      try {
+        const again = await new AuthStore(fresh, 'default').load()
+        assert.equal(again.creds.me?.name, 'Refused', 'the refused creds were written')
+        assert.equal(asJson((await again.keys.get('session', ['alice.0']))['alice.0']), asJson(v3))
+        assert.deepEqual(await again.keys.get('pre-key', ['1']), {})
+      } finally {
+        await fresh.$disconnect()
+      }
+    } finally {
+      await db.$disconnect()
+    }
+  })
+})
 
 test('fresh creds are Baileys\' initAuthCreds shape', async () => {
   const creds = initAuthCreds()
