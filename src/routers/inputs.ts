@@ -154,3 +154,12 @@ export const messageSentSchema = sendResultSchema
     lid: z.string().optional().describe('The person\'s LID, when known (not for groups)'),
   })
   .meta({ id: 'MessageSent' })
+
+// trpc-to-openapi switches on coercion for every z.boolean() and z.number() of a REST input, and
+// the schema is shared with tRPC: `"false"` would become true and `null` 0. A pipe is left alone,
+// so these stay strict JSON types on both interfaces.
+/** A JSON true or false, never coerced. */
+export const jsonBoolean = () => z.boolean().pipe(z.boolean())
+/** A JSON number within bounds, never coerced. */
+export const jsonNumber = (min: number, max: number, options: { int?: boolean } = {}) =>
+  (options.int ? z.number().int() : z.number()).min(min).max(max).pipe(z.number())

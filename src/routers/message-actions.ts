@@ -5,11 +5,10 @@ import { z } from 'zod'
 import { chatStates, deleteForEveryone, editText, markRead, react, setChatState } from '../session/outgoing/actions.js'
 import { chatOf } from '../session/outgoing/recipient.js'
 import { sessionProcedure, withSession } from '../trpc.js'
-import { messageIdSchema, messageSentSchema, messageTextSchema, personSchema, targetFields } from './inputs.js'
+import { jsonBoolean, messageIdSchema, messageSentSchema, messageTextSchema, personSchema, targetFields } from './inputs.js'
 
 const senderField = personSchema.optional().describe('In a group, who wrote the message when it was not this account (phone or JID)')
-const fromMeField = z
-  .boolean()
+const fromMeField = jsonBoolean()
   .optional()
   .describe('Whether this account wrote the message; by default true for messages this service sent')
 

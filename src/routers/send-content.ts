@@ -4,7 +4,7 @@ import { z } from 'zod'
 import { validationError } from '../errors.js'
 import { buildVcard, nameInVcard } from '../session/outgoing/vcard.js'
 import { sessionProcedure, withSession } from '../trpc.js'
-import { messageSentSchema, phoneSchema } from './inputs.js'
+import { jsonNumber, messageOptionFields, messageSentSchema, phoneSchema, targetFields } from './inputs.js'
 import { chatOfRequest, sendFields, sendTo } from './send-common.js'
 
 const contactCardSchema = z.object({
@@ -21,8 +21,8 @@ export const contentSends = {
     .input(
       withSession({
         ...sendFields,
-        latitude: z.number().min(-90).max(90).describe('Degrees, -90 to 90'),
-        longitude: z.number().min(-180).max(180).describe('Degrees, -180 to 180'),
+        latitude: jsonNumber(-90, 90).describe('Degrees, -90 to 90'),
+        longitude: jsonNumber(-180, 180).describe('Degrees, -180 to 180'),
         name: z.string().max(256).optional().describe('The place\'s name, e.g. Plaza Mayor'),
         address: z.string().max(1024).optional(),
       }),
@@ -79,20 +79,24 @@ export const contentSends = {
         method: 'POST',
         path: '/api/send/poll',
         summary: 'Send a poll',
-        description: 'A `question` with 2 to 12 distinct `options`; `selectable_count` says how many one person may choose (default 1; 0 means any number).',
+        description:
+          'A `question` with 2 to 12 distinct `options`; `selectable_count` says how many one person may choose (default 1; 0 means any number). A poll can quote (`reply_to`) a message this service sent; it takes no mentions.',
         tags: ['Messaging'],
       },
     })
     .input(
       withSession({
-        ...sendFields,
+        // No mentions: WhatsApp has none in polls (and Baileys would put them outside the poll).
+        ...targetFields,
+        reply_to: messageOptionFields.reply_to,
+        reply_to_sender: messageOptionFields.reply_to_sender,
         question: z.string().trim().min(1, 'the question is empty').max(255),
         options: z
           .array(z.string().trim().min(1, 'an option is empty').max(100))
           .min(2, 'give at least 2 options')
           .max(12, 'at most 12 options')
           .refine((options) => new Set(options).size === options.length, 'the options must differ from each other'),
-        selectable_count: z.number().int().min(0).max(12).optional().describe('How many options one person may choose: 1 (default) to the number of options, or 0 for any number'),
+        selectable_count: jsonNumber(0, 12, { int: true }).optional().describe('How many options one person may choose: 1 (default) to the number of options, or 0 for any number'),
       }),
     )
     .output(messageSentSchema)

@@ -6,7 +6,7 @@ import { sniffAudioType, VOICE_NOTE_TYPE, voiceNoteBytes } from '../session/outg
 import { stickerFrom } from '../session/outgoing/sticker.js'
 import { sniffVideoType } from '../session/outgoing/video.js'
 import { sessionProcedure, withSession } from '../trpc.js'
-import { messageSentSchema, sniffImageType } from './inputs.js'
+import { jsonBoolean, messageSentSchema, sniffImageType } from './inputs.js'
 import { captionSchema, chatOfRequest, checkMimeFamily, mediaFields, mediaOf, sendFields, sendTo } from './send-common.js'
 
 export const mediaSends = {
@@ -25,7 +25,7 @@ export const mediaSends = {
         ...sendFields,
         ...mediaFields('video', 'The MP4 video'),
         caption: captionSchema,
-        gif_playback: z.boolean().optional().describe('Play it as a looping GIF (muted), as WhatsApp sends GIFs'),
+        gif_playback: jsonBoolean().optional().describe('Play it as a looping GIF (muted), as WhatsApp sends GIFs'),
       }),
     )
     .output(messageSentSchema)
@@ -58,7 +58,7 @@ export const mediaSends = {
       withSession({
         ...sendFields,
         ...mediaFields('audio', 'The audio file'),
-        ptt: z.boolean().optional().describe('Send it as a voice note (push to talk)'),
+        ptt: jsonBoolean().optional().describe('Send it as a voice note (push to talk)'),
       }),
     )
     .output(messageSentSchema)

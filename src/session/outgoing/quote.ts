@@ -1,25 +1,13 @@
-// `reply_to`: the contextInfo that makes a message quote another. WhatsApp shows a quote from the
-// quoted message's id, author and content; the content comes from the sent-message store when this
-// service sent the message, and is left out otherwise (the recipient's phone finds it by its id).
-import type { proto } from '@whiskeysockets/baileys'
+// `reply_to`: what makes a message quote another. WhatsApp shows a quote from the quoted message's
+// id, author and content. When this service sent it, the sent-message store has it all, and Baileys
+// builds the quote (`quoted`, which it places right for every kind of message, polls included).
+// Otherwise the quote is the id and the author alone (a contextInfo of our own): the recipient's
+// phone finds the content by its id.
+import type { MiscMessageGenerationOptions, proto } from '@whiskeysockets/baileys'
 import { validationError } from '../../errors.js'
 import type { WhatsAppConnection } from '../connection.js'
-import { isGroupJid, ownJid } from './recipient.js'
+import { isGroupJid } from './recipient.js'
 import { sentMessagesOf } from './sent-lookup.js'
-
-/** Keys of a Message that are envelopes, not the content a quote shows. */
-const NOT_CONTENT = new Set(['messageContextInfo', 'senderKeyDistributionMessage'])
-
-/** The message's content alone (its first content field), without its own quote or mentions. */
-export function quotable(message: proto.IMessage): proto.IMessage | undefined {
-  for (const [key, value] of Object.entries(message)) {
-    if (NOT_CONTENT.has(key) || value === null || value === undefined) continue
-    if (typeof value !== 'object') return { [key]: value }
-    const { contextInfo: _dropped, ...content } = value as Record<string, unknown>
-    return { [key]: content }
-  }
-  return undefined
-}
 
 export interface QuoteRequest {
   /** the quoted message's id */
@@ -28,18 +16,14 @@ export interface QuoteRequest {
   sender?: string | undefined
 }
 
-export async function quoteContext(connection: WhatsAppConnection, chat: string, quote: QuoteRequest): Promise<proto.IContextInfo> {
+export type Quote = { quoted: NonNullable<MiscMessageGenerationOptions['quoted']> } | { contextInfo: proto.IContextInfo }
+
+export async function quoteFor(connection: WhatsAppConnection, chat: string, quote: QuoteRequest): Promise<Quote> {
   const stored = await sentMessagesOf(connection)?.find(quote.id)
-  const author = stored ? ownJid(connection) : (quote.sender ?? (isGroupJid(chat) ? undefined : chat))
+  if (stored) return { quoted: { key: { remoteJid: stored.jid, id: quote.id, fromMe: true }, message: stored.content } }
+  const author = quote.sender ?? (isGroupJid(chat) ? undefined : chat)
   if (!author) {
     throw validationError([{ path: 'reply_to_sender', message: 'required to quote, in a group, a message this service did not send: who wrote it' }])
   }
-  const quotedMessage = stored && quotable(stored.content)
-  return {
-    stanzaId: quote.id,
-    participant: author,
-    ...(quotedMessage && { quotedMessage }),
-    // A quote of a message from another chat says where it was.
-    ...(stored && stored.jid !== chat && { remoteJid: stored.jid }),
-  }
+  return { contextInfo: { stanzaId: quote.id, participant: author } }
 }

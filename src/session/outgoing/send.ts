@@ -1,9 +1,10 @@
 // One way every message send goes: to the chat a request names, quoting and mentioning what it
 // asks for, through the connection's send queue; the answer says where the message went.
-import type { AnyMessageContent, proto } from '@whiskeysockets/baileys'
+import type { AnyMessageContent } from '@whiskeysockets/baileys'
+import { validationError } from '../../errors.js'
 import type { WhatsAppConnection } from '../connection.js'
 import type { SentMessage } from '../shapes.js'
-import { quoteContext } from './quote.js'
+import { quoteFor } from './quote.js'
 import { describeRecipient, type Recipient } from './recipient.js'
 
 export interface MessageOptions {
@@ -18,16 +19,18 @@ export interface MessageOptions {
 export type MessageSent = { status: 'sent' } & SentMessage & Recipient
 
 export async function sendMessage(connection: WhatsAppConnection, chat: string, content: AnyMessageContent, options: MessageOptions = {}): Promise<MessageSent> {
-  const contextInfo: proto.IContextInfo | undefined = options.reply_to
-    ? await quoteContext(connection, chat, { id: options.reply_to, sender: options.reply_to_sender })
-    : undefined
-  // Baileys puts `mentions` and `contextInfo` on whatever content the message has, also on kinds
-  // its types do not list them for (audio, stickers, locations): WhatsApp quotes those too.
+  const quote = options.reply_to ? await quoteFor(connection, chat, { id: options.reply_to, sender: options.reply_to_sender }) : undefined
+  if (quote && 'contextInfo' in quote && 'poll' in content) {
+    throw validationError([{ path: 'reply_to', message: 'a poll can quote only a message this service sent' }])
+  }
+  // Baileys puts `mentions` and `contextInfo` on the message's first field, whatever its kind (also
+  // kinds its types do not list them for: audio, stickers, locations). A poll's first field is its
+  // secret, not the poll: polls take neither (their router offers no mentions; see quote.ts).
   const full = {
     ...content,
     ...(options.mentions?.length && { mentions: [...new Set(options.mentions)] }),
-    ...(contextInfo && { contextInfo }),
+    ...(quote && 'contextInfo' in quote && { contextInfo: quote.contextInfo }),
   } as AnyMessageContent
-  const sent = await connection.send(chat, full)
+  const sent = await connection.send(chat, full, quote && 'quoted' in quote ? { quoted: quote.quoted } : undefined)
   return { status: 'sent', ...sent, ...(await describeRecipient(connection, chat)) }
 }
