@@ -5,6 +5,7 @@ import { ApiError } from '../errors.js'
 import { deleteSessionRows } from '../store/session-rows.js'
 import { storeHealthOf, type Db } from '../store/database.js'
 import type { StoreHealth } from '../store/store-health.js'
+import { storeFaultOf } from '../store/store-faults.js'
 import { DEFAULT_SESSION } from './names.js'
 import { Ownership, type Owner } from './ownership.js'
 import { Session, type SessionDependencies } from './session.js'
@@ -111,10 +112,14 @@ export class SessionManager {
    * `connecting` at once rather than wait; with no owner (moving between processes), `standby`.
    */
   async statusOf(name: string, forward?: (owner: Owner) => Promise<SessionStatus>): Promise<SessionStatus> {
-    await this.get(name)
+    const session = await this.get(name)
     const store = this.storeStatus()
     if (!this.isReady) return { ...STARTING, store }
-    const route = await this.route(name)
+    // With the database down, who owns the session cannot be read: the status says what is known here.
+    const route = await this.route(name).catch((error: unknown): Route => {
+      if (storeFaultOf(error)) return { kind: 'none', session }
+      throw error
+    })
     if (route.kind === 'local') return { ...(await route.session.connection()).status(), store }
     if (route.kind === 'remote' && forward) return { store, ...(await forward(route.owner)) }
     const reason =
