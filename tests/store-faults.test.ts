@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { startTestPostgres, type TestPostgres } from './support/postgres.js'
-import { tempDir } from './support/service.js'
+import { startTestService, tempDir } from './support/service.js'
 import { captureLog } from './support/log-capture.js'
 import { ALICE, startWithStandIn, waitUntil, type WhatsAppHarness } from './support/whatsapp.js'
 
@@ -164,4 +164,26 @@ test('PostgreSQL stopped and started again: degraded with the real cause, reads 
   await h.waitForStatus((s) => s.loggedIn, 20_000)
   const next = await h.standin.sendText(ALICE, 'after PostgreSQL came back')
   await waitUntil('a message after PostgreSQL came back', async () => ((await messageIds(h)).includes(next) ? true : undefined))
+})
+
+test('a SQLite connection that can only read (as one opened on a read-only file): degraded read-only, and a reopened connection ends it without a restart', { timeout: 30_000 }, async () => {
+  const service = await startTestService()
+  try {
+    // The service's own connection refuses writes from now on (SQLITE_READONLY), as it does when it
+    // opened a file it may not write; only a new connection can write again.
+    await service.db.$executeRawUnsafe('PRAGMA query_only = ON')
+    const set = await fetch(`${service.url}/api/webhook`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: 'https://example.com/hook' }) })
+    assert.equal(set.status, 503)
+    const body = (await set.json()) as { code: string; error: string }
+    assert.equal(body.code, 'STORE_UNAVAILABLE')
+    assert.match(body.error, /read-only/)
+    const states: string[] = []
+    service.services.sessions.storeHealth.onChange((state) => states.push(state.status))
+    await waitUntil('/health to be ok again', async () => ((await fetch(`${service.url}/health`)).status === 200 ? true : undefined), 10_000)
+    assert.deepEqual(states, ['ok'])
+    const again = await fetch(`${service.url}/api/webhook`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: 'https://example.com/hook' }) })
+    assert.equal(again.status, 200)
+  } finally {
+    await service.close()
+  }
 })
