@@ -15,6 +15,8 @@ RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 # Runtime stage: the app, its production dependencies and the generated Prisma clients only.
 # src/ stays: the /qr page's assets are read from it at start-up.
 FROM node:20-bookworm-slim
+# ffmpeg turns audio in other formats into the Ogg/Opus WhatsApp plays as a voice note.
+RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg && rm -rf /var/lib/apt/lists/*
 # GLIBC_TUNABLES: large allocations get their own mappings, returned to the system when freed (glibc
 # otherwise keeps about 45 MB of start-up garbage, mostly from compiling Prisma's WebAssembly). Same
 # as `npm start`; see README "Memory".
