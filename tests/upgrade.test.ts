@@ -23,7 +23,9 @@ import { ALICE, BOB, OWN, waitUntil, type Status } from './support/whatsapp.js'
 
 const PREVIOUS_RELEASE = '20261125142259_init'
 const SESSIONS = '20261201094933_sessions'
-const SESSION_TABLES = ['AuthKey', 'Setting', 'Contact', 'LidMapping', 'Event', 'WebhookDelivery', 'SentMessage'] as const
+/** Stored messages and chats (issue 17). */
+const MESSAGES = '20261201124832_messages'
+const SESSION_TABLES = ['AuthKey', 'Setting', 'Contact', 'LidMapping', 'Event', 'WebhookDelivery', 'SentMessage', 'Message', 'Chat'] as const
 const ALICE_PN = `${ALICE.phone}@s.whatsapp.net`
 const ALICE_LID = `${ALICE.lid}@lid`
 const BOB_PN = `${BOB.phone}@s.whatsapp.net`
@@ -183,7 +185,7 @@ for (const database of databases) {
           return (await res.json()) as T
         }
 
-        assert.deepEqual(await appliedMigrations(service.db), [PREVIOUS_RELEASE, SESSIONS], 'the sessions migration ran at start-up')
+        assert.deepEqual(await appliedMigrations(service.db), [PREVIOUS_RELEASE, SESSIONS, MESSAGES], 'the later migrations ran at start-up')
 
         // Logged in as the same linked device, by logging in: no registration, no QR.
         const status = await waitUntil('loggedIn', async () => {
@@ -271,6 +273,12 @@ for (const database of databases) {
           body: JSON.stringify({ phone: ALICE.phone, message: 'the upgrade went fine' }),
         })
         await standin.waitForOutgoing((m) => m.id === reply.messageID && m.text === 'the upgrade went fine')
+        // Both are kept in Alice's chat, in order (the store starts with the upgrade).
+        const history = await waitUntil('both messages in the chat', async () => {
+          const page = await api<{ messages: Array<{ messageID: string; text: string }> }>(`/api/chats/${ALICE_PN}/messages`)
+          return page.messages.some((m) => m.messageID === reply.messageID) ? page.messages : undefined
+        })
+        assert.deepEqual(history.map((m) => [m.messageID, m.text]), [[incomingId, 'after the upgrade'], [reply.messageID, 'the upgrade went fine']])
 
         // Each pending delivery reached the webhook once; the one delivered before the upgrade was not sent again.
         const deliveryIds = receiver.requests.map((r) => r.deliveryId)

@@ -1,6 +1,7 @@
 // The root router. Its type is the whole API contract for TypeScript clients:
 //   import type { AppRouter } from 'wsgo-ts/client'
 import { router } from '../trpc.js'
+import { chatsRouter } from './chats.js'
 import { contactsRouter } from './contacts.js'
 import { eventsRouter } from './events.js'
 import { groupsRouter } from './groups.js'
@@ -17,6 +18,7 @@ export const appRouter = router({
   messages: messagesRouter,
   groups: groupsRouter,
   contacts: contactsRouter,
+  chats: chatsRouter,
   webhook: webhooksRouter,
   events: eventsRouter,
 })

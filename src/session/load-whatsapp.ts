@@ -6,6 +6,7 @@ import type { Config } from '../config.js'
 import type { EventLog } from '../events/log.js'
 import type { Logger } from '../logger.js'
 import type { Db } from '../store/database.js'
+import { MessageStore } from '../messages/store.js'
 import { AuthStore } from './auth-store.js'
 import { WhatsAppConnection } from './connection.js'
 import { ContactBook } from './contacts.js'
@@ -40,6 +41,7 @@ export async function createWhatsAppParts({ session, config, logger, db, events,
     contacts,
     events,
     sentMessages,
+    messages: new MessageStore({ db, session, logger, retentionDays: config.MESSAGE_RETENTION_DAYS, resolve: contacts.resolve }),
     printQr,
     ...(socketOptions && { socketOptions }),
   })

@@ -2,7 +2,7 @@
 // wiped together when the session is deleted. A table added for sessions is added here too.
 import type { Db } from './database.js'
 
-/** Wipes a session: its auth state, settings, contacts, events, outbox, sent messages, keys and the session itself. */
+/** Wipes a session: its auth state, settings, contacts, events, outbox, sent messages, stored messages and chats, keys and the session itself. */
 export async function deleteSessionRows(db: Db, session: string): Promise<void> {
   const where = { session }
   await db.$transaction([
@@ -13,6 +13,8 @@ export async function deleteSessionRows(db: Db, session: string): Promise<void> 
     db.event.deleteMany({ where }),
     db.webhookDelivery.deleteMany({ where }),
     db.sentMessage.deleteMany({ where }),
+    db.message.deleteMany({ where }),
+    db.chat.deleteMany({ where }),
     db.sessionKey.deleteMany({ where }),
     db.lease.deleteMany({ where: { name: session } }),
     db.session.deleteMany({ where: { name: session } }),

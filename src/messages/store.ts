@@ -1,0 +1,328 @@
+// The message store's writing side: one session's messages and chats, kept from what its Baileys
+// socket emits. The connection calls attach(socket) for each socket it opens; everything else is here.
+//
+//   messages.upsert (notify, append; own sends come back as append)  -> a message row, its chat row
+//   messages.update (status, edit, revoke), message-receipt.update   -> the row changes
+//   messages.delete, chats.delete                                   -> rows go
+//   messaging-history.set (at pairing; on demand with WA_SYNC_FULL_HISTORY) -> the same rows, in batches
+//   chats.upsert/update, groups.upsert/update                        -> chat names and unread counts
+//
+// Work runs one event at a time in arrival order (a status update must find the message its upsert
+// wrote), and a failure is logged, never thrown into Baileys. Messages older than
+// MESSAGE_RETENTION_DAYS are pruned in small batches that yield to the event loop.
+import type { BaileysEventMap, Chat as BaileysChat, GroupMetadata, WAMessage, WAMessageKey, WAMessageUpdate, MessageUserReceiptUpdate } from '@whiskeysockets/baileys'
+import { isJidGroup, jidNormalizedUser } from '@whiskeysockets/baileys'
+import type { Logger } from '../logger.js'
+import type { Db } from '../store/database.js'
+import type { LidResolver } from '../session/incoming.js'
+import { changesOf, nextStatus, toRecord, withContent, type MessageChange, type MessageRecord } from './record.js'
+import { STATUS } from './shapes.js'
+
+export interface MessageStoreOptions {
+  db: Db
+  session: string
+  logger: Logger
+  /** MESSAGE_RETENTION_DAYS: 0 keeps no message (chats are still kept). */
+  retentionDays: number
+  /** LID -> phone-number JID, as the contacts book knows it. */
+  resolve: LidResolver
+}
+
+/** What the store needs of a Baileys socket. */
+export interface MessageSource {
+  ev: { on<T extends keyof BaileysEventMap>(event: T, listener: (data: BaileysEventMap[T]) => void): void }
+  user?: { id: string } | undefined
+}
+
+const DAY_MS = 24 * 60 * 60_000
+const PRUNE_EVERY_MS = 60 * 60_000
+/** Rows per statement when pruning, deleting a chat, or writing a history chunk. */
+export const BATCH = 500
+/** Updates that arrived before their message, held until it does (bounded). */
+const PENDING_LIMIT = 2_000
+
+const turn = () => new Promise((resolve) => setImmediate(resolve))
+
+export class MessageStore {
+  private work: Promise<unknown> = Promise.resolve()
+  private lastPrune = 0
+  private readonly pending = new Map<string, MessageChange[]>()
+  private readonly log: Logger
+
+  constructor(private readonly options: MessageStoreOptions) {
+    this.log = options.logger.child({ module: 'messages', session: options.session })
+  }
+
+  /** Keeps what this socket emits. Called for every socket the connection opens. */
+  attach(socket: MessageSource): void {
+    const context = () => ({ resolve: this.options.resolve, self: socket.user?.id })
+    const { ev } = socket
+    ev.on('messages.upsert', ({ messages }) => this.enqueue(() => this.upsert(messages, context())))
+    ev.on('messages.update', (updates) => this.enqueue(() => this.update(updates, context())))
+    ev.on('message-receipt.update', (receipts) => this.enqueue(() => this.receipts(receipts)))
+    ev.on('messages.delete', (what) => this.enqueue(() => ('keys' in what ? this.deleteMessages(what.keys) : this.clearChat(what.jid))))
+    ev.on('messaging-history.set', ({ chats, messages }) => this.enqueue(() => this.history(chats, messages, context())))
+    ev.on('chats.upsert', (chats) => this.enqueue(() => this.chatDetails(chats)))
+    ev.on('chats.update', (chats) => this.enqueue(() => this.chatDetails(chats)))
+    ev.on('chats.delete', (jids) => this.enqueue(async () => { for (const jid of jids) await this.clearChat(jid, { dropChat: true }) }))
+    ev.on('groups.upsert', (groups) => this.enqueue(() => this.groupNames(groups)))
+    ev.on('groups.update', (groups) => this.enqueue(() => this.groupNames(groups)))
+    this.enqueue(() => this.pruneIfDue())
+  }
+
+  /** Resolves once everything emitted so far is written (the connection waits for it when it stops). */
+  async settled(): Promise<void> {
+    let seen: Promise<unknown>
+    do {
+      seen = this.work
+      await seen
+    } while (seen !== this.work)
+  }
+
+  /** Deletes messages older than the retention, BATCH rows at a time. */
+  async prune(now = Date.now()): Promise<number> {
+    const { db, session } = this.options
+    const cutoff = new Date(now - this.options.retentionDays * DAY_MS)
+    let deleted = 0
+    for (;;) {
+      const rows = await db.message.findMany({ where: { session, sentAt: { lt: cutoff } }, select: { seq: true }, take: BATCH })
+      if (rows.length === 0) return deleted
+      deleted += (await db.message.deleteMany({ where: { seq: { in: rows.map((row) => row.seq) } } })).count
+      await turn()
+    }
+  }
+
+  // ---- handlers -------------------------------------------------------------------------------
+
+  private enqueue(step: () => Promise<unknown>): void {
+    this.work = this.work.then(step).catch((error) => this.log.error({ err: error }, 'keeping messages failed'))
+  }
+
+  private async upsert(messages: WAMessage[], context: Parameters<typeof toRecord>[1]): Promise<void> {
+    for (const message of messages) {
+      const record = toRecord(message, context)
+      if (record) await this.save(record)
+    }
+    await this.pruneIfDue()
+  }
+
+  /** Writes a message (or merges it into the stored one) and moves its chat. */
+  private async save(record: MessageRecord): Promise<void> {
+    const { db, session } = this.options
+    if (this.keepsMessages() && record.sentAt.getTime() >= this.cutoff()) {
+      const stored = await db.message.findUnique({ where: { session_id: { session, id: record.id } } })
+      if (stored) {
+        // Seen again (a redelivery, our own send echoed, history overlapping live messages): only what moved on.
+        await db.message.update({
+          where: { seq: stored.seq },
+          data: {
+            status: nextStatus(stored.status, record.status),
+            ...(record.deletedAt && !stored.deletedAt && { deletedAt: record.deletedAt }),
+            ...(record.editedAt && { editedAt: record.editedAt, data: JSON.stringify(record.data), type: record.type }),
+          },
+        })
+        return
+      }
+      await db.message.create({ data: this.row(record) })
+      const early = this.pending.get(record.id)
+      if (early) {
+        this.pending.delete(record.id)
+        await this.apply(record.id, early, { resolve: this.options.resolve, self: undefined })
+      }
+    }
+    await this.touchChat(record, { history: false })
+  }
+
+  private row(record: MessageRecord) {
+    return {
+      session: this.options.session,
+      id: record.id,
+      chat: record.chat,
+      sender: record.sender,
+      fromMe: record.fromMe,
+      type: record.type,
+      sentAt: record.sentAt,
+      status: record.status,
+      data: JSON.stringify(record.data),
+      editedAt: record.editedAt,
+      deletedAt: record.deletedAt,
+    }
+  }
+
+  /**
+   * The chat's last activity and last message, and its unread count: a message received counts one
+   * more (live or from the backlog of a reconnect, not from history), one sent (through the API or
+   * from the phone) means the chat was read.
+   */
+  private async touchChat(record: MessageRecord, { history }: { history: boolean }): Promise<void> {
+    const { db, session } = this.options
+    const chat = await db.chat.findUnique({ where: { session_jid: { session, jid: record.chat } } })
+    const newer = !chat || record.sentAt >= chat.activityAt
+    const counts = !history && !record.fromMe && record.type !== 'reaction'
+    const unreadCount = record.fromMe && !history ? 0 : (chat?.unreadCount ?? 0) + (counts ? 1 : 0)
+    const kept = this.keepsMessages() && record.sentAt.getTime() >= this.cutoff()
+    // A chat known from history before any of its messages has no last message yet: this one is it.
+    const last = kept && (newer || !chat?.lastMessageId)
+    if (!chat) await db.chat.create({ data: { session, jid: record.chat, activityAt: record.sentAt, lastMessageId: kept ? record.id : null, unreadCount } })
+    else if (newer || last || unreadCount !== chat.unreadCount) {
+      await db.chat.update({
+        where: { session_jid: { session, jid: record.chat } },
+        data: { ...(newer && { activityAt: record.sentAt }), ...(last && { lastMessageId: record.id }), unreadCount },
+      })
+    }
+  }
+
+  private async update(updates: WAMessageUpdate[], context: Parameters<typeof toRecord>[1]): Promise<void> {
+    for (const update of updates) {
+      const id = update.key.id
+      const changes = changesOf(update)
+      if (!id || changes.length === 0) continue
+      await this.apply(id, changes, context)
+    }
+  }
+
+  /** Applies status changes, an edit or a revoke to a stored message; held a while if it is not stored yet. */
+  private async apply(id: string, changes: MessageChange[], context: Parameters<typeof toRecord>[1]): Promise<void> {
+    const { db, session } = this.options
+    if (!this.keepsMessages()) return
+    const stored = await db.message.findUnique({ where: { session_id: { session, id } } })
+    if (!stored) {
+      // Baileys can report a status before it emits our own send (it emits that on the next tick).
+      this.pending.set(id, [...(this.pending.get(id) ?? []), ...changes])
+      if (this.pending.size > PENDING_LIMIT) this.pending.delete(this.pending.keys().next().value!)
+      return
+    }
+    let { status, data, editedAt, deletedAt, type } = stored
+    for (const change of changes) {
+      if (change.kind === 'status') status = nextStatus(status, change.status)
+      if (change.kind === 'revoke') deletedAt ??= change.at
+      if (change.kind === 'edit') {
+        const edited = withContent(JSON.parse(data), change.content, context)
+        data = JSON.stringify(edited)
+        type = edited.type ?? type
+        editedAt = change.at
+      }
+    }
+    await db.message.update({ where: { seq: stored.seq }, data: { status, data, editedAt, deletedAt, type } })
+  }
+
+  /** Group messages we sent: each member's delivery and read, and the message's status (its best so far). */
+  private async receipts(updates: MessageUserReceiptUpdate[]): Promise<void> {
+    const { db, session, resolve } = this.options
+    if (!this.keepsMessages()) return
+    for (const { key, receipt } of updates) {
+      if (!key.id || !receipt.userJid) continue
+      const stored = await db.message.findUnique({ where: { session_id: { session, id: key.id } } })
+      if (!stored) continue
+      const user = jidNormalizedUser(receipt.userJid)
+      const member = (user.endsWith('@lid') && resolve(user)) || user
+      const all = stored.receipts ? (JSON.parse(stored.receipts) as Record<string, { deliveredAt?: string; readAt?: string }>) : {}
+      const entry = { ...all[member] }
+      const iso = (seconds: unknown) => new Date(Number(String(seconds)) * 1000).toISOString()
+      if (receipt.receiptTimestamp) entry.deliveredAt ??= iso(receipt.receiptTimestamp)
+      if (receipt.readTimestamp) entry.readAt ??= iso(receipt.readTimestamp)
+      all[member] = entry
+      const status = nextStatus(stored.status, receipt.readTimestamp ? STATUS.read : STATUS.delivered)
+      await db.message.update({ where: { seq: stored.seq }, data: { receipts: JSON.stringify(all), status } })
+    }
+  }
+
+  /** "Delete for me" on the phone: the messages go from the store too. */
+  private async deleteMessages(keys: WAMessageKey[]): Promise<void> {
+    const ids = keys.flatMap((key) => (key.id ? [key.id] : []))
+    if (ids.length) await this.options.db.message.deleteMany({ where: { session: this.options.session, id: { in: ids } } })
+  }
+
+  /** A chat cleared (or deleted) on the phone: its messages go, BATCH at a time. */
+  private async clearChat(jid: string, { dropChat = false } = {}): Promise<void> {
+    const { db, session } = this.options
+    const chat = this.canonical(jid)
+    for (;;) {
+      const rows = await db.message.findMany({ where: { session, chat }, select: { seq: true }, take: BATCH })
+      if (rows.length === 0) break
+      await db.message.deleteMany({ where: { seq: { in: rows.map((row) => row.seq) } } })
+      await turn()
+    }
+    if (dropChat) await db.chat.deleteMany({ where: { session, jid: chat } })
+    else await db.chat.updateMany({ where: { session, jid: chat }, data: { lastMessageId: null, unreadCount: 0 } })
+  }
+
+  /**
+   * A history chunk: its chats (names, unread counts, last activity) and its messages, written
+   * BATCH at a time (existing ones skipped), each chat moved once per chunk.
+   */
+  private async history(chats: BaileysChat[], messages: WAMessage[], context: Parameters<typeof toRecord>[1]): Promise<void> {
+    const { db, session } = this.options
+    await this.chatDetails(chats, { history: true })
+    const records = messages.flatMap((message) => toRecord(message, context) ?? [])
+    const cutoff = this.cutoff()
+    const kept = this.keepsMessages() ? records.filter((record) => record.sentAt.getTime() >= cutoff) : []
+    for (let i = 0; i < kept.length; i += BATCH) {
+      const batch = kept.slice(i, i + BATCH)
+      const known = new Set((await db.message.findMany({ where: { session, id: { in: batch.map((r) => r.id) } }, select: { id: true } })).map((r) => r.id))
+      const fresh = [...new Map(batch.filter((r) => !known.has(r.id)).map((r) => [r.id, r])).values()]
+      if (fresh.length) await db.message.createMany({ data: fresh.map((record) => this.row(record)) })
+      await turn()
+    }
+    // The newest message of each chat in the chunk moves that chat (history never counts as unread).
+    const newest = new Map<string, MessageRecord>()
+    for (const record of records) if ((newest.get(record.chat)?.sentAt ?? 0) < record.sentAt) newest.set(record.chat, record)
+    for (const record of newest.values()) await this.touchChat(record, { history: true })
+    this.log.info({ chats: chats.length, messages: kept.length }, 'history sync stored')
+  }
+
+  /** Names and unread counts from Baileys' chat events (history sync, the phone marking a chat read or unread). */
+  private async chatDetails(chats: Array<Partial<BaileysChat>>, { history = false } = {}): Promise<void> {
+    const { db, session } = this.options
+    for (const chat of chats) {
+      if (!chat.id || chat.id === 'status@broadcast' || chat.id.endsWith('@newsletter')) continue
+      const jid = this.canonical(chat.id)
+      const name = chat.name ?? undefined
+      // Baileys' unreadCount: a positive number is a count of new messages (counted here from the
+      // messages themselves), 0 the chat was read, -1 marked unread. History gives the count as is.
+      const count = typeof chat.unreadCount === 'number' ? chat.unreadCount : undefined
+      const stored = await db.chat.findUnique({ where: { session_jid: { session, jid } } })
+      const unreadCount = count === undefined ? undefined : history ? Math.max(0, count) : count === 0 ? 0 : count < 0 ? Math.max(1, stored?.unreadCount ?? 0) : undefined
+      const seconds = Number((chat.conversationTimestamp ?? chat.lastMessageRecvTimestamp)?.toString() ?? NaN)
+      if (!stored) {
+        if (!history && name === undefined) continue
+        // No time known: the chat sorts last until a message moves it.
+        const activityAt = new Date(Number.isFinite(seconds) ? seconds * 1000 : 0)
+        await db.chat.create({ data: { session, jid, activityAt, unreadCount: unreadCount ?? 0, ...(name && { name }) } })
+      } else if ((name && name !== stored.name) || (unreadCount !== undefined && unreadCount !== stored.unreadCount)) {
+        await db.chat.update({ where: { session_jid: { session, jid } }, data: { ...(name && { name }), ...(unreadCount !== undefined && { unreadCount }) } })
+      }
+    }
+  }
+
+  private async groupNames(groups: Array<Partial<GroupMetadata>>): Promise<void> {
+    const { db, session } = this.options
+    for (const group of groups) {
+      if (group.id && group.subject) await db.chat.updateMany({ where: { session, jid: group.id, OR: [{ name: null }, { name: { not: group.subject } }] }, data: { name: group.subject } })
+    }
+  }
+
+  // ---- helpers -------------------------------------------------------------------------------
+
+  private keepsMessages(): boolean {
+    return this.options.retentionDays > 0
+  }
+
+  private cutoff(): number {
+    return Date.now() - this.options.retentionDays * DAY_MS
+  }
+
+  /** A chat JID as chats are stored: a person by phone-number JID when the LID's number is known. */
+  private canonical(jid: string): string {
+    if (isJidGroup(jid)) return jid
+    const normal = jidNormalizedUser(jid)
+    return (normal.endsWith('@lid') && this.options.resolve(normal)) || normal
+  }
+
+  private async pruneIfDue(): Promise<void> {
+    if (Date.now() - this.lastPrune < PRUNE_EVERY_MS) return
+    this.lastPrune = Date.now()
+    const deleted = await this.prune()
+    if (deleted) this.log.info({ deleted, retentionDays: this.options.retentionDays }, 'pruned old messages')
+  }
+}
