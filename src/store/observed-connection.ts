@@ -48,6 +48,7 @@ export class ObservedConnection implements SqlDriverAdapter {
   }
 
   async startTransaction(isolationLevel?: IsolationLevel): Promise<Transaction> {
+    await this.turn()
     await this.gate
     this.enter()
     let transaction: Transaction
@@ -90,6 +91,7 @@ export class ObservedConnection implements SqlDriverAdapter {
   }
 
   private async run<T>(statement: () => Promise<T>): Promise<T> {
+    await this.turn()
     if (this.gate) await this.gate
     this.enter()
     try {
@@ -100,6 +102,15 @@ export class ObservedConnection implements SqlDriverAdapter {
     } finally {
       this.leave()
     }
+  }
+
+  /**
+   * better-sqlite3 works synchronously behind its promises: without a turn of the event loop before
+   * each statement, a burst (Baileys' key store, the event log, the outbox) is one long task and
+   * HTTP and timers wait for all of it (issue 18 #2). PostgreSQL waits on the network, which yields.
+   */
+  private turn(): Promise<void> | undefined {
+    return this.current.provider === 'sqlite' ? new Promise<void>((resolve) => setImmediate(resolve)) : undefined
   }
 
   private enter(): void {
