@@ -122,6 +122,68 @@ describe('retry delays', () => {
   })
 })
 
+describe('the attempt timeout measures the receiver', () => {
+  // A receiver on its own thread, so that it answers while this thread is held up. It answers a
+  // request only when told to, then sets `answered` in shared memory.
+  const receiverSource = `
+    const { parentPort, workerData } = require('node:worker_threads')
+    const { createServer } = require('node:http')
+    const flag = new Int32Array(workerData)
+    let waiting
+    const server = createServer((req, res) => {
+      req.resume()
+      req.on('end', () => {
+        waiting = () => res.end('', () => { Atomics.store(flag, 0, 1); Atomics.notify(flag, 0) })
+        parentPort.postMessage('received')
+      })
+    })
+    parentPort.on('message', () => waiting())
+    server.listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port))
+  `
+
+  test('an answer that arrived while this process was stalled past the timeout is an answer, not a timeout', async () => {
+    const { Worker } = await import('node:worker_threads')
+    const { attemptDelivery } = await import('../src/webhooks/deliver.js')
+    const shared = new SharedArrayBuffer(4)
+    const flag = new Int32Array(shared)
+    const worker = new Worker(receiverSource, { eval: true, workerData: shared })
+    cleanups.push(() => worker.terminate())
+    const messages: unknown[] = []
+    let wake: (() => void) | undefined
+    worker.on('message', (message) => {
+      messages.push(message)
+      wake?.()
+    })
+    const next = async () => {
+      while (messages.length === 0) await new Promise<void>((resolve) => (wake = resolve))
+      return messages.shift()
+    }
+    const port = (await next()) as number
+    const timeoutMs = 100
+    const attempt = attemptDelivery({ url: `http://127.0.0.1:${port}/hook`, deliveryId: 'd-1', event: 'message', payload: '{}', secret: undefined, timeoutMs })
+    assert.equal(await next(), 'received')
+    // The receiver answers now, at once; this thread meanwhile is busy (as during a burst of
+    // synchronous work) until the answer is written and well past the timeout.
+    const stalled = performance.now()
+    worker.postMessage('answer')
+    assert.equal(Atomics.wait(flag, 0, 0, 10_000), 'ok', 'the receiver answered')
+    while (performance.now() - stalled < timeoutMs * 3) {
+      // held up
+    }
+    assert.deepEqual(await attempt, { outcome: 'delivered', status: 200 })
+  })
+
+  test('a receiver that does not answer still times out', async () => {
+    const { Worker } = await import('node:worker_threads')
+    const { attemptDelivery } = await import('../src/webhooks/deliver.js')
+    const worker = new Worker(receiverSource, { eval: true, workerData: new SharedArrayBuffer(4) })
+    cleanups.push(() => worker.terminate())
+    const port = await new Promise<number>((resolve) => worker.once('message', resolve))
+    const result = await attemptDelivery({ url: `http://127.0.0.1:${port}/hook`, deliveryId: 'd-2', event: 'message', payload: '{}', secret: undefined, timeoutMs: 100 })
+    assert.deepEqual(result, { outcome: 'failed', status: null, error: 'timed out after 100 ms' })
+  })
+})
+
 describe('webhook delivery', () => {
   test('the body is the exact {event, data} JSON, with the wsgo headers and a verifiable signature', async () => {
     const hook = await receiver()

@@ -54,12 +54,12 @@ const STOPPED = Symbol('stopped')
 export async function attemptDelivery(attempt: Attempt): Promise<AttemptResult> {
   // One controller carries both reasons to give up: the timeout and the worker stopping.
   const controller = new AbortController()
-  const timer = setTimeout(() => controller.abort(TIMEOUT), attempt.timeoutMs)
+  const clock = receiverClock(attempt.timeoutMs, () => controller.abort(TIMEOUT))
   const stop = () => controller.abort(STOPPED)
   if (attempt.signal?.aborted) stop()
   attempt.signal?.addEventListener('abort', stop, { once: true })
   try {
-    const { status, location, retryAfter, text } = await post(attempt, controller.signal)
+    const { status, location, retryAfter, text } = await post(attempt, controller.signal, clock.restart)
     if (status >= 200 && status < 300) return { outcome: 'delivered', status }
     if (status === 410) return { outcome: 'gone', status, error: `HTTP 410 Gone${excerpt(text)}: the receiver asked not to be called again` }
     if (status >= 300 && status < 400) {
@@ -73,8 +73,34 @@ export async function attemptDelivery(attempt: Attempt): Promise<AttemptResult> 
     if (controller.signal.reason === TIMEOUT) return { outcome: 'failed', status: null, error: `timed out after ${attempt.timeoutMs} ms` }
     return { outcome: 'failed', status: null, error: networkError(error) }
   } finally {
-    clearTimeout(timer)
+    clock.stop()
     attempt.signal?.removeEventListener('abort', stop)
+  }
+}
+
+/**
+ * The attempt's timeout, measuring the receiver rather than this process. It runs from the start
+ * (connecting and writing count, once) and starts again when the request has been handed to the
+ * socket, so the receiver gets the whole timeout from the moment it can have the request. When it
+ * runs out, an answer that already arrived is read first: the timer fires in the event loop's timers
+ * phase, before sockets are read, so after a stall of this process (a burst of synchronous work
+ * longer than the timeout) a receiver that answered in a millisecond would otherwise be timed out
+ * and sent the delivery again (issue 18 #2). `expire` then runs in the check phase, after the poll.
+ */
+function receiverClock(timeoutMs: number, expire: () => void): { restart(): void; stop(): void } {
+  let timer: NodeJS.Timeout | undefined
+  let grace: NodeJS.Immediate | undefined
+  const restart = () => {
+    clearTimeout(timer)
+    timer = setTimeout(() => (grace = setImmediate(expire)), timeoutMs)
+  }
+  restart()
+  return {
+    restart,
+    stop() {
+      clearTimeout(timer)
+      clearImmediate(grace)
+    },
   }
 }
 
@@ -95,9 +121,10 @@ const agents = { 'http:': new HttpAgent({ keepAlive: true }), 'https:': new Http
  * POSTs the payload with node:http(s) rather than fetch: no Request, Response or web streams per
  * delivery, which made fetch the worker's costliest step on a fast receiver. Like fetch with
  * `redirect: 'manual'`, a redirect is an answer, not followed. Rejects on network errors and when
- * `signal` aborts before the answer's status arrived; after that, the status decides.
+ * `signal` aborts before the answer's status arrived; after that, the status decides. `written` is
+ * called once the request has been handed to the socket.
  */
-function post(attempt: Attempt, signal: AbortSignal): Promise<Answer> {
+function post(attempt: Attempt, signal: AbortSignal, written: () => void): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const url = new URL(attempt.url)
     const send = url.protocol === 'https:' ? httpsRequest : url.protocol === 'http:' ? httpRequest : undefined
@@ -112,6 +139,8 @@ function post(attempt: Attempt, signal: AbortSignal): Promise<Answer> {
     request.on('error', (error) => {
       if (!answered) reject(error)
     })
+    // 'finish': the whole request is with the operating system, so with the receiver's side.
+    request.once('finish', written)
     request.end(attempt.payload)
   })
 }
