@@ -87,6 +87,12 @@ const inviteCodeSchema = z
     return z.NEVER
   })
 
+/**
+ * A JSON true or false. trpc-to-openapi turns on coercion for every plain z.boolean() of a REST
+ * input (also in bodies), so "yes" would pass as true; it leaves a pipe alone.
+ */
+const strictBoolean = () => z.boolean().pipe(z.boolean())
+
 const tags = ['Groups']
 
 const participantProcedure = (action: ParticipantAction, summary: string) =>
@@ -135,9 +141,9 @@ export const groupsRouter = router({
         group_jid: groupJidParam,
         subject: subjectSchema.optional(),
         description: z.string().max(2048, 'WhatsApp allows at most 2048 characters').nullable().optional().describe('null or "" removes it'),
-        announce: z.boolean().optional().describe('Only admins can send messages'),
-        locked: z.boolean().optional().describe('Only admins can edit the subject, description and picture'),
-        join_approval: z.boolean().optional().describe('Joining by invite link needs an admin\'s approval'),
+        announce: strictBoolean().optional().describe('Only admins can send messages'),
+        locked: strictBoolean().optional().describe('Only admins can edit the subject, description and picture'),
+        join_approval: strictBoolean().optional().describe('Joining by invite link needs an admin\'s approval'),
         member_add_mode: z.enum(['admins', 'all_members']).optional().describe('Who can add participants'),
       }),
     )
