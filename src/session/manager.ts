@@ -113,20 +113,21 @@ export class SessionManager {
    */
   async statusOf(name: string, forward?: (owner: Owner) => Promise<SessionStatus>): Promise<SessionStatus> {
     const session = await this.get(name)
-    const store = this.storeStatus()
-    if (!this.isReady) return { ...STARTING, store }
+    // Only while degraded: a healthy status is exactly the contract's.
+    const store = this.storeHealth.ok ? {} : { store: this.storeStatus() }
+    if (!this.isReady) return { ...STARTING, ...store }
     // With the database down, who owns the session cannot be read: the status says what is known here.
     const route = await this.route(name).catch((error: unknown): Route => {
       if (storeFaultOf(error)) return { kind: 'none', session }
       throw error
     })
-    if (route.kind === 'local') return { ...(await route.session.connection()).status(), store }
-    if (route.kind === 'remote' && forward) return { store, ...(await forward(route.owner)) }
+    if (route.kind === 'local') return { ...(await route.session.connection()).status(), ...store }
+    if (route.kind === 'remote' && forward) return { ...store, ...(await forward(route.owner)) }
     const reason =
       route.kind === 'remote'
         ? `owned by another process (${route.owner.node})`
         : (this.ownership.suspendedReason(name) ?? 'no process owns this session right now: it is moving to another process')
-    return { ...STARTING, state: 'standby', lastDisconnect: { code: null, reason, at: new Date().toISOString() }, store }
+    return { ...STARTING, state: 'standby', lastDisconnect: { code: null, reason, at: new Date().toISOString() }, ...store }
   }
 
   /** Sessions by name, `limit` at most, after the name `after`. */

@@ -32,7 +32,7 @@ export const statusSchema = z
       'connecting, qr (waiting for a scan), open, closed, logged_out, standby (no process owns the session right now: it is moving to another process)',
     ),
     lastDisconnect: lastDisconnectSchema.nullable().describe('Why the connection last closed, when it is not open'),
-    store: storeStatusSchema.optional().describe('The database as this process sees it: WhatsApp stays connected while it is degraded'),
+    store: storeStatusSchema.optional().describe('Present while the database is degraded (cannot be written or reached), with the cause; absent when it works'),
   })
   .meta({ id: 'Status' })
 export type SessionStatus = z.infer<typeof statusSchema>
