@@ -62,19 +62,13 @@ export class MessageHistory {
       ...(sender !== undefined && { sender }),
     }
     const window = { ...(query.since && { gte: query.since }), ...(query.until && { lte: query.until }) }
-    // Walking forward from `after`, or backward from `before` (or from the newest).
-    const forward = after !== undefined && before === undefined
-    const from = forward ? after : before
+    // Walking forward from `after` (between `after` and `before` when both are given), else backward
+    // from `before` or from the newest.
     const where: Prisma.MessageWhereInput = {
       ...base,
-      AND: [
-        { sentAt: window },
-        ...(from ? [{ sentAt: forward ? { gte: new Date(from.at) } : { lte: new Date(from.at) } }, { NOT: { sentAt: new Date(from.at), seq: forward ? { lte: from.seq } : { gte: from.seq } } }] : []),
-        // `before` and `after` together: a window between two cursors, walked forward from `after`.
-        ...(after && before ? [{ sentAt: { lte: new Date(before.at) } }, { NOT: { sentAt: new Date(before.at), seq: { gte: before.seq } } }] : []),
-      ],
+      AND: [{ sentAt: window }, ...(before ? beyond(before, 'older') : []), ...(after ? beyond(after, 'newer') : [])],
     }
-    const order = forward || (after && before) ? 'asc' : 'desc'
+    const order = after ? 'asc' : 'desc'
     const rows = await this.db.message.findMany({ where, orderBy: [{ sentAt: order }, { seq: order }], take: limit + 1 })
     const more = rows.length > limit
     const page = rows.slice(0, limit)
@@ -117,14 +111,7 @@ export class MessageHistory {
   }
 
   private async exists(base: Prisma.MessageWhereInput, window: Prisma.DateTimeFilter, from: MessagePosition, side: 'older' | 'newer'): Promise<boolean> {
-    const at = new Date(from.at)
-    const row = await this.db.message.findFirst({
-      where: {
-        ...base,
-        AND: [{ sentAt: window }, { sentAt: side === 'older' ? { lte: at } : { gte: at } }, { NOT: { sentAt: at, seq: side === 'older' ? { gte: from.seq } : { lte: from.seq } } }],
-      },
-      select: { seq: true },
-    })
+    const row = await this.db.message.findFirst({ where: { ...base, AND: [{ sentAt: window }, ...beyond(from, side)] }, select: { seq: true } })
     return row !== null
   }
 
@@ -164,6 +151,17 @@ export class MessageHistory {
 }
 
 const positionOf = (row: MessageRow): MessagePosition => ({ at: row.sentAt.getTime(), seq: row.seq })
+
+/**
+ * The messages on one side of a position: at or beyond its time, minus the ones of that same time on
+ * the wrong side of its arrival number. Both halves are plain index ranges.
+ */
+function beyond(from: MessagePosition, side: 'older' | 'newer'): Prisma.MessageWhereInput[] {
+  const at = new Date(from.at)
+  return side === 'older'
+    ? [{ sentAt: { lte: at } }, { NOT: { sentAt: at, seq: { gte: from.seq } } }]
+    : [{ sentAt: { gte: at } }, { NOT: { sentAt: at, seq: { lte: from.seq } } }]
+}
 
 export function toStoredMessage(row: MessageRow): StoredMessage {
   const data = JSON.parse(row.data) as MessageData
