@@ -6,10 +6,11 @@
 // of the sessions, their status says `connecting` and other calls wait (session/manager.ts);
 // startService() resolves once that share is connected or showing a QR.
 import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { isIP, type AddressInfo } from 'node:net'
 import { hostname } from 'node:os'
 import type { UserFacingSocketConfig } from '@whiskeysockets/baileys'
 import type { Config } from './config.js'
+import { answerClientError } from './http/client-error.js'
 import { Forwarder } from './http/forward.js'
 import { createRequestListener } from './http/request-listener.js'
 import { createLogger, type Logger } from './logger.js'
@@ -53,7 +54,7 @@ export class StartAborted extends Error {
 }
 
 export async function startService(config: Config, options: ServiceOptions = {}): Promise<Service> {
-  const logger = options.logger ?? createLogger(config.LOG_LEVEL)
+  const logger = options.logger ?? createLogger(config.LOG_LEVEL, undefined, config.LOG_FORMAT)
   const { signal } = options
   const applied = await migrate(config.DATABASE_URL)
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated')
@@ -76,6 +77,16 @@ export async function startService(config: Config, options: ServiceOptions = {})
   // socket a client is about to reuse); stop() drops idle connections itself.
   server.keepAliveTimeout = 65_000
   server.headersTimeout = 66_000
+  // Every open connection holds a file descriptor and buffers; past the cap new ones are closed at
+  // once (Node's maxConnections) until some end, and the operator is told, at most every 10 s.
+  server.maxConnections = config.MAX_CONNECTIONS
+  let lastDropWarning = 0
+  server.on('drop', () => {
+    if (Date.now() - lastDropWarning < 10_000) return
+    lastDropWarning = Date.now()
+    logger.warn({ maxConnections: config.MAX_CONNECTIONS }, `refusing new connections: ${config.MAX_CONNECTIONS} are open (MAX_CONNECTIONS)`)
+  })
+  server.on('clientError', answerClientError(logger))
 
   try {
     await sessions.claimStore()
@@ -85,13 +96,22 @@ export async function startService(config: Config, options: ServiceOptions = {})
     await db.$disconnect()
     throw error
   }
-  const { port } = server.address() as AddressInfo
-  const loopback = config.HOST === '0.0.0.0' || config.HOST === '::' || config.HOST.startsWith('127.') || config.HOST === 'localhost'
-  const host = loopback ? '127.0.0.1' : config.HOST
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+  const { address, port } = server.address() as AddressInfo
+  const everywhere = address === '0.0.0.0' || address === '::'
+  const url = `http://${everywhere ? '127.0.0.1' : bracketed(address)}:${port}`
   // Bound to every interface, the other processes reach this one by its host name (as in the compose file).
-  internalUrl = config.INTERNAL_URL ?? (config.HOST === '0.0.0.0' || config.HOST === '::' ? `http://${hostname()}:${port}` : url)
-  logger.info({ url, database: config.DATABASE_URL.startsWith('file:') ? 'sqlite' : 'postgresql' }, 'wsgo listening')
+  internalUrl = config.INTERNAL_URL ?? (everywhere ? `http://${hostname()}:${port}` : url)
+  const listening = `http://${bracketed(address)}:${port}`
+  logger.info(
+    { address: listening, database: config.DATABASE_URL.startsWith('file:') ? 'sqlite' : 'postgresql' },
+    `wsgo listening on ${listening} (${everywhere ? 'all interfaces' : isLoopback(address) ? 'this machine only' : 'this address only'})`,
+  )
+  if (config.API_KEY === undefined && !isLoopback(address)) {
+    logger.warn(
+      `No API_KEY is set and the API is reachable from other machines (${listening}): anyone who can reach it can read and send messages and pair the account from /qr. Set API_KEY, or HOST=127.0.0.1 to keep it on this machine`,
+    )
+  }
+  logger.info(`open ${pairingUrl(config, address, port)} to pair`)
 
   let stopRequested = false
   const sessionsStarted = sessions.start()
@@ -132,6 +152,20 @@ export async function startService(config: Config, options: ServiceOptions = {})
     throw new StartAborted()
   }
   return { url, services, db, stop }
+}
+
+/** Whether only this machine can reach the address (127.0.0.0/8, ::1, or IPv4-mapped loopback). */
+export function isLoopback(address: string): boolean {
+  return /^(127\.|::ffff:127\.)/.test(address) || address === '::1' || address === 'localhost'
+}
+
+const bracketed = (address: string) => (isIP(address) === 6 ? `[${address}]` : address)
+
+/** Where a person opens the pairing page: PUBLIC_URL when set, localhost on this machine, else the address itself. */
+function pairingUrl(config: Config, address: string, port: number): string {
+  if (config.PUBLIC_URL) return `${config.PUBLIC_URL.replace(/\/$/, '')}/qr`
+  const here = address === '0.0.0.0' || address === '::' || isLoopback(address)
+  return `http://${here ? 'localhost' : bracketed(address)}:${port}/qr`
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {
