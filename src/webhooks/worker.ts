@@ -256,6 +256,9 @@ export class WebhookWorker implements OutboxTaker {
         do {
           this.again = false
           await this.fill()
+          // More is due behind a full claim: HTTP, timers and the deliveries' answers get a turn of
+          // the event loop before the next claim (issue 18 #2).
+          if (this.again) await new Promise<void>((resolve) => setImmediate(resolve))
         } while (this.again && !this.stopping)
       } catch (error) {
         this.logger.error({ err: error }, 'webhook worker could not read the outbox; trying again shortly')
