@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core'
 import { chromiumMissing, decodeQrDataUrl, launchChromium, SCREENSHOT_DIR, screenshotPath } from './support/browser.js'
+import { captureLog } from './support/log-capture.js'
 import { decodeQrPng } from './support/qr.js'
 import { startTestService, type TestService } from './support/service.js'
 import { OWN, startWithStandIn, waitUntil, type Status, type WhatsAppHarness } from './support/whatsapp.js'
@@ -156,8 +157,10 @@ describe('the pairing page /qr with an API key', { skip }, () => {
   const calls: { path: string; method: string; key: string | undefined }[] = []
   const errors: string[] = []
 
+  const log = captureLog('debug')
+
   before(async () => {
-    h = await startWithStandIn({ API_KEY: KEY })
+    h = await startWithStandIn({ API_KEY: KEY }, { service: { logger: log.logger } })
     await waitUntil('a QR', async () => ((await statusWithKey(h.url, KEY)).state === 'qr' ? true : undefined))
     browser = await launchChromium()
     context = await browser.newContext(PHONE)
@@ -255,6 +258,25 @@ describe('the pairing page /qr with an API key', { skip }, () => {
     assert.equal(await page.locator('#session').isVisible(), false)
     await assertNoQr()
     assert.ok(!(await page.content()).includes(KEY), 'the key is not left in the DOM')
+    assert.deepEqual(errors, [], 'no script errors on the page')
+  })
+
+  test('a link with ?api_key= (through GET /) opens without asking, takes the key out of the address, and the log never has it', async () => {
+    const from = calls.length
+    const res = await page.goto(`${h.url}/?api_key=${KEY}`)
+    assert.equal(res?.request().redirectedFrom()?.url(), `${h.url}/?api_key=${KEY}`, 'GET / leads to the pairing page')
+    const code = await pageShowsCurrentQr(page, h.url, KEY)
+    assert.equal(await qrAsPainted(page), code)
+    assert.equal(await page.locator('#key-form').isVisible(), false, 'the key is not asked for')
+    assert.equal(new URL(page.url()).pathname, '/qr')
+    assert.equal(new URL(page.url()).search, '', 'the key is out of the address bar')
+    assert.equal(await storedKey(page), KEY)
+    const since = calls.slice(from)
+    assert.ok(since.length > 0)
+    assert.deepEqual(since.filter((c) => c.key !== KEY || c.path.includes('api_key')), [], 'the API is called with the header, never the key in a URL')
+    const logged = log.lines.join('')
+    assert.match(logged, /"url":"\/\?api_key=\[redacted\]"/, 'the request is logged, redacted')
+    assert.ok(!logged.includes(`api_key=${KEY}`), 'the key is not in the log')
     assert.deepEqual(errors, [], 'no script errors on the page')
   })
 })

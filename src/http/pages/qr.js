@@ -1,6 +1,6 @@
 // The pairing page's only script. Everything it shows comes from the protected API (status, QR,
-// pairing code), sent with the X-API-Key the person typed in (kept in sessionStorage, never in the
-// URL): the page itself holds no data. It polls the session's status every 2 s, and its QR
+// pairing code), sent with the X-API-Key the person typed in or the link carried (kept in
+// sessionStorage, never left in the URL): the page itself holds no data. It polls the session's status every 2 s, and its QR
 // (?format=base64) while the session waits for a scan, so it follows WhatsApp's QR rotation and
 // notices the pairing.
 //
@@ -34,8 +34,20 @@
 
   $('docs-link').href = `${base}docs/`
 
+  // /qr?api_key=KEY (a link handed to a person): the key is used as if typed in, and taken out of
+  // the address bar and the history at once, so it is not bookmarked, shared or shown on screen.
+  const query = new URLSearchParams(location.search)
+  const linkedKey = (query.get('api_key') || '').trim()
+  if (query.has('api_key')) {
+    query.delete('api_key')
+    const url = new URL(location.href)
+    url.search = query.toString()
+    history.replaceState(history.state, '', url)
+  }
+  if (linkedKey) sessionStorage.setItem(KEY_STORAGE, linkedKey)
+
   let apiKey = sessionStorage.getItem(KEY_STORAGE) || ''
-  let session = (new URLSearchParams(location.search).get('session') || '').trim() || DEFAULT_SESSION
+  let session = (query.get('session') || '').trim() || DEFAULT_SESSION
   let shownQr = ''
   let timer = 0
   // Bumped whenever the key or the session changes: answers to requests made before are dropped.
