@@ -165,6 +165,13 @@ describe('groups coming and going', () => {
     assert.match(requests[0]!.requestedAt, /^\d{4}-\d\d-\d\dT/)
     const listRequest = h.standin.groups.requests('membership_approval_requests').at(-1)!
     assert.deepEqual([listRequest.type, listRequest.to], ['get', GATED.jid])
+    // a page at a time: limit, then after = the last jid
+    const first = await trpc.groups.joinRequests.query({ group_jid: GATED.jid, limit: 1 })
+    assert.deepEqual(first.map((r) => r.jid), [pn(FRANK.phone)])
+    const rest = (await (await fetch(`${h.url}/api/groups/${GATED.jid}/requests?limit=1&after=${encodeURIComponent(first[0]!.jid)}`)).json()) as Array<{ jid: string }>
+    assert.deepEqual(rest.map((r) => r.jid), [pn(GINA.phone)])
+    const bad = await errorOf(await fetch(`${h.url}/api/groups/${GATED.jid}/requests?limit=0`))
+    assert.deepEqual([bad.status, bad.paths], [400, ['limit']])
 
     const approved = (await (await post(`${h.url}/api/groups/${GATED.jid}/requests/approve`, { participants: [FRANK.phone, ALICE.phone] })).json()) as {
       results: Array<{ participant: string; code: number; reason: string | null; ok: boolean }>

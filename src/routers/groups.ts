@@ -66,6 +66,7 @@ const participantSchema = z
   })
 
 const MAX_PARTICIPANTS = 50
+const MAX_REQUESTS_PAGE = 1000
 
 const participantsSchema = z
   .array(participantSchema)
@@ -196,10 +197,24 @@ export const groupsRouter = router({
     }),
 
   joinRequests: sessionProcedure
-    .meta({ openapi: { method: 'GET', path: '/api/groups/{group_jid}/requests', summary: 'People waiting for approval to join', tags } })
-    .input(withSession({ group_jid: groupJidParam }))
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/api/groups/{group_jid}/requests',
+        summary: 'People waiting for approval to join',
+        description: `In JID order, at most \`limit\` (1-${MAX_REQUESTS_PAGE}) per call; for the next page pass \`after\` = the last \`jid\` of this one. A page shorter than \`limit\` is the last.`,
+        tags,
+      },
+    })
+    .input(
+      withSession({
+        group_jid: groupJidParam,
+        limit: z.coerce.number().int().min(1).max(MAX_REQUESTS_PAGE).default(MAX_REQUESTS_PAGE).describe(`How many at most (1-${MAX_REQUESTS_PAGE})`),
+        after: z.string().min(1).max(200).optional().describe('The last jid of the previous page'),
+      }),
+    )
     .output(z.array(joinRequestSchema))
-    .query(async ({ ctx, input }) => joinRequests(await ctx.session.connection(), input.group_jid)),
+    .query(async ({ ctx, input }) => joinRequests(await ctx.session.connection(), input.group_jid, { limit: input.limit, after: input.after })),
 
   approveRequests: requestProcedure('approve', 'Let people waiting to join in'),
   rejectRequests: requestProcedure('reject', 'Turn down people waiting to join'),

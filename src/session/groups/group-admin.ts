@@ -250,7 +250,11 @@ export async function joinByInvite(connection: WhatsAppConnection, code: string)
   }
 }
 
-export function joinRequests(connection: WhatsAppConnection, jid: string): Promise<JoinRequestView[]> {
+/**
+ * People waiting to join, a page at a time in JID order: WhatsApp sends the whole list (a busy group
+ * can have thousands), the caller gets at most `limit` after the JID `after`.
+ */
+export function joinRequests(connection: WhatsAppConnection, jid: string, page: { limit: number; after?: string | undefined }): Promise<JoinRequestView[]> {
   return onSocket(connection, 'list the join requests', jid, async (socket) => {
     const requests = (await socket.groupRequestParticipantsList(jid)) as Array<Record<string, string | undefined>>
     const resolve = resolverOf(socket)
@@ -259,7 +263,8 @@ export function joinRequests(connection: WhatsAppConnection, jid: string): Promi
       const ids = await identities([request.jid, request.phone_number], resolve)
       views.push({ ...ids, method: request.request_method ?? null, requestedAt: toIso(Number(request.request_time) || undefined) })
     }
-    return views
+    views.sort((a, b) => (a.jid < b.jid ? -1 : a.jid > b.jid ? 1 : 0))
+    return views.filter((view) => page.after === undefined || view.jid > page.after).slice(0, page.limit)
   })
 }
 
