@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import path from 'node:path'
 import { BufferJSON, Curve, initAuthCreds, makeCacheableSignalKeyStore, proto, type SignalDataSet } from '@whiskeysockets/baileys'
-import { openClient } from '../src/store/database.js'
+import { openClient, storeHealthOf } from '../src/store/database.js'
 import { migrate } from '../src/store/migrate.js'
 import { AuthStore } from '../src/session/auth-store.js'
 import { stopTestDatabases, testDatabases } from './support/databases.js'
@@ -144,7 +144,10 @@ describe('auth store when the database refuses writes (SQLite made read-only on 
       const v1 = randomBytes(64)
       await keys.set({ session: { 'alice.0': v1 }, 'pre-key': { '1': Curve.generateKeyPair() } })
 
-      // The file cannot be written any more (SQLITE_READONLY on every write), as with a full disk or a read-only file.
+      // The file cannot be written any more (SQLITE_READONLY on every write), as with a full disk or a
+      // read-only file. The store's own health would reopen the connection (which ends this fault at
+      // once): it is stopped, so only the auth store's retries are at work here.
+      storeHealthOf(db).stop()
       await db.$executeRawUnsafe('PRAGMA query_only = ON')
       const v2 = randomBytes(64)
       await keys.set({ session: { 'alice.0': v2 }, 'pre-key': { '1': null } }) // resolves: Baileys has moved on already
