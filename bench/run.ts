@@ -23,6 +23,7 @@ const sections: Record<string, { title: string; run: (log: (line: string) => voi
   startup: { title: 'Start-up: process start to /health answering', run: runStartup },
   sessions: { title: 'Sessions: many paired sessions in one process, failover between processes', run: runSessions },
   storm: { title: 'Storm budget: the API and the webhook during a burst of incoming messages and a storm of undecryptable ones', run: runStorm },
+  store: { title: 'Message store: chat and message lists among 1,000,000 stored messages', run: async (log) => (await import('./store.js')).runStore(log) },
 }
 
 const asked = process.argv.slice(2).filter((a) => a !== '--')

@@ -192,7 +192,11 @@ describe('chats and stored messages', () => {
     await h.standin.sendHistorySync({ syncType: 'RECENT', conversations: [{ id: CAROL_PN, name: 'Carol Cooper', unreadCount: 2, messages: [...messages].reverse() }] })
     await until('the history', async () => ((await history(CAROL_PN)).messages.length === 23 ? true : undefined))
 
-    const chat = (await get<{ chats: ChatRow[] }>('/api/chats?limit=200')).chats.find((c) => c.jid === CAROL_PN)!
+    // The chunk's messages are written first, then each chat moves to its newest.
+    const chat = await until('Carol\'s chat at its newest message', async () => {
+      const found = (await get<{ chats: ChatRow[] }>('/api/chats?limit=200')).chats.find((c) => c.jid === CAROL_PN)
+      return found?.lastMessage ? found : undefined
+    })
     assert.deepEqual({ name: chat.name, unread: chat.unreadCount, last: chat.lastMessage?.messageID }, { name: 'Carol Cooper', unread: 2, last: ids.at(-1) })
     const image = await message(ids[7]!)
     assert.deepEqual([image.type, image.text, image.from], ['image', 'a picture', CAROL_PN])

@@ -76,9 +76,10 @@ export class MessageHistory {
     const messages = page.map(toStoredMessage)
     const first = page[0]
     const last = page.at(-1)
-    // The far end of the walk is known from the extra row read; the other end costs one indexed probe.
-    const olderExists = first ? (order === 'desc' ? more : await this.exists(base, window, positionOf(first), 'older')) : false
-    const newerExists = last ? (order === 'asc' && more) || (await this.exists(base, window, positionOf(last), 'newer')) : false
+    // The far end of the walk is known from the extra row read. The near end is the cursor the
+    // caller came from (something lies there), or the newest message when there was none.
+    const olderExists = order === 'desc' ? more : true
+    const newerExists = order === 'asc' ? more || before !== undefined : before !== undefined
     return {
       messages,
       older: first && olderExists ? messageCursor(positionOf(first)) : null,
@@ -108,11 +109,6 @@ export class MessageHistory {
     if (!jid.endsWith('@lid')) return jid
     const mapping = await this.db.lidMapping.findUnique({ where: { session_lid: { session: this.session, lid: jid } } })
     return mapping?.pn ?? jid
-  }
-
-  private async exists(base: Prisma.MessageWhereInput, window: Prisma.DateTimeFilter, from: MessagePosition, side: 'older' | 'newer'): Promise<boolean> {
-    const row = await this.db.message.findFirst({ where: { ...base, AND: [{ sentAt: window }, ...beyond(from, side)] }, select: { seq: true } })
-    return row !== null
   }
 
   /** Chat rows with their names, numbers, LIDs and last messages: three lookups for the whole page. */

@@ -64,8 +64,11 @@ export const chatPageSchema = z.object({
 
 export const messagePageSchema = z.object({
   messages: z.array(storedMessageSchema).describe('Oldest first'),
-  older: z.string().nullable().describe('Pass as `before` for the page just older than this one; null when this page starts at the oldest stored'),
-  newer: z.string().nullable().describe('Pass as `after` for the page just newer; null when this page ends at the newest stored (poll with the last message\'s `cursor`)'),
+  older: z.string().nullable().describe('Pass as `before` for the page just older than this one; null when nothing older is stored (a page listed with `after` always has one)'),
+  newer: z
+    .string()
+    .nullable()
+    .describe('Pass as `after` for the page just newer; null when the page ends at the newest stored (to poll for new messages, pass the last message\'s `cursor` as `after`)'),
 })
 export type MessagePage = z.infer<typeof messagePageSchema>
 
