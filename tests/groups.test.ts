@@ -9,12 +9,15 @@ import { createTRPCClient, httpBatchLink, TRPCClientError } from '@trpc/client'
 import { getBinaryNodeChild, getBinaryNodeChildren } from '@whiskeysockets/baileys'
 import type { AppRouter } from '../src/client.js'
 import type { StandInContact } from './standin/index.js'
-import { ALICE, BOB, OWN, startWithStandIn, type WhatsAppHarness } from './support/whatsapp.js'
+import { ALICE, BOB, OWN, startWithStandIn, waitUntil, type WhatsAppHarness } from './support/whatsapp.js'
 
 const GROUP = { jid: '120363000000000001@g.us', subject: 'Work Group', desc: 'Project discussion', creation: 1705312800 }
 const CAROL = { phone: '15550004444', lid: '88880004444', pushName: 'Carol' } // only her contacts may add her
 const DAVE = { phone: '15550005555' } // not on WhatsApp
 const ERIN = { phone: '15550006666', lid: '88880006666', pushName: 'Erin' }
+const ZED = { phone: '15550009999', lid: '88880009999', pushName: 'Zed' }
+/** A group where WhatsApp lists members by LID only (their numbers hidden). */
+const QUIET = { jid: '120363000000000002@g.us', subject: 'Quiet' }
 
 const send = (method: string, url: string, body?: unknown) =>
   fetch(url, { method, headers: { 'content-type': 'application/json' }, ...(body !== undefined && { body: JSON.stringify(body) }) })
@@ -63,7 +66,10 @@ describe('a group this account runs', () => {
     h.standin.contact(CAROL)
     h.standin.contact(ERIN)
     h.standin.groups.refuseAddsFrom(CAROL.phone)
-    h.standin.setGroups([{ ...GROUP, selfAdmin: 'superadmin', participants: [{ ...ALICE, admin: 'admin' }, BOB] }])
+    h.standin.setGroups([
+      { ...GROUP, selfAdmin: 'superadmin', participants: [{ ...ALICE, admin: 'admin' }, BOB] },
+      { ...QUIET, participants: [{ ...ALICE, hidePhone: true }, { ...ZED, hidePhone: true }] },
+    ])
     await h.pair()
     trpc = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${h.url}/trpc` })] })
   })
@@ -98,6 +104,36 @@ describe('a group this account runs', () => {
     assert.deepEqual(await (await fetch(`${h.url}/api/groups/${GROUP.jid.split('@')[0]}`)).json(), group)
     // and per session
     assert.deepEqual(await (await fetch(`${h.url}/api/sessions/default/groups/${GROUP.jid}`)).json(), group)
+  })
+
+  test('members WhatsApp lists by LID only: the phone JID from what the session learnt, else null', async () => {
+    // Yara is on WhatsApp and in the group, but the phone never told the session her number
+    const yara = h.standin.contact({ phone: '15550001010', lid: '88880001010', pushName: 'Yara' })
+    h.standin.groups.group(QUIET.jid).members.push({ contact: yara, hidePhone: true })
+    await h.standin.groups.fromPhone(alice, QUIET.jid, { subject: 'Quiet ones' }) // any cached copy is dropped
+    const quiet = async () => (await (await fetch(`${h.url}/api/groups/${QUIET.jid}`)).json()) as GroupInfo
+    const before = await quiet()
+    assert.deepEqual(before.participants.find((p) => p.lid === lid(yara.lid)), {
+      jid: lid(yara.lid),
+      phoneJid: null,
+      lid: lid(yara.lid),
+      phone: null,
+      admin: null,
+      isAdmin: false,
+      isSuperAdmin: false,
+    })
+    // Zed's number came with the phone's first sync (its LID mappings): WhatsApp's answer lacks it, the session knows it
+    assert.deepEqual(
+      before.participants.filter((p) => p.lid === lid(ZED.lid)).map((p) => [p.jid, p.phoneJid, p.phone]),
+      [[pn(ZED.phone), pn(ZED.phone), ZED.phone]],
+    )
+    // Yara writes to the account: her message carries her number beside her LID, and the session learns it
+    await h.standin.sendText(yara, 'hello')
+    const learnt = await waitUntil('Yara\'s number to be known', async () => {
+      const found = (await quiet()).participants.find((p) => p.lid === lid(yara.lid))
+      return found?.phoneJid ? found : undefined
+    })
+    assert.deepEqual([learnt.jid, learnt.phoneJid, learnt.phone], [yara.pnJid, yara.pnJid, yara.phone])
   })
 
   test('bad input is a 400 naming the field, on both interfaces', async () => {

@@ -18,7 +18,11 @@ export type StandInContact = {
 
 export type ContactSpec = { phone: string; lid?: string; pushName?: string }
 
-export type GroupParticipantSpec = (StandInContact | ContactSpec) & { admin?: 'admin' | 'superadmin' }
+export type GroupParticipantSpec = (StandInContact | ContactSpec) & {
+	admin?: 'admin' | 'superadmin'
+	/** WhatsApp lists them by LID only, without their phone number (as when members' numbers are hidden) */
+	hidePhone?: boolean
+}
 
 export type GroupSpec = {
 	/** `<id>@g.us` */
@@ -40,7 +44,7 @@ export type GroupSpec = {
 	selfAdmin?: 'admin' | 'superadmin'
 }
 
-export type GroupMember = { contact: StandInContact | 'self'; admin?: 'admin' | 'superadmin' }
+export type GroupMember = { contact: StandInContact | 'self'; admin?: 'admin' | 'superadmin'; hidePhone?: boolean }
 
 /** Someone asking to join a group whose joins need approval. */
 export type JoinRequest = { contact: StandInContact; at: number; method: 'invite_link' | 'non_admin_add' }
@@ -163,7 +167,8 @@ export class Directory {
 			specs.map(spec => {
 				const members: GroupMember[] = spec.participants.map(participant => ({
 					contact: this.contact(participant),
-					admin: participant.admin
+					admin: participant.admin,
+					hidePhone: 'hidePhone' in participant ? participant.hidePhone : undefined
 				}))
 				if (spec.includeSelf !== false) members.unshift({ contact: 'self', admin: spec.selfAdmin })
 				const creation = spec.creation ?? 1_700_000_000

@@ -43,7 +43,7 @@ export function groupNode(directory: Directory, group: Group): BinaryNode {
 			node('member_add_mode', {}, group.memberAddMode),
 			...group.members.map(member => {
 				const { lid, pn } = memberJids(directory, member)
-				return node('participant', { jid: lid, phone_number: pn, type: member.admin })
+				return node('participant', { jid: lid, phone_number: member.hidePhone ? undefined : pn, type: member.admin })
 			})
 		]
 	)
