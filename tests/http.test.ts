@@ -41,13 +41,104 @@ describe('HTTP basics (no API key configured)', () => {
   })
 
   test('unknown routes get a 404 JSON error', async () => {
-    for (const [method, path] of [['GET', '/nope'], ['POST', '/api/does-not-exist'], ['DELETE', '/health']] as const) {
+    for (const [method, path] of [['GET', '/nope'], ['POST', '/api/does-not-exist'], ['DELETE', '/nope'], ['GET', '/api/sessions/default/nope']] as const) {
       const res = await fetch(`${service.url}${path}`, { method })
       assert.equal(res.status, 404, `${method} ${path}`)
       const body = (await json(res)) as { code: string; error: string }
       assert.equal(body.code, 'NOT_FOUND')
       assert.match(body.error, /No route/)
     }
+  })
+
+  test('a known path with another method is 405 with Allow and a JSON body; OPTIONS lists the methods', async () => {
+    const cases: Array<[string, string, string]> = [
+      ['GET', '/api/send/text', 'POST'],
+      ['DELETE', '/health', 'GET'],
+      ['PUT', '/api/webhook', 'GET, POST'],
+      ['POST', '/api/sessions/default/status', 'GET'],
+      ['POST', '/qr', 'GET'],
+      ['DELETE', '/openapi.json', 'GET'],
+    ]
+    for (const [method, path, allowed] of cases) {
+      const res = await fetch(`${service.url}${path}`, { method })
+      assert.equal(res.status, 405, `${method} ${path}`)
+      assert.equal(res.headers.get('allow'), `${allowed}, OPTIONS`)
+      const body = (await json(res)) as { code: string; error: string }
+      assert.equal(body.code, 'METHOD_NOT_ALLOWED')
+      assert.equal(body.error, `${method} is not allowed on ${path}; it answers ${allowed}`)
+    }
+    const options = await fetch(`${service.url}/api/webhook`, { method: 'OPTIONS' })
+    assert.equal(options.status, 204)
+    assert.equal(options.headers.get('allow'), 'GET, POST, OPTIONS')
+  })
+
+  test('GET / leads to the pairing page, keeping the query', async () => {
+    const res = await fetch(`${service.url}/?session=sales`, { redirect: 'manual' })
+    assert.equal(res.status, 302)
+    assert.equal(res.headers.get('location'), 'qr?session=sales')
+    const followed = await fetch(`${service.url}/`)
+    assert.equal(new URL(followed.url).pathname, '/qr')
+    assert.match(await followed.text(), /<title>/)
+  })
+
+  test('every POST takes no body: no content type, an empty JSON body or an empty form are all "no input"', async () => {
+    const document = (await (await fetch(`${service.url}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { requestBody?: { content?: Record<string, { schema?: { required?: string[] } }> } }>>
+    }
+    const posts = Object.entries(document.paths).filter(([path, item]) => item.post && !path.includes('{'))
+    const NO_INPUT = ['/api/reconnect', '/api/logout', '/api/webhook/test']
+    assert.ok(posts.length >= 10, `${posts.length} POST routes`)
+    for (const [path, item] of posts) {
+      const required = item.post!.requestBody?.content?.['application/json']?.schema?.required ?? []
+      const variants: Record<string, string>[] = [{}, { 'content-type': 'application/json' }, { 'content-type': 'application/x-www-form-urlencoded' }, { 'content-type': 'text/plain' }]
+      for (const headers of variants) {
+        const res = await fetch(`${service.url}${path}`, { method: 'POST', headers, body: Object.keys(headers).length ? '' : undefined })
+        const body = (await json(res)) as { code?: string; error?: string; issues?: { path: string; message: string }[] }
+        const what = `POST ${path} ${JSON.stringify(headers)}: ${res.status} ${JSON.stringify(body)}`
+        assert.notEqual(res.status, 415, what)
+        assert.notEqual(body.code, 'INVALID_JSON', what)
+        if (NO_INPUT.includes(path)) assert.notEqual(res.status, 400, what)
+        if (required.length > 0) assert.equal(res.status, 400, what)
+        if (res.status === 400) {
+          // The input is `{}`: what is missing is named, in words.
+          assert.equal(body.code, 'VALIDATION_ERROR', what)
+          assert.notEqual(body.issues?.[0]?.path ?? '(body)', '(body)', what)
+          assert.doesNotMatch(JSON.stringify(body), /received undefined/, what)
+        }
+      }
+    }
+  })
+
+  test('tRPC mutations without input need no body and no content type', async () => {
+    const res = await fetch(`${service.url}/trpc/session.reconnect`, { method: 'POST' })
+    assert.equal(res.status, 200, await res.clone().text())
+    const batch = await fetch(`${service.url}/trpc/session.reconnect,webhook.deliveries?batch=1`, { method: 'POST' })
+    assert.equal(batch.status, 207, 'a mutation and a query in one POST batch: the query is refused, the mutation is not')
+  })
+
+  test('a body that is not JSON is a 415 that says what to send', async () => {
+    const res = await fetch(`${service.url}/api/send/text`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' })
+    assert.equal(res.status, 415)
+    assert.deepEqual(await json(res), {
+      error: 'Unsupported content type "text/plain": send JSON, with Content-Type: application/json',
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+    })
+  })
+
+  test('missing and mistyped fields read as "group_jid is required" and "expected a string"', async () => {
+    const res = await fetch(`${service.url}/api/send/group`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 7 }) })
+    assert.equal(res.status, 400)
+    const body = (await json(res)) as { error: string; issues: { path: string; message: string }[] }
+    assert.equal(body.error, 'Invalid input: group_jid is required (and 1 more)')
+    assert.deepEqual(body.issues, [
+      { path: 'group_jid', message: 'group_jid is required' },
+      { path: 'message', message: 'expected a string, not a number' },
+    ])
+    const list = await fetch(`${service.url}/api/check-phone`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ phones: 'x' }) })
+    assert.equal(((await json(list)) as { error: string }).error, 'Invalid input: phones: expected an array, not a string')
+    const trpc = await fetch(`${service.url}/trpc/session.pairCode`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+    const error = ((await trpc.json()) as { error: { message: string } }).error
+    assert.equal(error.message, 'Invalid input: phone is required')
   })
 
   test('broken JSON is a 400 that says so', async () => {

@@ -34,6 +34,9 @@ import { installErrorWording } from './wording.js'
 
 export const API_VERSION = '1.0.0'
 
+/** Each request's path as the caller sent it (per-session paths are rewritten for routing), for what the answer names. */
+const sentPaths = new WeakMap<IncomingMessage, string>()
+
 function presentedKey(req: IncomingMessage): string | undefined {
   const header = req.headers['x-api-key']
   if (typeof header === 'string' && header !== '') return header
@@ -89,6 +92,7 @@ export function createRequestListener(services: Services): RequestListener {
     const path = originForm(req.url ?? '')
     if (path === undefined) return failed(new ApiError('VALIDATION_ERROR', 'The request target must be a path, starting with "/"'), req, res)
     req.url = path
+    sentPaths.set(req, new URL(path, 'http://localhost').pathname)
     scopeRequest(req)
     const url = req.url
     if (url.startsWith('/trpc/')) return trpc(req, res)
@@ -143,7 +147,7 @@ function createHttpApp(services: Services, rest: ReturnType<typeof restHandler>,
   app.get('/api/qr', qrRoute(createContext))
   app.use(rest) // GET /api/qr?format=base64, and a 404 for what it does not own
 
-  app.use(methodNotAllowed(document, { '/': ['GET'], '/qr': ['GET'], '/openapi.json': ['GET'] }))
+  app.use(methodNotAllowed(document, { '/': ['GET'], '/qr': ['GET'], '/openapi.json': ['GET'] }, (req) => sentPaths.get(req) ?? req.url ?? '/'))
   app.use(notFound)
   app.use(errorHandler(logger))
   return app
