@@ -206,6 +206,15 @@ describe('a group this account runs', () => {
     const group = await getGroup()
     assert.equal(group.participants.find((p) => p.jid === pn(ERIN.phone))?.admin, null, 'Erin is in, as a plain member')
     assert.equal(group.size, 4)
+    // the same refusals through tRPC
+    const viaTrpc = await trpc.groups.addParticipants.mutate({ group_jid: GROUP.jid, participants: [CAROL.phone, ERIN.phone] })
+    assert.deepEqual(
+      viaTrpc.results.map((r) => [r.participant, r.ok, r.code, r.reason, r.invite !== null]),
+      [
+        [pn(CAROL.phone), false, 403, 'privacy', true],
+        [pn(ERIN.phone), false, 409, 'already_participant', false],
+      ],
+    )
   })
 
   test('promote, demote and remove: per-participant results through tRPC and REST', async () => {
@@ -218,7 +227,11 @@ describe('a group this account runs', () => {
         [pn(DAVE.phone), 404, 'not_a_participant'],
       ],
     )
-    assert.equal(getBinaryNodeChild(requestsOf('promote').at(-1)!.stanza, 'promote')?.tag, 'promote')
+    assert.deepEqual(getBinaryNodeChildren(getBinaryNodeChild(requestsOf('promote').at(-1)!.stanza, 'promote'), 'participant').map((p) => p.attrs.jid), [
+      pn(ALICE.phone),
+      pn(ERIN.phone),
+      pn(DAVE.phone),
+    ])
     let group = await getGroup()
     assert.equal(group.participants.find((p) => p.jid === pn(ERIN.phone))?.admin, 'admin')
 
@@ -231,6 +244,11 @@ describe('a group this account runs', () => {
         [406, 'not_allowed'],
       ],
     )
+    const demotedAgain = await trpc.groups.demoteParticipants.mutate({ group_jid: GROUP.jid, participants: [ERIN.phone] })
+    assert.deepEqual(demotedAgain.results.map((r) => [r.code, r.reason]), [[409, 'not_admin']])
+    const lastDemote = h.standin.groups.requests('demote').at(-1)!
+    assert.deepEqual([lastDemote.type, lastDemote.to], ['set', GROUP.jid])
+    assert.deepEqual(getBinaryNodeChildren(getBinaryNodeChild(lastDemote.stanza, 'demote'), 'participant').map((p) => p.attrs.jid), [pn(ERIN.phone)])
     const removed = (await (await post(`${groupUrl()}/participants/remove`, { participants: [ERIN.phone, CAROL.phone] })).json()) as { results: Result[] }
     assert.deepEqual(
       removed.results.map((r) => [r.code, r.reason, r.ok]),
