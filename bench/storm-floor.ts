@@ -4,11 +4,17 @@
 // only in what the service adds around Baileys.
 //
 // IPC (child_process.fork): out {qr}, {open}, {seen: n, at} once `expect` messages arrived; in
-// {expect, prefix} to start counting messages.upsert whose text starts with `prefix`.
+// {expect, prefix} to start counting messages.upsert whose text starts with `prefix` (and to restart
+// the event-loop delay histogram); {report: true} -> {loop: {p50, p99, max}} in ms since then: how
+// long Baileys alone holds its event loop, beside the service's /health figures.
 import makeWASocket, { initAuthCreds, makeCacheableSignalKeyStore, type WAMessage } from '@whiskeysockets/baileys'
-import { performance } from 'node:perf_hooks'
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import pino from 'pino'
 import { MemoryKeyStore } from '../tests/standin/memory-keys.js'
+
+// libsignal writes every decryption failure to the console, a line and a stack; the service routes
+// that into its rate-limited log (src/session/quiet-logger.ts). The floor drops it: a floor does the least.
+for (const name of ['log', 'info', 'warn', 'error'] as const) console[name] = () => {}
 
 const url = process.argv[2]
 if (!url || !process.send) throw new Error('usage: fork(storm-floor.mjs, [waWebSocketUrl])')
@@ -53,9 +59,18 @@ function connect(): void {
   })
 }
 
-process.on('message', (message: { expect: number; prefix: string }) => {
+const loop = monitorEventLoopDelay({ resolution: 10 })
+loop.enable()
+const ms = (ns: number) => ns / 1e6
+
+process.on('message', (message: { expect: number; prefix: string } | { report: true }) => {
+  if ('report' in message) {
+    send({ loop: { p50: ms(loop.percentile(50)), p99: ms(loop.percentile(99)), max: ms(loop.max) } })
+    return
+  }
   expect = message.expect
   prefix = message.prefix
   seen = 0
+  loop.reset()
 })
 connect()

@@ -15,10 +15,11 @@
 //
 // Observers sit in a worker thread (bench/storm-watch.mjs) so that the stand-in's work on this
 // thread does not delay them. Knobs: BENCH_STORM_BURST (2000), BENCH_STORM_UNDECRYPTABLE (10000),
-// BENCH_STORM_PROBE_MS (20), BENCH_STORM_PROFILE=<dir> (the service writes a CPU profile there).
+// BENCH_STORM_PROBE_MS (20), BENCH_STORM_PROFILE=<dir> (the service writes a CPU profile there),
+// BENCH_STORM_LOG=<file> (the service's output is written there).
 import { fork, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdirSync, rmSync } from 'node:fs'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { Worker } from 'node:worker_threads'
@@ -42,6 +43,7 @@ const UNDECRYPTABLE = number('BENCH_STORM_UNDECRYPTABLE', 10_000)
 const BATCH = 250
 const PROBE_MS = number('BENCH_STORM_PROBE_MS', 20)
 const PROFILE_DIR = process.env.BENCH_STORM_PROFILE
+const LOG_FILE = process.env.BENCH_STORM_LOG
 const TIMEOUT_MS = 10_000 // WEBHOOK_TIMEOUT_MS's default, which the service runs with
 const SENDER = ALICE
 
@@ -332,9 +334,14 @@ export async function runStorm(log: (line: string) => void): Promise<SectionResu
     floorBurst.deliver()
     const { at: floorDone } = (await floor.next((m) => 'seen' in m, 300_000)) as { at: number }
     const floorReceipts = await receiptsFor(floorStandin, floorBurst.ids, 300_000)
+    floor.process.send({ report: true })
+    const { loop: floorBurstLoop } = (await floor.next((m) => 'loop' in m, 10_000)) as { loop: Latencies }
     log(`floor: ${BURST} messages in ${((floorDone - floorStarted) / 1000).toFixed(2)} s; now ${UNDECRYPTABLE} undecryptable`)
+    floor.process.send({ expect: 0, prefix: '\u0000' })
     const floorUndecryptableStarted = now()
     const floorUndecryptableDone = await undecryptableStorm(floorStandin, UNDECRYPTABLE)
+    floor.process.send({ report: true })
+    const { loop: floorUndecryptableLoop } = (await floor.next((m) => 'loop' in m, 10_000)) as { loop: Latencies }
     await floor.stop()
     floor = undefined
 
@@ -415,6 +422,17 @@ export async function runStorm(log: (line: string) => void): Promise<SectionResu
           ],
         },
         {
+          title: "Baileys alone in the same storms: its process's event-loop delay in ms (p50 / p99 / max)",
+          columns: ['storm', 'event-loop delay'],
+          rows: [
+            [`${BURST} messages at once`, `${floorBurstLoop.p50.toFixed(1)} / ${floorBurstLoop.p99.toFixed(1)} / ${floorBurstLoop.max.toFixed(0)}`],
+            [`${UNDECRYPTABLE} undecryptable, ${BATCH} per batch`, `${floorUndecryptableLoop.p50.toFixed(1)} / ${floorUndecryptableLoop.p99.toFixed(1)} / ${floorUndecryptableLoop.max.toFixed(0)}`],
+          ],
+          notes: [
+            'perf_hooks.monitorEventLoopDelay (10 ms resolution) in the floor process (bench/storm-floor.ts), over each storm: how long Baileys by itself keeps other work (an HTTP request, a timer) waiting. A /health answer in the service cannot come sooner than this.',
+          ],
+        },
+        {
           title: 'Throughput against Baileys alone (the same messages, the same node flags, its own process, keys in memory)',
           columns: ['what', 'to the last delivery / upsert', 'to the last receipt', 'messages/s', 'vs floor'],
           rows: [
@@ -449,6 +467,7 @@ export async function runStorm(log: (line: string) => void): Promise<SectionResu
   } finally {
     await floor?.stop()
     await service?.child.stop()
+    if (LOG_FILE && service) writeFileSync(LOG_FILE, service.child.output())
     await standin.close()
     await floorStandin.close()
     await watch.close()

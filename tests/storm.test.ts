@@ -1,0 +1,200 @@
+// Storms (issue 18 #2): a burst of incoming messages must not stall the API, and must not make a
+// receiver that answers at once get any delivery twice. A burst used to run as one long task
+// (better-sqlite3 is synchronous behind its promises), and the webhook timeout counted that stall
+// against the receiver: deliveries answered in a millisecond were timed out and sent again. The
+// latency budget itself is a benchmark (`npm run bench -- storm`); this checks what can be checked
+// without timing thresholds: every delivery exactly once, each at its first attempt, every probe
+// answered, and the event log's group commit.
+import { after, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { Worker } from 'node:worker_threads'
+import { EventLog, MAX_BATCH } from '../src/events/log.js'
+import { openClient } from '../src/store/database.js'
+import { migrate } from '../src/store/migrate.js'
+import { Outbox } from '../src/webhooks/outbox.js'
+import { releaseBaileysTimers, startStandIn } from './standin/index.js'
+import { textMessage } from './standin/contact-messages.js'
+import { startServiceProcess } from './support/child.js'
+import { sampleMessage } from './support/fixtures.js'
+import { tempDir } from './support/service.js'
+import { ALICE, waitUntil } from './support/whatsapp.js'
+
+const cleanups: Array<() => Promise<unknown>> = []
+after(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup()
+  releaseBaileysTimers()
+})
+
+/**
+ * A receiver on a thread of its own, answering 200 the moment a request's body is in, so that its
+ * answers are prompt whatever this thread (the stand-in, the probes) is doing. It counts requests
+ * per X-Wsgo-Delivery and per message id.
+ */
+const receiverSource = `
+  const { parentPort } = require('node:worker_threads')
+  const { createServer } = require('node:http')
+  const deliveries = {}
+  const messages = {}
+  const server = createServer((req, res) => {
+    const chunks = []
+    req.on('data', (chunk) => chunks.push(chunk))
+    req.on('end', () => {
+      const id = String(req.headers['x-wsgo-delivery'])
+      deliveries[id] = (deliveries[id] || 0) + 1
+      const message = /"messageID":"([^"]+)"/.exec(Buffer.concat(chunks).toString())
+      if (message) messages[message[1]] = (messages[message[1]] || 0) + 1
+      res.end()
+    })
+  })
+  server.keepAliveTimeout = 30000
+  parentPort.on('message', () => parentPort.postMessage({ deliveries, messages }))
+  server.listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port))
+`
+
+async function startReceiver(): Promise<{ url: string; counts(): Promise<{ deliveries: Record<string, number>; messages: Record<string, number> }> }> {
+  const worker = new Worker(receiverSource, { eval: true })
+  cleanups.push(() => worker.terminate())
+  const port = await new Promise<number>((resolve) => worker.once('message', resolve))
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    counts: () => {
+      const answer = new Promise<{ deliveries: Record<string, number>; messages: Record<string, number> }>((resolve) => worker.once('message', resolve))
+      worker.postMessage('counts')
+      return answer
+    },
+  }
+}
+
+test('a burst of 600 incoming messages: each delivered exactly once, at its first attempt, while /health and /api/status keep answering', { timeout: 300_000 }, async () => {
+  const BURST = 600
+  const standin = await startStandIn()
+  cleanups.push(() => standin.close())
+  const receiver = await startReceiver()
+  const service = await startServiceProcess(
+    {
+      DATABASE_URL: `file:${tempDir()}/wsgo.db`,
+      WA_WS_URL: standin.url,
+      // Short, so that a stall of the service counted against the receiver shows up as a retry.
+      WEBHOOK_TIMEOUT_MS: '1000',
+    },
+    { trustStandIn: true },
+  )
+  cleanups.push(() => service.stop())
+  await waitUntil('a QR', async () => {
+    const res = await fetch(`${service.url}/api/qr`)
+    return res.status === 200 ? standin.scanQr(await res.text()) : undefined
+  })
+  await waitUntil('logged in', async () => ((await (await fetch(`${service.url}/api/status`)).json()) as { loggedIn: boolean }).loggedIn || undefined)
+  const set = await fetch(`${service.url}/api/webhook`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: receiver.url }) })
+  assert.equal(set.status, 200)
+  const warmUp = await standin.sendText(ALICE, 'before the burst')
+  await waitUntil('the warm-up delivery', async () => ((await receiver.counts()).messages[warmUp] ? true : undefined), 30_000, 50)
+
+  // Encrypted first, then handed over in one go, as a server delivering a backlog would.
+  const burst = await standin.prepareBurst(
+    ALICE,
+    Array.from({ length: BURST }, (_, i) => textMessage(`burst ${i}`)),
+  )
+  let over = false
+  const failures: string[] = []
+  let answered = 0
+  // Sequential probes, each waited for: any that is refused, fails or is not 200 is a failure.
+  const probing = (async () => {
+    while (!over) {
+      for (const path of ['/health', '/api/status']) {
+        try {
+          const res = await fetch(`${service.url}${path}`, { signal: AbortSignal.timeout(60_000) })
+          await res.arrayBuffer()
+          if (res.status === 200) answered++
+          else failures.push(`${path}: HTTP ${res.status}`)
+        } catch (error) {
+          failures.push(`${path}: ${String((error as Error).cause ?? error)}`)
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  })()
+  try {
+    burst.deliver()
+    await waitUntil(
+      `${BURST} deliveries`,
+      async () => {
+        const { messages } = await receiver.counts()
+        return burst.ids.every((id) => messages[id]) ? true : undefined
+      },
+      240_000,
+      100,
+    )
+  } finally {
+    over = true
+    await probing
+  }
+
+  const { deliveries, messages } = await receiver.counts()
+  assert.deepEqual(failures, [], 'every probe was answered with 200')
+  assert.ok(answered > 0)
+  assert.deepEqual(
+    burst.ids.filter((id) => messages[id] !== 1),
+    [],
+    'each message delivered once',
+  )
+  assert.deepEqual(
+    Object.entries(deliveries).filter(([, count]) => count !== 1),
+    [],
+    'no X-Wsgo-Delivery received twice',
+  )
+  const rows = (await (await fetch(`${service.url}/api/webhook/deliveries?limit=1000`)).json()) as Array<{ id: string; status: string; attempts: number; lastError: string | null }>
+  assert.equal(rows.length, BURST + 1)
+  assert.deepEqual(
+    rows.filter((row) => row.status !== 'delivered' || row.attempts !== 1),
+    [],
+    'every delivery went through at its first attempt',
+  )
+})
+
+test('events recorded together share transactions, in the order they were recorded, each resolved once committed', async () => {
+  const dir = tempDir()
+  const url = `file:${dir}/events.db`
+  await migrate(url)
+  const db = await openClient(url)
+  cleanups.push(() => db.$disconnect())
+  const limit = 50
+  const log = new EventLog(db, 'default', limit, new Outbox(db, 'default'))
+  log.useOutbox({ wants: () => true, notify() {} })
+  // The real $transaction, counted.
+  let transactions = 0
+  const transaction = db.$transaction.bind(db)
+  db.$transaction = ((...args: Parameters<typeof db.$transaction>) => {
+    transactions++
+    return transaction(...args)
+  }) as typeof db.$transaction
+
+  const recorded = await Promise.all(Array.from({ length: 100 }, (_, i) => log.record('message', sampleMessage(i))))
+  const ids = recorded.map((event) => event.id)
+  assert.deepEqual(ids, [...ids].sort((a, b) => a - b), 'ids follow the order of record()')
+  assert.equal(new Set(ids).size, 100)
+  // The first is written alone (nothing was waiting yet); the 99 recorded meanwhile follow in batches.
+  assert.equal(transactions, 1 + Math.ceil(99 / MAX_BATCH))
+  const rows = await db.webhookDelivery.findMany({ orderBy: { seq: 'asc' }, select: { id: true } })
+  assert.deepEqual(
+    rows.map((row) => row.id),
+    recorded.map((event) => event.deliveryId),
+    'outbox rows in the same order',
+  )
+  const kept = await log.list({ limit: 1000 })
+  assert.equal(kept.length, limit, 'the log is trimmed to its cap')
+  assert.equal(kept[0]!.id, ids.at(-1))
+
+  // One after the other: one transaction each, as before.
+  transactions = 0
+  for (let i = 0; i < 3; i++) await log.record('message', sampleMessage(100 + i))
+  assert.equal(transactions, 3)
+
+  // A batch that fails rejects each of its events, and the next batch is written.
+  db.$transaction = (() => Promise.reject(new Error('disk on fire'))) as unknown as typeof db.$transaction
+  const failing = log.record('message', sampleMessage(200))
+  await assert.rejects(failing, /disk on fire/)
+  db.$transaction = transaction
+  const next = await log.record('message', sampleMessage(201))
+  assert.ok(next.id > ids.at(-1)!)
+})
