@@ -4,6 +4,7 @@
 // in both directions; bad cursors and filters are 400s that name the field.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { Validator } from '@seriousme/openapi-schema-validator'
 import { createTRPCClient, httpBatchLink } from '@trpc/client'
 import type { AppRouter } from '../src/client.js'
 import { editMessage, revokeMessage, sendReadReceipt } from './standin/message-changes.js'
@@ -250,6 +251,18 @@ describe('chats and stored messages', () => {
     assert.deepEqual([...seen].sort(), [ALICE_PN, CAROL_PN, GROUP.jid].sort())
     const times = all.map((c) => c.lastActivityAt)
     assert.deepEqual(times, [...times].sort().reverse())
+  })
+
+  test('the OpenAPI document lists the chat paths, also per session, and stays valid', async () => {
+    const document = await get<{ paths: Record<string, { get?: { parameters?: Array<{ name: string }> } }> }>('/openapi.json')
+    const result = await new Validator().validate(document as Parameters<Validator['validate']>[0])
+    assert.equal(result.valid, true, JSON.stringify(result.errors, null, 2))
+    for (const path of ['/api/chats', '/api/chats/{jid}/messages', '/api/messages/{id}']) {
+      assert.ok(document.paths[path]?.get, path)
+      assert.ok(document.paths[`/api/sessions/{session}${path.slice('/api'.length)}`]?.get, `${path} per session`)
+    }
+    const names = document.paths['/api/chats/{jid}/messages']!.get!.parameters!.map((p) => p.name).sort()
+    assert.deepEqual(names, ['after', 'before', 'jid', 'limit', 'sender', 'since', 'type', 'until'])
   })
 
   test('bad cursors, filters and ids are 400s naming the field; an unknown id is a 404', async () => {
