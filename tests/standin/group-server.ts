@@ -333,10 +333,11 @@ export class GroupServer {
 		}
 	}
 
-	private setSubject(group: Group, _actor: Actor, subject: string): BinaryNode {
+	private setSubject(group: Group, actor: Actor, subject: string): BinaryNode {
 		group.subject = subject
 		group.subjectTime = unixNow()
-		return node('subject', { subject, s_t: String(group.subjectTime) })
+		const owner = actor === 'self' ? this.directory.accountLidJid : actor.lidJid
+		return node('subject', { subject, s_o: owner, s_t: String(group.subjectTime) })
 	}
 
 	private setDescription(group: Group, text: string | null): BinaryNode {
