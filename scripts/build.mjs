@@ -8,17 +8,18 @@
 // - Files read at run time (src/http/pages, prisma/) are found from the package root, see
 //   src/package-root.ts, so dist/ needs nothing copied next to it.
 // - Baileys, external like every package, is loaded from node_modules: each build first makes sure
-//   that copy carries scripts/patch-baileys.mjs (real signature checks), and fails if it cannot.
+//   that copy carries scripts/patch-baileys.mjs (real signature checks, receipts after the store), and
+//   fails if it cannot.
 import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { build } from 'esbuild'
-import { patchBaileysCrypto } from './patch-baileys.mjs'
+import { patchBaileys } from './patch-baileys.mjs'
 import { root } from './prisma-schemas.mjs'
 
 export const outdir = path.join(root, 'dist')
 
 export async function buildServer() {
-  patchBaileysCrypto()
+  patchBaileys()
   const { outputFiles } = await build({
     absWorkingDir: root,
     entryPoints: { server: 'src/server.ts' },

@@ -1,21 +1,36 @@
-// Makes Baileys' signature checks real (issue 18, item 12). Run at install (postinstall, before the
-// Prisma step) and by every build (scripts/build.mjs, so also before `npm start`).
+// Two checked patches of the installed @whiskeysockets/baileys 7.0.0-rc14. Run at install
+// (postinstall, before the Prisma step) and by every build (scripts/build.mjs, so also before
+// `npm start`).
 //
-// @whiskeysockets/baileys 7.0.0-rc14's `Curve.verify` (lib/Utils/crypto.js) calls libsignal's
-// `verifySignature`, which *returns* false for a bad signature (it only throws on malformed input),
-// and then returns true regardless. Every caller trusts that boolean: the Noise handshake's
-// certificate chain (Utils/noise-handler.js) and the ADV account signature at pairing
-// (Utils/validate-connection.js), so both accepted anything. This rewrites that one function to
-// return libsignal's answer.
+// 1. Signature checks are real (issue 18, item 12). `Curve.verify` (lib/Utils/crypto.js) calls
+//    libsignal's `verifySignature`, which *returns* false for a bad signature (it only throws on
+//    malformed input), and then returns true regardless. Every caller trusts that boolean: the Noise
+//    handshake's certificate chain (Utils/noise-handler.js) and the ADV account signature at pairing
+//    (Utils/validate-connection.js), so both accepted anything. The patch returns libsignal's answer.
 //
-// Why a patch of the installed file rather than wrapping `Curve.verify` from the service: the fix
-// then holds for every importer of Baileys in the process (the service under tsx, the esbuild bundle,
-// which keeps packages external and so loads this same file, and the test stand-in), with no
-// load-order to get right. Install scripts are already required (Prisma's clients are generated
-// there), so the patch is as present as the rest of the install.
+// 2. A message is receipted only once the application has stored it (issue 18, item 5). In
+//    `handleMessage` (lib/Socket/messages-recv.js) the delivery receipt goes out right after the
+//    message is decrypted, before `messages.upsert` is even emitted (and that event may then sit in
+//    Baileys' event buffer). WhatsApp never sends a receipted message again, so a process killed in
+//    between loses it. The patch hands each decrypted message to
+//    `config.storeIncomingMessage(msg, receipt)` in arrival order, and the receipt goes out when the
+//    application calls `receipt()`, once the message is stored; if it never does, WhatsApp delivers
+//    the message again on the next connection. Baileys' message mutex (and its offline queue) waits
+//    only for the promise the option returns: the application lets the next message be decrypted
+//    while this one is stored, so it can store several at once, and says when too many are waiting.
+//    Without the option the receipt goes out as before (after cleanMessage, with the same values).
+//    Every other answer to a message stanza (the acks and nacks of undecryptable, ignored and
+//    newsletter messages, retry receipts) carries nothing the application stores, and is unchanged.
 //
-// Checked, not blind: the file must hold exactly the rc14 text (then it is patched) or the patched
-// text (then nothing is written). Anything else fails loudly: Baileys changed, and this patch must be
+// Why patches of the installed files rather than wrapping from the service: the fix then holds for
+// every importer of Baileys in the process (the service under tsx, the esbuild bundle, which keeps
+// packages external and so loads these same files, and the test stand-in), with no load order to get
+// right, and the receipt sits in the middle of a closure nothing outside can reach. Install scripts
+// are already required (Prisma's clients are generated there), so the patches are as present as the
+// rest of the install.
+//
+// Checked, not blind: each file must hold exactly the rc14 text (then it is patched) or the patched
+// text (then nothing is written). Anything else fails loudly: Baileys changed, and the patch must be
 // reviewed (dropped if upstream fixed it) rather than silently skipped.
 import { readFileSync, renameSync, statSync, writeFileSync, chmodSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -24,11 +39,18 @@ import { fileURLToPath } from 'node:url'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const baileysPackage = createRequire(path.join(root, 'package.json')).resolve('@whiskeysockets/baileys/package.json')
+const baileysLib = path.join(path.dirname(baileysPackage), 'lib')
 
 /** The installed lib/Utils/crypto.js of @whiskeysockets/baileys. */
-export const BAILEYS_CRYPTO_FILE = path.join(path.dirname(baileysPackage), 'lib', 'Utils', 'crypto.js')
+export const BAILEYS_CRYPTO_FILE = path.join(baileysLib, 'Utils', 'crypto.js')
+/** The installed lib/Socket/messages-recv.js of @whiskeysockets/baileys. */
+export const BAILEYS_MESSAGES_RECV_FILE = path.join(baileysLib, 'Socket', 'messages-recv.js')
 
-const ORIGINAL = `    verify: (pubKey, message, signature) => {
+const VERIFY = {
+  name: 'Curve.verify',
+  file: BAILEYS_CRYPTO_FILE,
+  review: 'check whether Curve.verify now returns the result of verifySignature, then update or drop this patch',
+  original: `    verify: (pubKey, message, signature) => {
         try {
             curve.verifySignature(generateSignalPubKey(pubKey), message, signature);
             return true;
@@ -37,9 +59,8 @@ const ORIGINAL = `    verify: (pubKey, message, signature) => {
             return false;
         }
     }
-`
-
-const PATCHED = `    verify: (pubKey, message, signature) => {
+`,
+  patched: `    verify: (pubKey, message, signature) => {
         // wsgo-ts scripts/patch-baileys.mjs: libsignal returns false for a bad signature, it does not throw
         try {
             return curve.verifySignature(generateSignalPubKey(pubKey), message, signature) === true;
@@ -48,7 +69,69 @@ const PATCHED = `    verify: (pubKey, message, signature) => {
             return false;
         }
     }
-`
+`,
+}
+
+const RECEIPT = {
+  name: 'the delivery receipt in handleMessage',
+  file: BAILEYS_MESSAGES_RECV_FILE,
+  review: 'check whether Baileys now waits for the application before it receipts a message, then update or drop this patch',
+  original: `                        acked = true;
+                        await sendReceipt(msg.key.remoteJid, participant, [msg.key.id], type);
+                        // send ack for history message
+                        const isAnyHistoryMsg = getHistoryMsg(msg.message);
+                        if (isAnyHistoryMsg) {
+                            const jid = jidNormalizedUser(msg.key.remoteJid);
+                            await sendReceipt(jid, undefined, [msg.key.id], 'hist_sync'); // TODO: investigate
+                        }
+                    }
+                    else {
+                        acked = true;
+                        await sendMessageAck(node);
+                        logger.debug({ key: msg.key }, 'processed newsletter message without receipts');
+                    }
+                }
+                cleanMessage(msg, authState.creds.me.id, authState.creds.me.lid);
+                await upsertMessage(msg, node.attrs.offline ? 'append' : 'notify');
+`,
+  patched: `                        acked = true;
+                        // wsgo-ts scripts/patch-baileys.mjs: after this receipt WhatsApp never sends the
+                        // message again, so with config.storeIncomingMessage it goes out once that has stored it
+                        const receiptJid = msg.key.remoteJid;
+                        const receiptId = msg.key.id;
+                        const isAnyHistoryMsg = getHistoryMsg(msg.message);
+                        var deliveryReceipt = async () => {
+                            await sendReceipt(receiptJid, participant, [receiptId], type);
+                            // send ack for history message
+                            if (isAnyHistoryMsg) {
+                                const jid = jidNormalizedUser(receiptJid);
+                                await sendReceipt(jid, undefined, [receiptId], 'hist_sync'); // TODO: investigate
+                            }
+                        };
+                    }
+                    else {
+                        acked = true;
+                        await sendMessageAck(node);
+                        logger.debug({ key: msg.key }, 'processed newsletter message without receipts');
+                    }
+                }
+                cleanMessage(msg, authState.creds.me.id, authState.creds.me.lid);
+                if (config.storeIncomingMessage) {
+                    // wsgo-ts: handed over in arrival order; the mutex is held only until the application
+                    // has room for more, and the receipt goes out when it calls back with the message stored
+                    const receipt = () => (deliveryReceipt ? deliveryReceipt() : Promise.resolve())
+                        .catch(error => logger.debug({ error, msgId: msg.key.id }, 'receipt not sent: WhatsApp delivers the message again'));
+                    await config.storeIncomingMessage(msg, receipt);
+                }
+                else if (deliveryReceipt) {
+                    await deliveryReceipt();
+                }
+                await upsertMessage(msg, node.attrs.offline ? 'append' : 'notify');
+`,
+}
+
+/** Every patch, in the order they are applied. */
+const PATCHES = [VERIFY, RECEIPT]
 
 const count = (text, part) => text.split(part).length - 1
 
@@ -60,36 +143,46 @@ function baileysVersion() {
   }
 }
 
-/**
- * 'original' (Baileys as shipped, to be patched) or 'patched'. Throws if the file's Curve.verify is
- * neither: the patch no longer knows this Baileys.
- */
-export function inspectBaileysCrypto(file = BAILEYS_CRYPTO_FILE) {
+/** 'original' (Baileys as shipped, to be patched) or 'patched'; throws if the file is neither. */
+function inspect(patch, file) {
   const text = readFileSync(file, 'utf8')
-  const original = count(text, ORIGINAL)
-  const patched = count(text, PATCHED)
+  const original = count(text, patch.original)
+  const patched = count(text, patch.patched)
   if (patched === 1 && original === 0) return 'patched'
   if (original === 1 && patched === 0) return 'original'
   throw new Error(
-    `scripts/patch-baileys.mjs: Curve.verify in ${file} (@whiskeysockets/baileys ${baileysVersion()}) is not the code this patch ` +
-      'knows. Baileys changed: check whether Curve.verify now returns the result of verifySignature, then update or drop this patch.',
+    `scripts/patch-baileys.mjs: ${patch.name} in ${file} (@whiskeysockets/baileys ${baileysVersion()}) is not the code this patch ` +
+      `knows. Baileys changed: ${patch.review}.`,
   )
 }
 
-/** Patches the file if it is Baileys as shipped; 'patched' or 'already patched'. Throws as inspectBaileysCrypto does. */
-export function patchBaileysCrypto(file = BAILEYS_CRYPTO_FILE) {
-  if (inspectBaileysCrypto(file) === 'patched') return 'already patched'
+/** Patches the file if it is Baileys as shipped; 'patched' or 'already patched'. Throws as inspect() does. */
+function apply(patch, file) {
+  if (inspect(patch, file) === 'patched') return 'already patched'
   const text = readFileSync(file, 'utf8')
   // Written aside and renamed in place: a process loading Baileys meanwhile sees one version or the other.
   const temporary = `${file}.${process.pid}.tmp`
-  writeFileSync(temporary, text.replace(ORIGINAL, PATCHED))
+  writeFileSync(temporary, text.replace(patch.original, patch.patched))
   chmodSync(temporary, statSync(file).mode & 0o777)
   renameSync(temporary, file)
-  if (inspectBaileysCrypto(file) !== 'patched') throw new Error(`scripts/patch-baileys.mjs: ${file} did not take the patch`)
+  if (inspect(patch, file) !== 'patched') throw new Error(`scripts/patch-baileys.mjs: ${file} did not take the patch of ${patch.name}`)
   return 'patched'
 }
 
+/** 'original' or 'patched'; throws if Curve.verify is neither. */
+export const inspectBaileysCrypto = (file = BAILEYS_CRYPTO_FILE) => inspect(VERIFY, file)
+/** Patches Curve.verify if the file is Baileys as shipped; throws if it is neither shipped nor patched. */
+export const patchBaileysCrypto = (file = BAILEYS_CRYPTO_FILE) => apply(VERIFY, file)
+/** 'original' or 'patched'; throws if handleMessage's receipt is neither. */
+export const inspectBaileysReceipts = (file = BAILEYS_MESSAGES_RECV_FILE) => inspect(RECEIPT, file)
+/** Makes handleMessage's receipt wait for config.storeIncomingMessage; throws if the code is neither shipped nor patched. */
+export const patchBaileysReceipts = (file = BAILEYS_MESSAGES_RECV_FILE) => apply(RECEIPT, file)
+
+/** Applies every patch to the installed Baileys: `{ [name]: 'patched' | 'already patched' }`. Throws on code it does not know. */
+export function patchBaileys() {
+  return Object.fromEntries(PATCHES.map((patch) => [patch.name, apply(patch, patch.file)]))
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const result = patchBaileysCrypto()
-  console.log(`baileys: Curve.verify ${result} (${path.relative(root, BAILEYS_CRYPTO_FILE)})`)
+  for (const patch of PATCHES) console.log(`baileys: ${patch.name} ${apply(patch, patch.file)} (${path.relative(root, patch.file)})`)
 }

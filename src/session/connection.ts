@@ -10,6 +10,7 @@ import makeWASocket, {
   type MiscMessageGenerationOptions,
   type ConnectionState as BaileysConnectionUpdate,
   type UserFacingSocketConfig,
+  type WAMessage,
   type WASocket,
   type WAVersion,
 } from '@whiskeysockets/baileys'
@@ -20,6 +21,7 @@ import type { Logger } from '../logger.js'
 import type { AuthStore, StoredAuthState } from './auth-store.js'
 import type { ContactBook } from './contacts.js'
 import { GroupMetadataCache } from './group-cache.js'
+import { HeldKeyWrites } from './held-key-writes.js'
 import { IncomingMessages } from './incoming.js'
 import { printQrInTerminal } from './qr-terminal.js'
 import type { ConnectionState, GroupSummary, LastDisconnect, SentMessage, SessionStatus } from './shapes.js'
@@ -49,6 +51,25 @@ const GROUPS_CACHE_MS = 30_000
 /** How long a closed socket gets to hand over the messages it was still decrypting. */
 const CLOSE_DRAIN_MS = 100
 
+/**
+ * Baileys' socket config with the option scripts/patch-baileys.mjs adds: each decrypted message is
+ * handed over in arrival order, Baileys decrypts the next one once the returned promise resolves, and
+ * WhatsApp gets the delivery receipt when `receipt` is called (never, if it is not: WhatsApp then
+ * delivers the message again on the next connection).
+ */
+type PatchedSocketConfig = UserFacingSocketConfig & {
+  storeIncomingMessage?: (message: WAMessage, receipt: () => Promise<void>) => Promise<void>
+}
+
+/**
+ * How many decrypted messages may wait for the store before Baileys decrypts more. Each one waiting
+ * when the process dies comes back undecryptable (its Signal ratchet has moved on) and costs a retry
+ * receipt and the sender's re-send: enough to keep decryption and the store both busy, no more.
+ */
+const MAX_MESSAGES_WAITING_FOR_STORE = 32
+/** How long Signal key writes that no incoming message follows are held (see held-key-writes.ts). */
+const KEY_WRITES_LINGER_MS = 200
+
 export class WhatsAppConnection {
   private socket: WASocket | undefined
   private generation = 0
@@ -65,6 +86,10 @@ export class WhatsAppConnection {
   private pendingReconnect: Promise<void> | undefined
   private credsWrites: Promise<unknown> = Promise.resolve()
   private ingest: Promise<unknown> = Promise.resolve()
+  /** The auth state's key writes, held until the messages they decrypted are stored. */
+  private heldKeys: HeldKeyWrites | undefined
+  /** Decrypted messages being stored, oldest first (see MAX_MESSAGES_WAITING_FOR_STORE). */
+  private readonly storing: Array<Promise<unknown>> = []
   /** Whether the current socket got as far as a QR or an open connection. */
   private reachedWhatsApp = false
   private readonly incoming: IncomingMessages
@@ -160,6 +185,7 @@ export class WhatsAppConnection {
     })
     await this.credsWrites
     await this.ingest
+    await this.heldKeys?.flush().catch((error) => this.log.error({ err: error }, 'writing the last Signal keys failed'))
     // Stopped for good (the session moves to another process, or is deleted): from here on the auth
     // state is the next owner's alone.
     await this.deps.auth.close()
@@ -323,10 +349,10 @@ export class WhatsAppConnection {
     } catch (error) {
       this.log.debug({ err: error }, 'closing the old socket failed')
     }
-    // Baileys acknowledges a message to WhatsApp before it emits it, and holds emitted events in a
-    // buffer while it catches up (offline messages, the initial sync). A socket closed then keeps
-    // them there, and WhatsApp will not send them again: release them now, and once more after the
-    // messages still being decrypted have had a moment to land.
+    // Baileys holds emitted events in a buffer while it catches up (offline messages, the initial
+    // sync). Incoming messages no longer depend on it (storeIncomingMessage takes them at decryption),
+    // but contacts and the like do: release them now, and once more after the messages still being
+    // decrypted have had a moment to land.
     socket.ev.flush()
     await new Promise((resolve) => setTimeout(resolve, CLOSE_DRAIN_MS))
     socket.ev.flush()
@@ -338,6 +364,9 @@ export class WhatsAppConnection {
     await this.closeSocket()
     if (this.stopped) return
     this.auth ??= await this.deps.auth.load()
+    // One for the auth state's life (not per socket): a new socket reads what the last one holds.
+    this.heldKeys ??= new HeldKeyWrites(this.auth.keys, (write) => void this.enqueue(write), KEY_WRITES_LINGER_MS)
+    const keys = this.heldKeys
     const generation = this.generation
     const { config } = this.deps
     const baileysLogger = this.baileysLogger
@@ -346,8 +375,8 @@ export class WhatsAppConnection {
     this.groupsCache = undefined
     this.reachedWhatsApp = false
 
-    const socket = makeWASocket({
-      auth: { creds: auth.creds, keys: makeCacheableSignalKeyStore(auth.keys, baileysLogger) },
+    const socketConfig: PatchedSocketConfig = {
+      auth: { creds: auth.creds, keys: makeCacheableSignalKeyStore(keys, baileysLogger) },
       logger: baileysLogger,
       ...(config.WA_WS_URL && { waWebSocketUrl: config.WA_WS_URL.replaceAll('{session}', encodeURIComponent(this.deps.session)) }),
       ...(this.version && { version: this.version }),
@@ -357,8 +386,13 @@ export class WhatsAppConnection {
       shouldSyncHistoryMessage: ({ syncType }) => config.WA_SYNC_FULL_HISTORY || syncType !== proto.HistorySync.HistorySyncType.FULL,
       getMessage: async (key) => (key.id ? this.deps.sentMessages.get(key.id) : undefined),
       cachedGroupMetadata: (jid) => this.groupMetadata.getOrFetch(jid, (j) => socket.groupMetadata(j)).catch(() => undefined),
+      // Ack after commit: a message is receipted to WhatsApp, which then never sends it again, only
+      // once its event (and webhook delivery) is committed. Also from a socket being replaced: it
+      // was decrypted, so its Signal ratchet has moved on, and only this copy can be read.
+      storeIncomingMessage: (message, receipt) => this.storeIncoming(message, receipt),
       ...this.deps.socketOptions,
-    })
+    }
+    const socket = makeWASocket(socketConfig)
     this.socket = socket
     const current = () => generation === this.generation
 
@@ -370,8 +404,8 @@ export class WhatsAppConnection {
       if (current()) this.onConnectionUpdate(update)
     })
     socket.ev.on('messages.upsert', ({ messages }) => {
-      // Also from a socket being replaced or closed: Baileys acknowledged these to WhatsApp already,
-      // which will not send them again (duplicates are dropped by id).
+      // What storeIncomingMessage took is skipped; the rest (a message re-sent by the phone on
+      // request, ...) is taken here. Also from a socket being replaced or closed.
       this.enqueue(() => this.incoming.handle(messages))
     })
     socket.ev.on('contacts.upsert', (contacts) => this.enqueue(() => this.deps.contacts.upsert(contacts)))
@@ -397,9 +431,36 @@ export class WhatsAppConnection {
     })
   }
 
-  /** Incoming work runs in arrival order, and a failure is logged, never thrown into Baileys. */
-  private enqueue(work: () => Promise<unknown>): void {
-    this.ingest = this.ingest.then(work).catch((error) => this.log.error({ err: error }, 'handling a WhatsApp event failed'))
+  /**
+   * A message Baileys just decrypted: receipted to WhatsApp once its event is committed (and then the
+   * Signal keys its decryption wrote), not if that fails. Resolves when Baileys may decrypt the next one.
+   */
+  private async storeIncoming(message: WAMessage, receipt: () => Promise<void>): Promise<void> {
+    // Its Signal key writes (the ratchet its decryption moved on) reach the store after its event.
+    const writeKeys = this.heldKeys?.seal()
+    const stored = this.enqueue(async () => {
+      await this.incoming.take(message)
+      await writeKeys?.()
+    })
+    stored.then(receipt, () => this.log.warn({ id: message.key.id }, 'an incoming message was not stored: no receipt, WhatsApp delivers it again'))
+    const settled = stored.then(
+      () => undefined,
+      () => undefined,
+    )
+    this.storing.push(settled)
+    // The ingest queue settles in order, so the oldest entry is always the one that just settled.
+    void settled.then(() => this.storing.shift())
+    while (this.storing.length > MAX_MESSAGES_WAITING_FOR_STORE) await this.storing[0]
+  }
+
+  /**
+   * Incoming work runs in arrival order, and a failure is logged, never thrown into Baileys. The
+   * returned promise settles with this piece of work (a caller may wait for it; none has to).
+   */
+  private enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.ingest.then(work)
+    this.ingest = run.catch((error) => this.log.error({ err: error }, 'handling a WhatsApp event failed'))
+    return run
   }
 
   private onConnectionUpdate(update: Partial<BaileysConnectionUpdate>): void {
@@ -467,6 +528,8 @@ export class WhatsAppConnection {
   private async forgetDevice(reason: string, code: number | null): Promise<void> {
     await this.closeSocket()
     await this.credsWrites
+    this.heldKeys?.discard()
+    this.heldKeys = undefined
     await this.deps.auth.clear()
     this.auth = undefined
     this.groupMetadata.clear()

@@ -85,7 +85,11 @@ export function toMessageEvent(message: WAMessage, { resolve, self }: IncomingCo
   }
 }
 
-/** Message ids already turned into events, so a redelivered message is not announced twice. */
+/**
+ * Message ids already turned into events, so a redelivered message is not announced twice; at the
+ * first message after a start they are read back from the event log, so that also holds across a
+ * restart (WhatsApp delivers again what it had no receipt for, some of it stored already).
+ */
 const SEEN_LIMIT = 5_000
 
 export interface IncomingDependencies {
@@ -104,6 +108,9 @@ export interface IncomingDependencies {
 export class IncomingMessages {
   private readonly seen = new Set<string>()
   private readonly sent = new Set<string>()
+  /** Messages handed over by take(): Baileys emits the same objects in messages.upsert afterwards. */
+  private readonly taken = new WeakSet<WAMessage>()
+  private seenLoaded: Promise<void> | undefined
 
   constructor(private readonly deps: IncomingDependencies) {}
 
@@ -112,12 +119,24 @@ export class IncomingMessages {
     remember(this.sent, id)
   }
 
+  /**
+   * A message Baileys just decrypted, before it receipts it to WhatsApp: resolves once its event is
+   * committed (or once it is known to need none), and rejects if the store failed, so that no
+   * receipt goes out and WhatsApp delivers it again.
+   */
+  async take(message: WAMessage): Promise<void> {
+    await this.handle([message])
+    this.taken.add(message)
+  }
+
   async handle(messages: WAMessage[]): Promise<void> {
     const { contacts, events } = this.deps
     const self = this.deps.self()
+    this.seenLoaded ??= this.loadSeen()
+    await this.seenLoaded
     for (const message of messages) {
       const id = message.key.id
-      if (!id || this.seen.has(id) || this.sent.has(id)) continue
+      if (!id || this.taken.has(message) || this.seen.has(id) || this.sent.has(id)) continue
       const { remoteJid, remoteJidAlt, participant, participantAlt } = message.key
       // Message keys carry both forms of an address: learn the pair whenever both are there.
       const pairs = [
@@ -129,8 +148,21 @@ export class IncomingMessages {
       if (remoteJid === 'status@broadcast' || remoteJid?.endsWith('@newsletter')) continue
       const event = toMessageEvent(message, { resolve: contacts.resolve, self })
       if (!event) continue
-      remember(this.seen, id)
       await events.record('message', event)
+      // Only once stored: a message whose event failed is taken again when it comes back.
+      remember(this.seen, id)
+    }
+  }
+
+  /** The ids of the newest message events in the log (a failed read is tried again next time). */
+  private async loadSeen(): Promise<void> {
+    try {
+      const logged = await this.deps.events.list({ limit: SEEN_LIMIT, type: 'message' })
+      // Newest first: oldest are remembered first, so they are the first to be forgotten.
+      for (const { data } of logged.reverse()) if (typeof data.messageID === 'string') remember(this.seen, data.messageID)
+    } catch (error) {
+      this.seenLoaded = undefined
+      throw error
     }
   }
 

@@ -34,7 +34,7 @@ import { GroupServer } from './group-server.js'
 import { groupQueryKind, type GroupQueryKind } from './groups.js'
 import type { HistoryContent } from './history-sync.js'
 import { MediaHost, type StoredMedia } from './media-host.js'
-import { bytesOf, children, firstChild, iqResult, node, unixNow } from './nodes.js'
+import { bytesOf, children, childrenNamed, firstChild, iqResult, node, unixNow } from './nodes.js'
 import { testCertificateChain, type CertificateChainScenario } from './noise.js'
 import { openOutgoing, type OutgoingMessage } from './outbox.js'
 import type { LinkedDevice } from './pairing.js'
@@ -93,6 +93,9 @@ type Sender = ContactSpec | StandInContact
 
 const DEFAULT_TIMEOUT_MS = 10_000
 
+/** Receipt types that say the device received a message (no type is the plain delivery receipt). */
+const DELIVERY_RECEIPTS = new Set([undefined, 'inactive', 'sender', 'peer_msg'])
+
 export class StandIn {
 	readonly directory: Directory
 	/** groups as the server holds them: every w:g2 request answered, changes notified (group-server.ts) */
@@ -109,6 +112,15 @@ export class StandIn {
 	private readonly failures: unknown[] = []
 	/** the device's acks of what the stand-in sent it (Baileys acks a receipt once it has handled it) */
 	private readonly acksReceived: Record<string, string>[] = []
+	/**
+	 * Messages a contact sent to the device, by id, so that its phone can send one again when the
+	 * device asks (a retry receipt), as a real phone does.
+	 */
+	private readonly sentToDevice = new Map<string, { from: StandInContact; message: proto.IMessage; options: SendOptions }>()
+	/** ids of messages the device confirmed having received; WhatsApp never sends those again */
+	private readonly confirmedByDevice = new Set<string>()
+	/** ids of messages the device refused (a nack); WhatsApp does not send those again either */
+	private readonly refusedByDevice = new Set<string>()
 	private readonly groupQueryLog: { kind: GroupQueryKind; jid?: string }[] = []
 	private readonly versions: ClientVersion[] = []
 	private readonly registrations: proto.DeviceProps[] = []
@@ -339,9 +351,12 @@ export class StandIn {
 	/** A contact's phone sends a Signal-encrypted message to the device. Returns the message id. */
 	async sendMessage(from: Sender, message: proto.IMessage, options: SendOptions = {}): Promise<string> {
 		const device = this.requireDevice()
-		const stanza = await this.contactPhones.messageStanza(this.contact(from), device, message, options)
+		const contact = this.contact(from)
+		const stanza = await this.contactPhones.messageStanza(contact, device, message, options)
+		const id = stanza.attrs.id ?? ''
+		this.sentToDevice.set(id, { from: contact, message, options: { ...options, id } })
 		this.sessions.deliver(device, stanza)
-		return stanza.attrs.id ?? ''
+		return id
 	}
 
 	sendText(from: Sender, text: string, options?: SendOptions): Promise<string> {
@@ -403,6 +418,24 @@ export class StandIn {
 
 	waitForReceipt(id: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<ReceivedReceipt> {
 		return this.feed.waitFor(`a receipt for ${id}`, timeoutMs, () => this.receiptsReceived.find(receipt => receipt.id === id))
+	}
+
+	/**
+	 * Ids of the messages sent to the device that it confirmed having received: a delivery receipt
+	 * (`<receipt>` with no type, or `inactive`, `sender`, `peer_msg`), or an ack without an error. From
+	 * then on WhatsApp holds the device responsible for them and never sends them again. (A retry
+	 * receipt or a nack is an answer too, but says the device could not read the message.)
+	 */
+	confirmedMessages(): Set<string> {
+		return new Set(this.confirmedByDevice)
+	}
+
+	/**
+	 * Ids of the messages sent to the device that it refused with a nack (`<ack class="message"
+	 * error>`: undecryptable, a duplicate of one it already read, ...): WhatsApp drops them too.
+	 */
+	refusedMessages(): Set<string> {
+		return new Set(this.refusedByDevice)
 	}
 
 	/**
@@ -506,16 +539,48 @@ export class StandIn {
 					stanza
 				})
 				connection.send(node('ack', { class: 'receipt', id: stanza.attrs.id, from: stanza.attrs.to, type: stanza.attrs.type }))
+				this.onReceipt(connection, stanza)
 				this.feed.notify()
 				return
 			case 'ack':
-				if (stanza.attrs.class === 'message') this.sessions.acknowledged(connection, stanza.attrs.id)
+				if (stanza.attrs.class === 'message') {
+					// a nack (with `error`) ends the delivery too: WhatsApp does not send the message again
+					this.sessions.acknowledged(connection, stanza.attrs.id)
+					if (stanza.attrs.id) (stanza.attrs.error ? this.refusedByDevice : this.confirmedByDevice).add(stanza.attrs.id)
+				}
 				this.acksReceived.push(stanza.attrs)
 				this.feed.notify()
 				return
 			default:
 				return // presence, chat states, telemetry: nothing to answer
 		}
+	}
+
+	/**
+	 * A receipt from the device for messages it was sent. Like WhatsApp, the server takes any receipt
+	 * (Baileys sends one, never an ack, for a message it decrypted) as the end of the delivery: the
+	 * messages it names (`id`, and `<list><item id>` for more) are not sent again. A retry receipt
+	 * makes the sender's phone send the message again, freshly encrypted, under the same id.
+	 */
+	private onReceipt(connection: ClientConnection, receipt: BinaryNode) {
+		const ids = [receipt.attrs.id, ...childrenNamed(getBinaryNodeChild(receipt, 'list'), 'item').map(item => item.attrs.id)]
+		for (const id of ids) {
+			if (!id) continue
+			this.sessions.acknowledged(connection, id)
+			if (receipt.attrs.type === 'retry') this.sendAgain(id)
+			else if (DELIVERY_RECEIPTS.has(receipt.attrs.type)) this.confirmedByDevice.add(id)
+		}
+	}
+
+	/** The contact's phone sends a message the device could not read again (a real phone does, a few times). */
+	private sendAgain(id: string) {
+		const original = this.sentToDevice.get(id)
+		const device = this.sessions.latest()
+		if (!original || !device) return
+		this.contactPhones
+			.messageStanza(original.from, device, original.message, original.options)
+			.then(stanza => this.sessions.deliver(device, stanza))
+			.catch(error => this.fail(`re-sending ${id}`, error))
 	}
 
 	private answerIq(connection: ClientConnection, request: BinaryNode) {
