@@ -11,6 +11,7 @@ import { gzipSync } from 'node:zlib'
 import { captureLog } from './support/log-capture.js'
 import { MAX_JSON_DEPTH } from '../src/http/json-body.js'
 import { startTestService, type TestService } from './support/service.js'
+import { waitUntil } from './support/whatsapp.js'
 
 const KEY = 'hostile-input-test-key'
 const LIMIT = 64 * 1024
@@ -346,5 +347,75 @@ describe('hostile input', () => {
       connection.close()
     }
     assertNoErrorsLogged(from)
+  })
+
+  test("what Node's HTTP parser refuses is answered in the JSON error shape (not a bare 400), and the connection closed", async () => {
+    const from = lines.length
+    const cases: Array<[string, string, number, string]> = [
+      ['a request line that is not HTTP', 'NOT HTTP AT ALL\r\n\r\n', 400, 'BAD_REQUEST'],
+      ['a header line without a colon', 'GET /health HTTP/1.1\r\nhost: localhost\r\nno colon here\r\n\r\n', 400, 'BAD_REQUEST'],
+      ['a space inside a header name', 'GET /health HTTP/1.1\r\nhost: localhost\r\nx bad: 1\r\n\r\n', 400, 'BAD_REQUEST'],
+      ['headers larger than Node takes', `GET /health HTTP/1.1\r\nhost: localhost\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'HEADERS_TOO_LARGE'],
+    ]
+    for (const [what, raw, status, code] of cases) {
+      const connection = await RawConnection.open(service.url)
+      try {
+        connection.send(raw)
+        const answer = await connection.response(what)
+        assert.notEqual(answer, 'closed', what)
+        const response = answer as RawResponse
+        assert.equal(response.status, status, what)
+        assert.equal(response.headers.connection, 'close', what)
+        assert.equal(errorOf(response).code, code, what)
+        assert.equal(await connection.response(`the close after ${what}`), 'closed')
+      } finally {
+        connection.close()
+      }
+    }
+    assertNoErrorsLogged(from)
+  })
+})
+
+describe('open connections are capped (MAX_CONNECTIONS)', () => {
+  let service: TestService
+  const { lines, logger } = captureLog('info')
+  before(async () => {
+    service = await startTestService({ MAX_CONNECTIONS: '3' }, { logger })
+  })
+  after(() => service.close())
+
+  test('past the cap a new connection is closed at once, with one warning; once one closes, a new one is served', async () => {
+    const open: RawConnection[] = []
+    try {
+      for (let i = 0; i < 3; i++) {
+        const connection = await RawConnection.open(service.url)
+        connection.send(...request('GET', '/health'))
+        assert.equal(((await connection.response(`GET /health on connection ${i + 1}`)) as RawResponse).status, 200)
+        open.push(connection)
+      }
+      for (let i = 0; i < 2; i++) {
+        const refused = await RawConnection.open(service.url)
+        refused.send(...request('GET', '/health'))
+        assert.equal(await refused.response('GET /health past the cap'), 'closed')
+        refused.close()
+      }
+      const warnings = lines.filter((line) => line.includes('MAX_CONNECTIONS'))
+      assert.equal(warnings.length, 1, 'one warning, not one per refused connection')
+      assert.match(warnings[0]!, /"level":40/)
+      // The held connections still work.
+      open[0]!.send(...request('GET', '/health'))
+      assert.equal(((await open[0]!.response('GET /health on a held connection')) as RawResponse).status, 200)
+      open.pop()!.close()
+      const again = await waitUntil('a connection to be served again', async () => {
+        const connection = await RawConnection.open(service.url)
+        connection.send(...request('GET', '/health'))
+        const answer = await connection.response('GET /health after one closed')
+        connection.close()
+        return answer === 'closed' ? undefined : answer
+      })
+      assert.equal(again.status, 200)
+    } finally {
+      for (const connection of open) connection.close()
+    }
   })
 })
