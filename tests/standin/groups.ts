@@ -1,9 +1,9 @@
-// Group queries (xmlns "w:g2"): one group's metadata (Baileys asks before every group send, to learn
-// the members to share its sender key with) and the list of groups the account is in, and how a group
-// is described in them (also inside the notifications of group-server.ts, which answers the changes).
+// How WhatsApp describes a group (xmlns "w:g2"): in one group's metadata (Baileys asks before every
+// group send, to learn the members to share its sender key with), in the list of groups the account
+// is in, and inside `create` notifications. group-server.ts answers the queries and the changes.
 import { getBinaryNodeChild, type BinaryNode } from '@whiskeysockets/baileys'
 import type { Directory, Group, GroupMember } from './directory.js'
-import { iqError, iqResult, node } from './nodes.js'
+import { node } from './nodes.js'
 
 export function memberJids(directory: Directory, member: GroupMember) {
 	return member.contact === 'self'
@@ -56,17 +56,4 @@ export function groupQueryKind(request: BinaryNode): GroupQueryKind {
 	if (getBinaryNodeChild(request, 'participating')) return 'participating'
 	if (getBinaryNodeChild(request, 'query')) return 'metadata'
 	return 'change'
-}
-
-export function answerGroupQuery(request: BinaryNode, directory: Directory): BinaryNode {
-	switch (groupQueryKind(request)) {
-		case 'participating':
-			return iqResult(request, [node('groups', {}, directory.groups().map(group => groupNode(directory, group)))])
-		case 'metadata': {
-			const group = request.attrs.to ? directory.group(request.attrs.to) : undefined
-			return group ? iqResult(request, [groupNode(directory, group)]) : iqError(request, 404, 'item-not-found')
-		}
-		case 'change':
-			return iqResult(request) // group changes are answered by GroupServer (group-server.ts)
-	}
 }
