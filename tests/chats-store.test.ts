@@ -128,6 +128,24 @@ for (const database of databases) {
       assert.deepEqual(chats.map((c) => [c.jid, c.phone, c.lid]).sort(), [[GROUP, null, null], [ALICE, '15550002222', ALICE_LID]].sort())
     })
 
+    test('a chat kept under a LID moves under the number once it is known', async () => {
+      const opened = await open(await database.fresh())
+      const now = Math.floor(Date.now() / 1000)
+      // Alice writes while only her LID is known, then with her number alongside (as WhatsApp sends it).
+      opened.socket.emitEvent('messages.upsert', { type: 'notify', messages: [{ key: { remoteJid: ALICE_LID, id: 'L1', fromMe: false }, message: { conversation: 'by lid' }, messageTimestamp: now - 5 }] })
+      await opened.store.settled()
+      assert.deepEqual((await opened.history.chats({ limit: 10 })).chats.map((c) => c.jid), [ALICE_LID])
+      opened.socket.emitEvent('messages.upsert', {
+        type: 'notify',
+        messages: [{ key: { remoteJid: ALICE_LID, remoteJidAlt: ALICE, id: 'L2', fromMe: false }, message: { conversation: 'with number' }, messageTimestamp: now }],
+      })
+      await opened.store.settled()
+      const { chats } = await opened.history.chats({ limit: 10 })
+      assert.deepEqual(chats.map((c) => [c.jid, c.unreadCount, c.lastMessage?.messageID]), [[ALICE, 2, 'L2']])
+      const page = await opened.history.messages({ chat: ALICE, limit: 10 })
+      assert.deepEqual(page.messages.map((m) => [m.messageID, m.chat, m.from]), [['L1', ALICE, ALICE], ['L2', ALICE, ALICE]])
+    })
+
     test('updates that overtake their message are applied when it arrives; status never goes back', async () => {
       const opened = await open(await database.fresh())
       const db = opened.db

@@ -164,6 +164,9 @@ export function toStoredMessage(row: MessageRow): StoredMessage {
   const receipts = row.receipts ? (JSON.parse(row.receipts) as Record<string, { deliveredAt?: string; readAt?: string }>) : undefined
   return {
     ...data,
+    // The columns win: a chat first kept under a LID is moved to the number later (store.ts).
+    chat: row.chat,
+    from: row.sender,
     type: data.type ?? 'other',
     ...(row.deletedAt && { text: '', caption: undefined }),
     status: statusName(row.status),

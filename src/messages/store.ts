@@ -47,6 +47,8 @@ export class MessageStore {
   private work: Promise<unknown> = Promise.resolve()
   private lastPrune = 0
   private readonly pending = new Map<string, MessageChange[]>()
+  /** LIDs whose chat was already moved under the person's number (or had none). */
+  private readonly folded = new Set<string>()
   private readonly log: Logger
 
   constructor(private readonly options: MessageStoreOptions) {
@@ -67,6 +69,7 @@ export class MessageStore {
     ev.on('chats.delete', (jids) => this.enqueue(async () => { for (const jid of jids) await this.clearChat(jid, { dropChat: true }) }))
     ev.on('groups.upsert', (groups) => this.enqueue(() => this.groupNames(groups)))
     ev.on('groups.update', (groups) => this.enqueue(() => this.groupNames(groups)))
+    ev.on('lid-mapping.update', ({ lid, pn }) => this.enqueue(() => this.foldLidChat(jidNormalizedUser(lid), jidNormalizedUser(pn))))
     this.enqueue(() => this.pruneIfDue())
   }
 
@@ -109,6 +112,9 @@ export class MessageStore {
   /** Writes a message (or merges it into the stored one) and moves its chat. */
   private async save(record: MessageRecord): Promise<void> {
     const { db, session } = this.options
+    // A person first seen by LID alone, now with their number: their chat moves under the number.
+    const lid = record.data.fromLid
+    if (lid && !record.data.isGroup && record.chat !== lid) await this.foldLidChat(lid, record.chat)
     if (this.keepsMessages() && record.sentAt.getTime() >= this.cutoff()) {
       const stored = await db.message.findUnique({ where: { session_id: { session, id: record.id } } })
       if (stored) {
@@ -269,6 +275,40 @@ export class MessageStore {
     for (const record of records) if ((newest.get(record.chat)?.sentAt ?? 0) < record.sentAt) newest.set(record.chat, record)
     for (const record of newest.values()) await this.touchChat(record, { history: true })
     this.log.info({ chats: chats.length, messages: kept.length }, 'history sync stored')
+  }
+
+  /**
+   * Moves a chat kept under a LID (the person's number was unknown then) to their phone-number JID:
+   * its messages BATCH at a time, then the chat row, merged into the number's if both exist. Once
+   * per LID per process: after that, new messages of the person are stored under the number.
+   */
+  private async foldLidChat(lid: string, pn: string): Promise<void> {
+    const { db, session } = this.options
+    if (this.folded.has(lid) || !lid.endsWith('@lid') || pn.endsWith('@lid')) return
+    this.folded.add(lid)
+    if (this.folded.size > PENDING_LIMIT) this.folded.delete(this.folded.values().next().value!)
+    const lidChat = await db.chat.findUnique({ where: { session_jid: { session, jid: lid } } })
+    for (const column of ['chat', 'sender'] as const) {
+      for (;;) {
+        const rows = await db.message.findMany({ where: { session, [column]: lid }, select: { seq: true }, take: BATCH })
+        if (rows.length === 0) break
+        await db.message.updateMany({ where: { seq: { in: rows.map((row) => row.seq) } }, data: { [column]: pn } })
+        await turn()
+      }
+    }
+    if (!lidChat) return
+    const pnChat = await db.chat.findUnique({ where: { session_jid: { session, jid: pn } } })
+    const newest = !pnChat || lidChat.activityAt > pnChat.activityAt ? lidChat : pnChat
+    const merged = {
+      name: pnChat?.name ?? lidChat.name,
+      activityAt: newest.activityAt,
+      lastMessageId: newest.lastMessageId ?? pnChat?.lastMessageId ?? lidChat.lastMessageId,
+      unreadCount: (pnChat?.unreadCount ?? 0) + lidChat.unreadCount,
+    }
+    await db.$transaction([
+      db.chat.upsert({ where: { session_jid: { session, jid: pn } }, create: { session, jid: pn, ...merged }, update: merged }),
+      db.chat.delete({ where: { session_jid: { session, jid: lid } } }),
+    ])
   }
 
   /** Names and unread counts from Baileys' chat events (history sync, the phone marking a chat read or unread). */
