@@ -5,7 +5,8 @@
 // procedure's failure; all are captured here.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { redactUrl } from '../src/logger.js'
+import { Writable } from 'node:stream'
+import { createLogger, redactUrl } from '../src/logger.js'
 import { captureLog } from './support/log-capture.js'
 import { startTestService, type TestService } from './support/service.js'
 
@@ -86,4 +87,38 @@ test('redactUrl takes out every spelling of api_key and keeps the rest of the UR
   assert.equal(redactUrl('/api/events?%ZZ=1&api%5Fkey=%ZZsecret'), '/api/events?%ZZ=1&api%5Fkey=[redacted]')
   assert.equal(redactUrl('/api/events'), '/api/events')
   assert.equal(redactUrl('/api/events?'), '/api/events?')
+})
+
+describe('pretty logs (LOG_FORMAT=pretty) are redacted the same way', () => {
+  let service: TestService
+  let output = ''
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      output += String(chunk)
+      done()
+    },
+  })
+  before(async () => {
+    service = await startTestService({ API_KEY: KEY }, { logger: createLogger('debug', sink, 'pretty') })
+  })
+  after(() => service.close())
+
+  test('requests with the key in the query or the header, a 503, and secrets passed to the logger', async () => {
+    const from = output.length
+    for (const query of SPELLINGS) assert.equal((await fetch(`${service.url}/api/events?${query}`)).status, 200)
+    const failed = await fetch(`${service.url}/api/send/text`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': KEY },
+      body: JSON.stringify({ phone: '15550002222', message: 'hi' }),
+    })
+    assert.equal(failed.status, 503)
+    service.services.logger.info({ req: { headers: { 'x-api-key': KEY } }, secret: KEY, webhook: { secret: KEY }, creds: { noiseKey: KEY } }, 'secrets handed to the logger')
+    const logged = output.slice(from)
+    assert.match(logged, /^\[\d\d:\d\d:\d\d\.\d{3}\] DEBUG: request$/m, 'pretty, not JSON')
+    assert.match(logged, /url: "\/api\/events\?api%5Fkey=\[redacted\]"/)
+    assert.match(logged, /INFO: secrets handed to the logger/)
+    for (const secret of [KEY, ENCODED_KEY, ENCODED_KEY.toLowerCase(), KEY.replaceAll('-', '%2D')]) {
+      assert.ok(!logged.includes(secret), `the key (as ${secret}) was logged:\n${logged}`)
+    }
+  })
 })
