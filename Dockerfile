@@ -20,6 +20,9 @@ RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg && rm -r
 # GLIBC_TUNABLES: large allocations get their own mappings, returned to the system when freed (glibc
 # otherwise keeps about 45 MB of start-up garbage, mostly from compiling Prisma's WebAssembly). Same
 # as `npm start`; see README "Memory".
+# HOST=0.0.0.0: a container is reached through its published port, so it listens on every interface
+# (outside a container the service keeps to 127.0.0.1 when it has no API_KEY). Run it with
+# `-e API_KEY=...`; without one it still starts, and its log warns that the API is open (README "Security").
 ENV NODE_ENV=production PORT=8080 HOST=0.0.0.0 DATABASE_URL=file:/app/data/wsgo.db GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072
 WORKDIR /app
 COPY --from=build --chown=node:node /app /app
