@@ -99,7 +99,7 @@ test('SIGTERM while the WhatsApp side is still loading stops the built service c
   const listening = new Promise<void>((resolve) => {
     const onData = (data: Buffer) => {
       output += data
-      if (output.includes('"msg":"wsgo listening"')) resolve()
+      if (output.includes('"msg":"wsgo listening')) resolve()
     }
     child.stdout.on('data', onData)
     child.stderr.on('data', onData)
