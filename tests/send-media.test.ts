@@ -12,6 +12,8 @@ import sharp from 'sharp'
 import QRCode from 'qrcode'
 import { ALICE, BOB } from './support/whatsapp.js'
 import { tempDir } from './support/service.js'
+import { ApiError } from '../src/errors.js'
+import { fetchMedia } from '../src/session/outgoing/media-source.js'
 import { badFields, errorOf, GROUP, pairedForSends, post, postOk, sha256, trpcError, type SendHarness } from './support/sends.js'
 
 /** An ISO-BMFF (MP4) file as far as its signature goes: what the service checks before sending. */
@@ -50,6 +52,14 @@ before(async () => {
   s = await pairedForSends()
   // A file server for media_url: /missing is a 404, /huge declares more than the service fetches.
   files = createServer((req, res) => {
+    if (req.url === '/stall') return // headers never come
+    if (req.url === '/endless') {
+      // chunked, no length declared: only counting the bytes finds it too large
+      res.writeHead(200, { 'content-type': 'application/octet-stream' })
+      const timer = setInterval(() => res.write(Buffer.alloc(512)), 5)
+      res.on('close', () => clearInterval(timer))
+      return
+    }
     if (req.url === '/huge') {
       res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': String(65 * 1024 * 1024) })
       res.write(Buffer.alloc(1024))
@@ -235,5 +245,21 @@ describe('media_url', () => {
     // the image sniff names the field the bytes came from
     served.set('/not-an-image', { body: Buffer.from('hello'), type: 'image/png' })
     assert.deepEqual(await badFields(`${s.h.url}/api/send/image`, { phone: ALICE.phone, media_url: `${filesUrl}/not-an-image` }), ['media_url'])
+  })
+
+  test('the fetch stops at its time limit, and at its size limit also when no length is declared', async () => {
+    const limits = { maxBytes: 4096, timeoutMs: 300 }
+    const slow = await fetchMedia(`${filesUrl}/stall`, limits).then(
+      () => assert.fail('a stalled server must fail the fetch'),
+      (error: unknown) => error,
+    )
+    assert.ok(slow instanceof ApiError)
+    assert.deepEqual([slow.errorCode, /no answer within 0.3 s/.test(slow.message)], ['MEDIA_FETCH_FAILED', true])
+    const endless = await fetchMedia(`${filesUrl}/endless`, limits).then(
+      () => assert.fail('an endless body must fail the fetch'),
+      (error: unknown) => error,
+    )
+    assert.ok(endless instanceof ApiError)
+    assert.deepEqual([endless.errorCode, endless.issues?.map((i) => i.path)], ['VALIDATION_ERROR', ['media_url']])
   })
 })

@@ -44,7 +44,7 @@ export const messagesRouter = router({
     .input(
       withSession({
         ...sendFields,
-        ...mediaFields('document', 'The file'),
+        ...mediaFields('document', 'The file', 'Guessed from the file name when omitted'),
         filename: z.string().min(1).max(255).describe('File name shown to the recipient, e.g. report.pdf'),
         caption: captionSchema,
       }),

@@ -15,11 +15,11 @@ export const captionSchema = z.string().max(4096).optional()
 export const sendFields = { ...targetFields, ...messageOptionFields }
 
 /** The fields of a media send: `<kind>_base64` or `media_url`, and an optional type. */
-export function mediaFields<K extends string>(kind: K, what: string) {
+export function mediaFields<K extends string>(kind: K, what: string, mimeTypeWhenOmitted = 'Sniffed from the bytes when omitted') {
   return {
     [`${kind}_base64`]: base64FileSchema.optional().describe(`${what}, base64-encoded (or give media_url)`),
     media_url: mediaUrlSchema.optional(),
-    mime_type: mimeTypeSchema.optional().describe('Sniffed from the bytes when omitted'),
+    mime_type: mimeTypeSchema.optional().describe(mimeTypeWhenOmitted),
   } as { [P in `${K}_base64`]: z.ZodOptional<typeof base64FileSchema> } & {
     media_url: z.ZodOptional<typeof mediaUrlSchema>
     mime_type: z.ZodOptional<typeof mimeTypeSchema>
