@@ -153,6 +153,18 @@ describe('tRPC endpoint: the direct path answers as tRPC itself does', () => {
     assert.deepEqual(errors, ['BAD_REQUEST', 'BAD_REQUEST'])
   })
 
+  test('a POST with no body and no content type is a call with no input, as with an empty JSON body (tRPC itself answers 415)', async () => {
+    for (const path of ['/trpc/webhook.test', '/trpc/webhook.test?batch=1', '/trpc/session.reconnect']) {
+      const bare = { method: 'POST' }
+      assert.equal((await exchange(reference.url, path, bare)).status, 415, 'tRPC asks for a content type')
+      const asJson = await exchange(reference.url, path, { method: 'POST', headers: { 'content-type': 'application/json' } })
+      handedOver = []
+      assert.deepEqual(await exchange(candidate.url, path, bare), asJson, path)
+      assert.deepEqual(await exchange(service.url, path, bare), asJson, path)
+      assert.deepEqual(handedOver, [])
+    }
+  })
+
   test('the connection stays usable after a body over the limit', async () => {
     const big = json({ 0: { url: null, padding: 'x'.repeat(4 * LIMIT) } })
     assert.equal((await exchange(candidate.url, '/trpc/webhook.set?batch=1', big)).status, 413)
