@@ -49,8 +49,10 @@ export async function deleteForEveryone(connection: WhatsAppConnection, ref: Mes
 
 /** Read receipts for messages of a chat (blue ticks, if the account's privacy settings send them). */
 export async function markRead(connection: WhatsAppConnection, chat: string, ids: string[], sender: string | undefined): Promise<void> {
-  if (isGroupJid(chat) && !sender) throw validationError([{ path: 'sender', message: 'required in a group: who wrote the messages (phone or JID)' }])
-  const keys = ids.map((id) => ({ remoteJid: chat, id, fromMe: false, ...(sender && { participant: sender }) }))
+  const group = isGroupJid(chat)
+  if (group && !sender) throw validationError([{ path: 'sender', message: 'required in a group: who wrote the messages (phone or JID)' }])
+  // A receipt names a participant only in a group: in a one-to-one chat the author is the chat.
+  const keys = ids.map((id) => ({ remoteJid: chat, id, fromMe: false, ...(group && sender && { participant: sender }) }))
   await connection.withSocket('mark the messages read', (socket) => socket.readMessages(keys))
 }
 
