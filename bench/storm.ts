@@ -19,7 +19,7 @@
 // BENCH_STORM_LOG=<file> (the service's output is written there).
 import { fork, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { Worker } from 'node:worker_threads'
@@ -148,13 +148,25 @@ function rssSampler(child: { rss(): number }): { stop(): number } {
 
 // ---- the service ----------------------------------------------------------------------------------
 
+const loopFile = (dir: string) => path.join(dir, 'loop-delay.json')
+
+/** The service's own event-loop delay since the last call (bench/storm-loop.mjs, preloaded in it). */
+async function serviceLoopDelay(child: Child, dir: string): Promise<Latencies> {
+  const file = loopFile(dir)
+  rmSync(file, { force: true })
+  process.kill(child.pid, 'SIGUSR2')
+  const text = await waitFor("the service's event-loop delay", () => (existsSync(file) ? readFileSync(file, 'utf8') : undefined), 30_000, 20)
+  return { ...(JSON.parse(text) as Omit<Latencies, 'count'>), count: 0 }
+}
+
 async function startService(standin: StandIn, receiverUrl: string, dir: string, log: (line: string) => void): Promise<{ child: Child; command: string }> {
   const start = await startCommand()
   const preload = await trustPreload()
   const profile = PROFILE_DIR ? [`--cpu-prof`, `--cpu-prof-dir=${path.resolve(PROFILE_DIR)}`] : []
-  const args = [...start.args.slice(0, -1), ...profile, '--import', preload, start.args.at(-1)!]
+  const args = [...start.args.slice(0, -1), ...profile, '--import', preload, '--import', './bench/storm-loop.mjs', start.args.at(-1)!]
   const child = await startChild(args, {
     ...start.env,
+    BENCH_LOOP_FILE: loopFile(dir),
     DATABASE_URL: `file:${dir}/wsgo.db`,
     WA_WS_URL: standin.url,
     LOG_LEVEL: 'warn',
@@ -263,14 +275,18 @@ interface StormResult {
   failures: string[]
   rssBefore: number
   rssPeak: number
+  /** The service's own event-loop delay over the storm. */
+  loop: Latencies
 }
 
 async function stormOnService(
   name: string,
   watch: Watch,
   child: Child,
+  dir: string,
   run: () => Promise<{ done: number; receipts: number; messages: number }>,
 ): Promise<StormResult> {
+  await serviceLoopDelay(child, dir) // from now on
   const rssBefore = child.rss()
   const sampler = rssSampler(child)
   await watch.call('probe', { url: child.url, everyMs: PROBE_MS })
@@ -284,6 +300,7 @@ async function stormOnService(
   }
   const probes = await watch.call<ProbeSamples>('stop')
   const rssPeak = sampler.stop()
+  const loop = await serviceLoopDelay(child, dir)
   return {
     name,
     messages: outcome.messages,
@@ -294,6 +311,7 @@ async function stormOnService(
     failures: [...new Set(probes.failures)].slice(0, 5),
     rssBefore,
     rssPeak,
+    loop,
   }
 }
 
@@ -356,7 +374,7 @@ export async function runStorm(log: (line: string) => void): Promise<SectionResu
     log(`service: encrypting ${BURST} messages, then handing them over at once`)
     const burst = await standin.prepareBurst(SENDER, texts('storm', BURST))
     const before = await delivered()
-    const burstResult = await stormOnService('burst', watch, child, async () => {
+    const burstResult = await stormOnService('burst', watch, child, dir, async () => {
       burst.deliver()
       const receipts = receiptsFor(standin, burst.ids, 600_000)
       const done = await waitFor(`${BURST} deliveries`, async () => ((await delivered()) >= before + BURST ? now() : undefined), 600_000, 20)
@@ -364,7 +382,7 @@ export async function runStorm(log: (line: string) => void): Promise<SectionResu
     })
     log(`service: burst delivered in ${burstResult.seconds.toFixed(2)} s; /health p99 ${fmt(burstResult.health.p99)} ms, max ${fmt(burstResult.health.max)} ms; now ${UNDECRYPTABLE} undecryptable`)
 
-    const undecryptableResult = await stormOnService('undecryptable', watch, child, async () => {
+    const undecryptableResult = await stormOnService('undecryptable', watch, child, dir, async () => {
       const done = await undecryptableStorm(standin, UNDECRYPTABLE)
       // Still itself afterwards: a message sent now is delivered.
       const after = await delivered()
@@ -407,6 +425,7 @@ export async function runStorm(log: (line: string) => void): Promise<SectionResu
       s.name === 'burst' ? `${BURST} messages at once` : `${UNDECRYPTABLE} undecryptable, ${BATCH} per batch`,
       `${s.health.p50.toFixed(1)} / ${s.health.p99.toFixed(1)} / ${s.health.max.toFixed(0)}`,
       `${s.status.p50.toFixed(1)} / ${s.status.p99.toFixed(1)} / ${s.status.max.toFixed(0)}`,
+      `${s.loop.p50.toFixed(1)} / ${s.loop.p99.toFixed(1)} / ${s.loop.max.toFixed(0)}`,
       String(s.health.count + s.status.count),
       `${mb(s.rssBefore)} -> ${mb(s.rssPeak)} (+${mb(s.rssPeak - s.rssBefore)})`,
       s.failures.length ? s.failures.join('; ') : 'none',
@@ -415,10 +434,10 @@ export async function runStorm(log: (line: string) => void): Promise<SectionResu
       tables: [
         {
           title: 'The API during the storms: probe latency in ms (p50 / p99 / max), service as `npm start` runs it (SQLite)',
-          columns: ['storm', '/health', '/api/status', 'probes', 'RSS before -> peak', 'failed probes'],
+          columns: ['storm', '/health', '/api/status', "service's event-loop delay", 'probes', 'RSS before -> peak', 'failed probes'],
           rows: storms.map(row),
           notes: [
-            `Probes: GET /health every ${PROBE_MS} ms and GET /api/status every ${PROBE_MS * 4} ms, open-loop (sent on a timetable whether or not earlier ones were answered, each timed from when it was due), keep-alive connections, from a worker thread of the bench process; from the storm's start until 1 s after its end.`,
+            `Probes: GET /health every ${PROBE_MS} ms and GET /api/status every ${PROBE_MS * 4} ms, open-loop (sent on a timetable whether or not earlier ones were answered, each timed from when it was due), keep-alive connections, from a worker thread of the bench process; from the storm's start until 1 s after its end. The service's event-loop delay is measured inside it (bench/storm-loop.mjs, preloaded by the bench only; monitorEventLoopDelay, 10 ms resolution): its long tasks, and the time the machine did not run it.`,
           ],
         },
         {
