@@ -5,6 +5,7 @@
 // A webhook pointed at the service itself is refused too, instead of looping.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { request } from 'node:http'
 import { captureLog } from './support/log-capture.js'
 import { startTestService, type TestService } from './support/service.js'
 import { waitUntil } from './support/whatsapp.js'
@@ -185,6 +186,50 @@ describe("the service's own webhook deliveries are not API calls", () => {
       const body = (await res.json()) as ErrorBody
       assert.equal(body.code, 'WEBHOOK_LOOP')
       assert.match(body.error, /webhook/i)
+    }
+  })
+})
+
+/** GET `path` with the Host header a browser would send for a page of `host` (node:http, which lets Host be set). */
+function getAs(url: string, path: string, host: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${url}${path}`, { headers: { host } }, (res) => {
+      let body = ''
+      res.on('data', (chunk) => (body += chunk))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+describe('DNS rebinding: an open service on loopback answers only for this machine', () => {
+  test('no key: a request for another host name is refused (its page could read the QR); loopback names and PUBLIC_URL are served', async () => {
+    const service = await startTestService({ PUBLIC_URL: 'https://wa.example.com' })
+    try {
+      const port = new URL(service.url).port
+      const refused = await getAs(service.url, '/api/qr', `rebind.attacker.example:${port}`)
+      assert.equal(refused.status, 403)
+      const body = JSON.parse(refused.body) as ErrorBody
+      assert.equal(body.code, 'HOST_NOT_ALLOWED')
+      assert.match(body.error, /rebind\.attacker\.example/)
+      assert.equal((await getAs(service.url, '/qr', `rebind.attacker.example:${port}`)).status, 403, 'the page too')
+      for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `LOCALHOST:${port}`, `app.localhost:${port}`, 'wa.example.com']) {
+        assert.equal((await getAs(service.url, '/api/status', host)).status, 200, host)
+      }
+    } finally {
+      await service.close()
+    }
+  })
+
+  test('with a key, any host name is served (the key protects it)', async () => {
+    const service = await startTestService({ API_KEY: 'rebinding-key' })
+    try {
+      const port = new URL(service.url).port
+      assert.equal((await getAs(service.url, '/api/status', `rebind.attacker.example:${port}`)).status, 401)
+      assert.equal((await getAs(service.url, '/api/status?api_key=rebinding-key', `rebind.attacker.example:${port}`)).status, 200)
+    } finally {
+      await service.close()
     }
   })
 })

@@ -6,8 +6,9 @@
 //                    (session-paths.ts)
 //   /openapi.json    generated document, /docs its interactive page (served offline)
 //   /qr              the pairing page for a browser (public; its data comes from /api); `/` leads there
-// Before any of them: the service's own webhook deliveries are refused (webhook-loop.ts), then
-// requests from other sites' pages that would change something, unless CORS_ORIGINS allows them
+// Before any of them: the service's own webhook deliveries are refused (webhook-loop.ts); with no
+// key on loopback, requests addressed to another host name (DNS rebinding, host-check.ts); requests
+// from other sites' pages that would change something, unless CORS_ORIGINS allows them
 // (cross-site.ts); a request target that is not a path (`OPTIONS *`) is answered 400.
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
 import express, { type Express } from 'express'
@@ -21,6 +22,7 @@ import { keyMatches, type Context } from '../trpc.js'
 import { methodNotAllowed } from './allowed-methods.js'
 import { crossSiteGuard } from './cross-site.js'
 import { errorHandler, failedRequest, notFound } from './errors.js'
+import { hostCheck } from './host-check.js'
 import { INTERNAL_HEADER, internalSecret } from './forward.js'
 import { jsonBodyParser, type JsonBodyParser } from './json-body.js'
 import { addSessionPaths, pathSessionOf, scopeRequest } from './session-paths.js'
@@ -85,10 +87,11 @@ export function createRequestListener(services: Services): RequestListener {
   const app = createHttpApp(services, rest, jsonBody, createContext)
   const failed = failedRequest(logger)
   const crossSite = crossSiteGuard(config)
+  const wrongHost = hostCheck(config)
   return (req, res) => {
     logRequest(req, res)
     if (isWebhookDelivery(req)) return refuseWebhookDelivery(res)
-    if (crossSite(req, res)) return
+    if (wrongHost(req, res) || crossSite(req, res)) return
     const path = originForm(req.url ?? '')
     if (path === undefined) return failed(new ApiError('VALIDATION_ERROR', 'The request target must be a path, starting with "/"'), req, res)
     req.url = path
