@@ -13,3 +13,5 @@ export declare function inspectBaileysReceipts(file?: string): 'original' | 'pat
 export declare function patchBaileysReceipts(file?: string): 'patched' | 'already patched'
 /** Applies every patch to the installed Baileys, by patch name; throws on code it does not know. */
 export declare function patchBaileys(): Record<string, 'patched' | 'already patched'>
+/** Every patch, in the order they are applied: the installed file, its text as shipped and as patched. */
+export declare const BAILEYS_PATCHES: ReadonlyArray<{ name: string; file: string; original: string; patched: string }>

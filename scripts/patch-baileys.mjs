@@ -130,8 +130,9 @@ const RECEIPT = {
 `,
 }
 
-/** Every patch, in the order they are applied. */
-const PATCHES = [VERIFY, RECEIPT]
+/** Every patch, in the order they are applied: `{ name, file, original, patched }`. */
+export const BAILEYS_PATCHES = [VERIFY, RECEIPT]
+const PATCHES = BAILEYS_PATCHES
 
 const count = (text, part) => text.split(part).length - 1
 

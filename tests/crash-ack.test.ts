@@ -6,12 +6,15 @@
 // log once the burst is over. Messages that were not confirmed come back (the stand-in, like
 // WhatsApp, delivers them again at the next login, and a contact's phone re-sends what the device
 // could not decrypt), so in the end all 2,000 are there; duplicates are allowed, loss is not.
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
 import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { BAILEYS_MESSAGES_RECV_FILE, BAILEYS_PATCHES, inspectBaileysReceipts, patchBaileysReceipts } from '../scripts/patch-baileys.mjs'
 import { openClient, type Db } from '../src/store/database.js'
 import { releaseBaileysTimers, startStandIn, type StandIn, type StandInContact } from './standin/index.js'
 import { startServiceProcess, type ServiceProcess } from './support/child.js'
+import { tempDir } from './support/service.js'
 import { stopTestDatabases, testDatabases } from './support/databases.js'
 import { waitUntil } from './support/whatsapp.js'
 
@@ -52,7 +55,7 @@ async function storedMessages(db: Db): Promise<Map<string, number>> {
 const randomBetween = ({ min, max }: { min: number; max: number }) => min + Math.floor(Math.random() * (max - min))
 
 for (const database of databases) {
-  test(`${database.provider}: SIGKILL at random points of a 2,000-message burst loses no message the device confirmed to WhatsApp`, { skip: database.skip, timeout: 300_000 }, async () => {
+  test(`${database.provider}: SIGKILL at random points of a 2,000-message burst loses no message the device receipted or acked to WhatsApp`, { skip: database.skip, timeout: 300_000 }, async () => {
     const standin: StandIn = await startStandIn()
     cleanups.push(() => standin.close())
     const env = {
@@ -143,3 +146,22 @@ for (const database of databases) {
     await service.stop()
   })
 }
+
+test('the installed Baileys receipts after the store; the patch step is idempotent and refuses code it does not know', () => {
+  assert.equal(inspectBaileysReceipts(), 'patched', 'npm install (postinstall) patched node_modules')
+  const receipt = BAILEYS_PATCHES.find((patch) => patch.file === BAILEYS_MESSAGES_RECV_FILE)!
+  const dir = tempDir('wsgo-patch-')
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+  const copy = path.join(dir, 'messages-recv.js')
+  copyFileSync(BAILEYS_MESSAGES_RECV_FILE, copy)
+  const patched = readFileSync(copy, 'utf8')
+  // Back to the text Baileys ships (the receipt sent before the message is even emitted): patched, then left alone.
+  writeFileSync(copy, patched.replace(receipt.patched, receipt.original))
+  assert.equal(inspectBaileysReceipts(copy), 'original')
+  assert.equal(patchBaileysReceipts(copy), 'patched')
+  assert.equal(readFileSync(copy, 'utf8'), patched)
+  assert.equal(patchBaileysReceipts(copy), 'already patched')
+  // A Baileys whose handleMessage changed is not patched blindly: the install fails and says so.
+  writeFileSync(copy, patched.replace(receipt.patched, receipt.original.replace('await sendReceipt(', 'void sendReceipt(')))
+  assert.throws(() => patchBaileysReceipts(copy), /delivery receipt in handleMessage/)
+})

@@ -23,8 +23,9 @@ export class HeldKeyWrites implements SignalKeyStore {
   private open: Writes = new Map()
   /** Sealed and not yet in the store, oldest first. */
   private readonly sealed: Writes[] = []
-  /** Incremented whenever a batch reaches the store (a read that overlapped one reads again). */
-  private written = 0
+  /** Reads in progress, and the batches that reached the store meanwhile (a read may predate them). */
+  private reads = 0
+  private recent: Writes[] = []
   private timer: NodeJS.Timeout | undefined
   /** Set by discard(): the device is forgotten, nothing held may reach the store any more. */
   private discarded = false
@@ -40,23 +41,26 @@ export class HeldKeyWrites implements SignalKeyStore {
   ) {}
 
   async get<T extends KeyType>(type: T, ids: string[]): Promise<{ [id: string]: SignalDataTypeMap[T] }> {
-    for (;;) {
-      const before = this.written
-      const found = { ...(await this.store.get(type, ids)) }
-      if (before !== this.written) continue // a batch landed meanwhile: what was read may be older than it
-      // What is held is newer than the store; the newest holding wins.
-      for (const writes of [...this.sealed, this.open]) {
-        const values = writes.get(type)
-        if (!values) continue
-        for (const id of ids) {
-          if (!values.has(id)) continue
-          const value = values.get(id)
-          if (value === null || value === undefined) delete found[id]
-          else found[id] = value as SignalDataTypeMap[T]
-        }
-      }
-      return found
+    this.reads++
+    let found: { [id: string]: SignalDataTypeMap[T] }
+    try {
+      found = { ...(await this.store.get(type, ids)) }
+    } finally {
+      this.reads--
     }
+    // What is held is newer than what was read; the newest holding wins.
+    for (const writes of [...this.recent, ...this.sealed, this.open]) {
+      const values = writes.get(type)
+      if (!values) continue
+      for (const id of ids) {
+        if (!values.has(id)) continue
+        const value = values.get(id)
+        if (value === null || value === undefined) delete found[id]
+        else found[id] = value as SignalDataTypeMap[T]
+      }
+    }
+    if (this.reads === 0) this.recent = []
+    return found
   }
 
   set(data: SignalDataSet): void {
@@ -104,6 +108,7 @@ export class HeldKeyWrites implements SignalKeyStore {
     clearTimeout(this.timer)
     this.open = new Map()
     this.sealed.length = 0
+    this.recent = []
   }
 
   /**
@@ -119,7 +124,7 @@ export class HeldKeyWrites implements SignalKeyStore {
       for (const [type, values] of writes) Object.assign((data[type] ??= {}), Object.fromEntries(values))
     }
     await this.store.set(data as SignalDataSet)
-    this.written++
     this.sealed.splice(0, batches.length)
+    if (this.reads > 0) this.recent.push(...batches)
   }
 }
