@@ -1,0 +1,289 @@
+// npm run build:client: writes the declarations of the TypeScript client package (client/), which a
+// project installs from a path or a tarball without the server or its dependencies.
+//
+// `tsc --declaration` of the router would name the server's own types (its context holds the
+// services: Prisma, Baileys, pino...), so a client project would need all of them installed and
+// skipLibCheck on. Instead the TypeScript compiler resolves, on the real router, each procedure's
+// input and output as the server declares them, and they are printed here as plain object types:
+// client/router.d.ts declares `AppRouter` as a TRPCBuiltRouter of TRPCQueryProcedure /
+// TRPCMutationProcedure / TRPCSubscriptionProcedure, the only types it takes from @trpc/server
+// (a peer of @trpc/client anyway), and every other export of src/client.ts (Status, event payloads...).
+//
+//   node scripts/build-client.mjs            writes client/router.d.ts and client/package.json
+//   node scripts/build-client.mjs --check    exits 1, naming the file, when either is out of date
+//   --entry <file> --out <dir>               another public-types module (tests use a fixture router)
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import ts from 'typescript'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const PACKAGE_NAME = '@wsgo-ts/client'
+
+/** A type that cannot be written as standalone data; `where` names the export and property path. */
+class UnprintableType extends Error {}
+
+function compilerOptions() {
+  const parsed = ts.getParsedCommandLineOfConfigFile(path.join(root, 'tsconfig.json'), {}, {
+    ...ts.sys,
+    onUnRecoverableConfigFileDiagnostic: (d) => {
+      throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'))
+    },
+  })
+  return { ...parsed.options, noEmit: true }
+}
+
+/**
+ * Prints types as standalone TypeScript: object types are written out member by member (zod's
+ * inferred types, Serialize<...>, aliases of the server's modules all become plain `{...}`), and
+ * only the TypeScript library's own types (Date, Record, AsyncIterable...) are named.
+ */
+function createPrinter(program) {
+  const checker = program.getTypeChecker()
+  const isLibSymbol = (symbol) =>
+    symbol?.declarations?.length > 0 && symbol.declarations.every((d) => program.isSourceFileDefaultLibrary(d.getSourceFile()))
+  const propertyName = (name) => (/^[A-Za-z_$][\w$]*$/.test(name) ? name : JSON.stringify(name))
+  const docOf = (symbol, pad) => {
+    const text = ts.displayPartsToString(symbol.getDocumentationComment(checker)).trim()
+    return text ? `${pad}/** ${text.replace(/\*\//g, '*\\/').replace(/\n/g, `\n${pad} * `)} */\n` : ''
+  }
+
+  function print(type, where, indent = '', stack = []) {
+    const f = type.flags
+    const F = ts.TypeFlags
+    if (f & F.Any) return 'any'
+    if (f & F.Unknown) return 'unknown'
+    if (f & F.String) return 'string'
+    if (f & F.Number) return 'number'
+    if (f & F.BigInt) return 'bigint'
+    if (f & F.ESSymbol) return 'symbol'
+    if (f & F.Void) return 'void'
+    if (f & F.Undefined) return 'undefined'
+    if (f & F.Null) return 'null'
+    if (f & F.Never) return 'never'
+    if (f & F.NonPrimitive) return 'object'
+    if (f & F.StringLiteral) return JSON.stringify(type.value)
+    if (f & F.NumberLiteral) return String(type.value)
+    if (f & F.BigIntLiteral) return `${type.value.negative ? '-' : ''}${type.value.base10Value}n`
+    if (f & F.BooleanLiteral) return checker.typeToString(type)
+    // `${string}@g.us` and the like hold no object types.
+    if (f & (F.TemplateLiteral | F.StringMapping)) return checker.typeToString(type)
+    if (f & F.TypeParameter) throw new UnprintableType(`${where}: a generic type (${checker.typeToString(type)}) cannot be published; export an instantiation`)
+    if (stack.includes(type)) throw new UnprintableType(`${where}: a recursive type (${checker.typeToString(type)}) cannot be written out`)
+    const inner = [...stack, type]
+    if (f & F.Union) {
+      const members = type.types
+      const hasTrue = members.some((m) => m.flags & F.BooleanLiteral && checker.typeToString(m) === 'true')
+      const hasFalse = members.some((m) => m.flags & F.BooleanLiteral && checker.typeToString(m) === 'false')
+      const parts = []
+      for (const member of members) {
+        if (member.flags & F.BooleanLiteral && hasTrue && hasFalse) {
+          if (!parts.includes('boolean')) parts.push('boolean')
+          continue
+        }
+        const text = print(member, where, indent, inner)
+        parts.push(member.flags & F.Intersection || isFunctionType(member) ? `(${text})` : text)
+      }
+      // As TypeScript writes them: `string | null | undefined`, not in its internal order.
+      const last = (text) => (text === 'undefined' ? 2 : text === 'null' ? 1 : 0)
+      return parts.sort((a, b) => last(a) - last(b)).join(' | ')
+    }
+    if (f & F.Intersection) {
+      return type.types.map((m) => (m.flags & F.Union || isFunctionType(m) ? `(${print(m, where, indent, inner)})` : print(m, where, indent, inner))).join(' & ')
+    }
+    if (f & F.Object) return printObject(type, where, indent, inner)
+    throw new UnprintableType(`${where}: cannot print ${checker.typeToString(type)} (type flags ${f})`)
+  }
+
+  function isFunctionType(type) {
+    return type.flags & ts.TypeFlags.Object && type.getCallSignatures().length > 0 && type.getProperties().length === 0
+  }
+
+  function printObject(type, where, indent, stack) {
+    if (checker.isArrayType(type)) {
+      const [element] = checker.getTypeArguments(type)
+      const text = print(element, `${where}[]`, indent, stack)
+      const wrapped = element.flags & (ts.TypeFlags.Union | ts.TypeFlags.Intersection) || isFunctionType(element) ? `(${text})` : text
+      return `${type.target.symbol?.name === 'ReadonlyArray' ? 'readonly ' : ''}${wrapped}[]`
+    }
+    if (checker.isTupleType(type)) {
+      const target = type.target
+      const elements = checker.getTypeArguments(type).map((element, i) => {
+        const flags = target.elementFlags[i]
+        const text = print(element, `${where}[${i}]`, indent, stack)
+        if (flags & ts.ElementFlags.Rest) return `...${text}[]`
+        return flags & ts.ElementFlags.Optional ? `${text}?` : text
+      })
+      return `${target.readonly ? 'readonly ' : ''}[${elements.join(', ')}]`
+    }
+    // The library's own types keep their names: Date, Record<string, unknown>, AsyncIterable<...>.
+    if (type.aliasSymbol && isLibSymbol(type.aliasSymbol)) {
+      const args = type.aliasTypeArguments ?? []
+      return args.length ? `${type.aliasSymbol.name}<${args.map((a) => print(a, where, indent, stack)).join(', ')}>` : type.aliasSymbol.name
+    }
+    if (isLibSymbol(type.symbol) && type.symbol.name !== '__type' && type.symbol.name !== '__object') {
+      const args = type.objectFlags & ts.ObjectFlags.Reference ? checker.getTypeArguments(type) : []
+      return args.length ? `${type.symbol.name}<${args.map((a) => print(a, where, indent, stack)).join(', ')}>` : type.symbol.name
+    }
+    if (type.getCallSignatures().length || type.getConstructSignatures().length) {
+      throw new UnprintableType(`${where}: a function type (${checker.typeToString(type)}) is not data`)
+    }
+    const pad = `${indent}  `
+    const lines = []
+    for (const info of checker.getIndexInfosOfType(type)) {
+      const readonly = info.isReadonly ? 'readonly ' : ''
+      lines.push(`${pad}${readonly}[key: ${print(info.keyType, where, pad, stack)}]: ${print(info.type, `${where}[key]`, pad, stack)};`)
+    }
+    for (const property of checker.getPropertiesOfType(type)) {
+      const optional = property.flags & ts.SymbolFlags.Optional ? '?' : ''
+      const propertyType = checker.getTypeOfSymbol(property)
+      lines.push(`${docOf(property, pad)}${pad}${propertyName(property.name)}${optional}: ${print(propertyType, `${where}.${property.name}`, pad, stack)};`)
+    }
+    return lines.length ? `{\n${lines.join('\n')}\n${indent}}` : '{}'
+  }
+
+  return { checker, print }
+}
+
+const PROCEDURE_TYPES = { query: 'TRPCQueryProcedure', mutation: 'TRPCMutationProcedure', subscription: 'TRPCSubscriptionProcedure' }
+
+/** The declarations for a public-types module whose `AppRouter` export is a tRPC router. */
+export function renderDeclarations(entry) {
+  const program = ts.createProgram([entry], compilerOptions())
+  const source = program.getSourceFile(entry)
+  const errors = ts.getPreEmitDiagnostics(program, source)
+  if (errors.length) throw new Error(ts.formatDiagnostics(errors, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => '\n' }))
+  const { checker, print } = createPrinter(program)
+  const exports = checker.getExportsOfModule(checker.getSymbolAtLocation(source))
+  const typeOfExport = (symbol) => checker.getDeclaredTypeOfSymbol(symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol)
+  const member = (type, name, where) => {
+    const symbol = type.getProperty(name)
+    if (!symbol) throw new UnprintableType(`${where}: no ${name}`)
+    return checker.getTypeOfSymbol(symbol)
+  }
+
+  const routerExport = exports.find((s) => s.name === 'AppRouter')
+  if (!routerExport) throw new Error(`${entry} exports no AppRouter`)
+  const router = typeOfExport(routerExport)
+  const rootTypes = member(member(member(router, '_def', 'AppRouter'), '_config', 'AppRouter'), '$types', 'AppRouter')
+  const transformer = checker.typeToString(member(rootTypes, 'transformer', 'AppRouter'))
+  // With a transformer the client would need it too; this package ships none.
+  if (transformer !== 'false') throw new Error(`AppRouter has a transformer (${transformer}): the client package cannot carry it`)
+
+  const used = new Set()
+  function printRecord(record, where, indent) {
+    const pad = `${indent}  `
+    const lines = []
+    for (const entrySymbol of checker.getPropertiesOfType(record)) {
+      const child = checker.getTypeOfSymbol(entrySymbol)
+      const path = `${where}.${entrySymbol.name}`
+      // Sub-routers sit in a router's record as plain records; procedures carry a _def.
+      if (!child.getProperty('_def')) {
+        lines.push(`${pad}${entrySymbol.name}: ${printRecord(child, path, pad)};`)
+        continue
+      }
+      const def = member(child, '_def', path)
+      const kind = checker.typeToString(member(def, 'type', path)).replace(/"/g, '')
+      const procedureType = PROCEDURE_TYPES[kind]
+      if (!procedureType) throw new UnprintableType(`${path}: unknown procedure type ${kind}`)
+      used.add(procedureType)
+      const types = member(def, '$types', path)
+      const inner = `${pad}  `
+      const input = print(member(types, 'input', path), `${path} input`, inner)
+      const output = print(member(types, 'output', path), `${path} output`, inner)
+      lines.push(`${pad}${entrySymbol.name}: ${procedureType}<{\n${inner}input: ${input};\n${inner}output: ${output};\n${inner}meta: object;\n${pad}}>;`)
+    }
+    return `{\n${lines.join('\n')}\n${indent}}`
+  }
+  const record = printRecord(member(member(router, '_def', 'AppRouter'), 'record', 'AppRouter'), 'AppRouter', '')
+  const errorShape = print(member(rootTypes, 'errorShape', 'AppRouter'), 'AppRouter error shape')
+
+  const named = []
+  for (const symbol of exports) {
+    if (symbol.name === 'AppRouter') continue
+    const target = symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol
+    if (!(target.flags & (ts.SymbolFlags.TypeAlias | ts.SymbolFlags.Interface))) throw new Error(`${entry}: ${symbol.name} is not a type; the client package carries types only`)
+    const doc = ts.displayPartsToString(symbol.getDocumentationComment(checker)).trim() || ts.displayPartsToString(target.getDocumentationComment(checker)).trim()
+    named.push(`${doc ? `/** ${doc} */\n` : ''}export type ${symbol.name} = ${print(typeOfExport(symbol), symbol.name)};`)
+  }
+
+  const imports = ['TRPCBuiltRouter', ...[...used].sort()]
+  return `// Generated by scripts/build-client.mjs from ${path.relative(root, entry)} (npm run build:client): do not edit.
+// Every type is written out here, so this package needs no part of the server: only @trpc/server's types.
+import type { ${imports.join(', ')} } from '@trpc/server';
+
+/** The error shape of the service's tRPC errors: \`data.errorCode\` and \`data.issues\` are those of the REST body. */
+export type ErrorShape = ${errorShape};
+
+/** The service's tRPC router, for \`createTRPCClient<AppRouter>\`. */
+export type AppRouter = TRPCBuiltRouter<{
+  ctx: object;
+  meta: object;
+  errorShape: ErrorShape;
+  transformer: false;
+}, ${record}>;
+
+${named.join('\n\n')}
+`
+}
+
+/** client/package.json: the server's version, tRPC's major as a peer, no dependencies. */
+export function renderPackageJson() {
+  const server = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'))
+  const trpc = JSON.parse(readFileSync(path.join(root, 'node_modules/@trpc/client/package.json'), 'utf8')).version
+  const peer = `^${trpc.split('.')[0]}.${trpc.split('.')[1]}.0`
+  const pkg = {
+    name: PACKAGE_NAME,
+    version: server.version,
+    description: `Typed client for the wsgo-ts WhatsApp HTTP API (${server.name} ${server.version}): its tRPC router types and createWsgoClient`,
+    license: server.license,
+    type: 'module',
+    sideEffects: false,
+    exports: {
+      '.': { types: './index.d.ts', default: './index.mjs' },
+      './package.json': './package.json',
+    },
+    types: './index.d.ts',
+    files: ['index.mjs', 'index.d.ts', 'router.d.ts', 'README.md'],
+    peerDependencies: { '@trpc/client': peer, '@trpc/server': peer },
+  }
+  return `${JSON.stringify(pkg, null, 2)}\n`
+}
+
+function main() {
+  const { values } = parseArgs({ options: { check: { type: 'boolean' }, entry: { type: 'string' }, out: { type: 'string' } } })
+  const entry = path.resolve(values.entry ?? path.join(root, 'src/client.ts'))
+  const out = path.resolve(values.out ?? path.join(root, 'client'))
+  const files = { 'router.d.ts': renderDeclarations(entry) }
+  if (!values.entry) files['package.json'] = renderPackageJson()
+  let stale = 0
+  for (const [name, text] of Object.entries(files)) {
+    const file = path.join(out, name)
+    let current
+    try {
+      current = readFileSync(file, 'utf8')
+    } catch {
+      current = undefined
+    }
+    if (current === text) continue
+    if (values.check) {
+      console.error(`${path.relative(root, file)} is out of date: run npm run build:client`)
+      stale++
+    } else {
+      mkdirSync(out, { recursive: true })
+      writeFileSync(file, text)
+      console.log(`wrote ${path.relative(process.cwd(), file)}`)
+    }
+  }
+  if (stale) process.exitCode = 1
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    main()
+  } catch (error) {
+    console.error(error instanceof UnprintableType ? `build:client: ${error.message}` : error)
+    process.exitCode = 1
+  }
+}
