@@ -163,8 +163,9 @@ describe('HTTP basics (no API key configured)', () => {
   test('query parameters are validated too', async () => {
     const res = await fetch(`${service.url}/api/events?limit=abc`)
     assert.equal(res.status, 400)
-    const body = (await json(res)) as { issues: { path: string }[] }
+    const body = (await json(res)) as { issues: { path: string; message: string }[] }
     assert.equal(body.issues[0]?.path, 'limit')
+    assert.equal(body.issues[0]?.message, 'expected a number')
   })
 
   test('a 16 MB file as base64 fits under the body limit; 100 MB gets 413', async () => {

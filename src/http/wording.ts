@@ -21,7 +21,6 @@ const TYPE_NAMES: Record<string, string> = {
 function described(value: unknown): string {
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'an array'
-  if (typeof value === 'number' && Number.isNaN(value)) return 'not a number'
   return TYPE_NAMES[typeof value] ?? `a ${typeof value}`
 }
 
@@ -30,6 +29,8 @@ const customError: z.core.$ZodErrorMap = (issue) => {
   const field = issue.path?.length ? issue.path.map(String).join('.') : undefined
   if (issue.input === undefined) return field ? `${field} is required` : 'a value is required'
   const expected = TYPE_NAMES[issue.expected] ?? issue.expected
+  // A query parameter coerced to a number that is not one arrives as NaN: "not a number" says it all.
+  if (typeof issue.input === 'number' && Number.isNaN(issue.input)) return `expected ${expected}`
   return `expected ${expected}, not ${described(issue.input)}`
 }
 
