@@ -168,6 +168,71 @@ export async function main() {
   assert.match(errors[0]!, /^client\.ts\(5,.*error TS2353: .*'text' does not exist/)
 })
 
+describe('the generator, on a fixture router', () => {
+  const FIXTURE = `import { initTRPC, tracked } from '@trpc/server'
+import { z } from 'zod'
+
+const t = initTRPC.create()
+const appRouter = t.router({
+  ping: t.procedure.input(z.object({ n: z.number() })).query(({ input }) => ({ n: input.n, at: new Date() })),
+  onEvent: t.procedure
+    .input(z.object({ type: z.string().optional() }).optional())
+    .subscription(async function* () {
+      yield tracked('1', { type: 'message', data: { text: 'hi', tags: ['a'] } })
+    }),
+  nested: t.router({ counter: t.procedure.subscription(async function* () { yield 1 }) }),
+})
+export type AppRouter = typeof appRouter
+`
+  /** Writes `source` as a module that resolves this repository's packages, and runs the generator on it. */
+  function generate(name: string, source: string) {
+    const fixtures = path.join(dir, 'fixtures')
+    mkdirSync(fixtures, { recursive: true })
+    try {
+      symlinkSync(path.join(root, 'node_modules'), path.join(fixtures, 'node_modules'))
+    } catch {
+      // linked by an earlier call
+    }
+    writeFileSync(path.join(fixtures, `${name}.ts`), source)
+    const out = path.join(project, name)
+    const run = spawnSync(process.execPath, [path.join(root, 'scripts/build-client.mjs'), '--entry', path.join(fixtures, `${name}.ts`), '--out', out], { encoding: 'utf8' })
+    return { ...run, out }
+  }
+
+  test('subscriptions come out as subscriptions, with their tracked events; Dates as the client receives them', { timeout: 180_000 }, () => {
+    const run = generate('subs', FIXTURE)
+    assert.equal(run.status, 0, run.stderr)
+    writeFileSync(
+      path.join(project, 'subs.ts'),
+      `import { createTRPCClient, httpSubscriptionLink } from '@trpc/client'
+import type { AppRouter } from './subs/router.js'
+const client = createTRPCClient<AppRouter>({ links: [httpSubscriptionLink({ url: 'http://localhost:8080/trpc' })] })
+export async function main() {
+  const at: string = (await client.ping.query({ n: 1 })).at
+  client.onEvent.subscribe({ type: 'message' }, { onData(event) { const id: string = event.id; const text: string = event.data.data.text; return [id, text] } })
+  client.onEvent.subscribe(undefined, {})
+  client.nested.counter.subscribe(undefined, { onData(n) { const x: number = n; return x } })
+  // @ts-expect-error a subscription is not a query
+  await client.onEvent.query()
+  // @ts-expect-error the input's type is a string
+  client.onEvent.subscribe({ type: 1 }, {})
+  // @ts-expect-error the event's data is typed
+  client.onEvent.subscribe(undefined, { onData(event) { const n: number = event.data.data.text; return n } })
+  return at
+}
+`,
+    )
+    const checked = typeCheck(project, ['subs.ts'], 'NodeNext', 'NodeNext')
+    assert.equal(checked.status, 0, checked.output)
+  })
+
+  test('a type that cannot be written out as data is refused, naming it', { timeout: 60_000 }, () => {
+    const run = generate('recursive', `${FIXTURE}export type Tree = { name: string; children: Tree[] }\n`)
+    assert.equal(run.status, 1)
+    assert.match(run.stderr, /build:client: Tree\.children\[\]: a recursive type/)
+  })
+})
+
 describe('the ESM entry, run by plain node from the scratch project, against a real service', () => {
   let h: WhatsAppHarness
   let keyed: TestService
