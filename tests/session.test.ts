@@ -47,7 +47,8 @@ test('pairing from a fresh store: QR, scan, 515 restart, open, creds persisted',
   })
   assert.equal(creds.me?.id, OWN.device)
   assert.ok((await h.service.db.authKey.count({ where: { type: 'pre-key' } })) > 0, 'pre-keys are stored as rows')
-  const connected = await eventsOf(h, 'connected')
+  // Recorded in order after what arrived first (the phone's first messages are stored as they come).
+  const connected = await waitUntil('the connected event', async () => ((await eventsOf(h, 'connected')).length ? eventsOf(h, 'connected') : undefined))
   assert.equal(connected[0]?.data.device, OWN.device)
   const qr = await fetch(`${h.url}/api/qr`)
   assert.equal(qr.status, 409)

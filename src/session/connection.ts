@@ -365,7 +365,7 @@ export class WhatsAppConnection {
     if (this.stopped) return
     this.auth ??= await this.deps.auth.load()
     // One for the auth state's life (not per socket): a new socket reads what the last one holds.
-    this.heldKeys ??= new HeldKeyWrites(this.auth.keys, (write) => void this.enqueue(write), KEY_WRITES_LINGER_MS)
+    this.heldKeys ??= new HeldKeyWrites(this.auth.keys, KEY_WRITES_LINGER_MS, (error) => this.log.error({ err: error }, 'writing Signal keys failed'))
     const keys = this.heldKeys
     const generation = this.generation
     const { config } = this.deps

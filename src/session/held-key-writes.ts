@@ -10,34 +10,38 @@
 //
 // Which writes belong to which message: Baileys decrypts one message at a time and hands it over
 // right after, so what was written since the previous hand-over is sealed as that message's batch
-// (seal()), to be written once its event is. Writes no message follows (pre-keys, app-state keys,
-// sender keys of a failed message, ...) are sealed and written on their own after `lingerMs`.
+// (seal()), written once its event is. Writes no message follows (pre-keys, app-state keys, a
+// message that failed to decrypt, ...) are sealed after `lingerMs` and written at once, or, if a
+// message's batch sealed before them still waits for its event, right after that one.
+//
+// Batches reach the store one at a time and in the order they were sealed (a batch whose message
+// failed to be stored goes with the next one): the store never goes back to an older value.
 import type { SignalDataSet, SignalDataTypeMap, SignalKeyStore } from '@whiskeysockets/baileys'
 
 type KeyType = keyof SignalDataTypeMap
 /** type -> id -> value, null to delete */
 type Writes = Map<KeyType, Map<string, unknown>>
+type Batch = { writes: Writes; ofMessage: boolean }
 
 export class HeldKeyWrites implements SignalKeyStore {
   /** Written since the last seal. */
   private open: Writes = new Map()
   /** Sealed and not yet in the store, oldest first. */
-  private readonly sealed: Writes[] = []
+  private sealed: Batch[] = []
   /** Reads in progress, and the batches that reached the store meanwhile (a read may predate them). */
   private reads = 0
   private recent: Writes[] = []
+  /** The store's writes, one at a time. */
+  private writing: Promise<unknown> = Promise.resolve()
   private timer: NodeJS.Timeout | undefined
   /** Set by discard(): the device is forgotten, nothing held may reach the store any more. */
   private discarded = false
 
-  /**
-   * @param store where the writes go
-   * @param schedule runs a write in order with the events (the session's ingest queue)
-   */
   constructor(
     private readonly store: SignalKeyStore,
-    private readonly schedule: (write: () => Promise<void>) => void,
     private readonly lingerMs: number,
+    /** A write of writes no message followed failed (nobody else waits for it). */
+    private readonly onLingerFailure: (error: unknown) => void = () => {},
   ) {}
 
   async get<T extends KeyType>(type: T, ids: string[]): Promise<{ [id: string]: SignalDataTypeMap[T] }> {
@@ -49,7 +53,7 @@ export class HeldKeyWrites implements SignalKeyStore {
       this.reads--
     }
     // What is held is newer than what was read; the newest holding wins.
-    for (const writes of [...this.recent, ...this.sealed, this.open]) {
+    for (const writes of [...this.recent, ...this.sealed.map((batch) => batch.writes), this.open]) {
       const values = writes.get(type)
       if (!values) continue
       for (const id of ids) {
@@ -72,34 +76,25 @@ export class HeldKeyWrites implements SignalKeyStore {
       for (const [id, value] of Object.entries(values)) held.set(id, value ?? null)
     }
     if (!this.timer && this.open.size > 0) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined
-        const batch = this.seal()
-        this.schedule(batch)
-      }, this.lingerMs)
+      this.timer = setTimeout(() => this.lingered(), this.lingerMs)
       this.timer.unref?.()
     }
   }
 
   /**
-   * Seals what was written so far (the writes of the message just decrypted, and any before it) and
-   * returns the function that writes it, to be run after that message's event is stored.
+   * Seals what was written so far (the writes of the message just decrypted) and returns the
+   * function that writes it, to be called once that message's event is stored.
    */
   seal(): () => Promise<void> {
-    clearTimeout(this.timer)
-    this.timer = undefined
-    if (this.open.size === 0) return async () => {}
-    const batch = this.open
-    this.open = new Map()
-    this.sealed.push(batch)
-    return () => this.write(batch)
+    const batch = this.sealOpen(true)
+    return batch ? () => this.writeThrough(batch) : async () => {}
   }
 
-  /** Seals and writes everything held (the session is stopping). */
+  /** Writes everything held (the session is stopping). */
   async flush(): Promise<void> {
-    await this.seal()()
+    this.sealOpen(false)
     const last = this.sealed.at(-1)
-    if (last) await this.write(last)
+    if (last) await this.writeThrough(last)
   }
 
   /** Drops everything held: the device is being forgotten (its keys are deleted). */
@@ -107,24 +102,46 @@ export class HeldKeyWrites implements SignalKeyStore {
     this.discarded = true
     clearTimeout(this.timer)
     this.open = new Map()
-    this.sealed.length = 0
+    this.sealed = []
     this.recent = []
   }
 
+  private sealOpen(ofMessage: boolean): Batch | undefined {
+    clearTimeout(this.timer)
+    this.timer = undefined
+    if (this.open.size === 0) return undefined
+    const batch = { writes: this.open, ofMessage }
+    this.open = new Map()
+    this.sealed.push(batch)
+    return batch
+  }
+
+  /** Writes no message followed: at once, unless a message's batch before them waits for its event. */
+  private lingered(): void {
+    this.timer = undefined
+    const batch = this.sealOpen(false)
+    if (batch && !this.sealed.some((earlier) => earlier.ofMessage)) this.writeThrough(batch).catch(this.onLingerFailure)
+  }
+
   /**
-   * Writes the batch, with any sealed before it and not written yet (their message failed to be
-   * stored) in front: the store never goes back to an older value than it holds.
+   * Writes the batch, with the batches sealed before it that are still here (a message that failed
+   * to be stored) and the lingering ones right after it, in one write, after the writes before.
    */
-  private async write(batch: Writes): Promise<void> {
-    const upTo = this.sealed.indexOf(batch)
-    if (upTo < 0) return // written already, with a later one
-    const batches = this.sealed.slice(0, upTo + 1)
-    const data: Record<string, Record<string, unknown>> = {}
-    for (const writes of batches) {
-      for (const [type, values] of writes) Object.assign((data[type] ??= {}), Object.fromEntries(values))
-    }
-    await this.store.set(data as SignalDataSet)
-    this.sealed.splice(0, batches.length)
-    if (this.reads > 0) this.recent.push(...batches)
+  private writeThrough(batch: Batch): Promise<void> {
+    const run = this.writing.then(async () => {
+      let upTo = this.sealed.indexOf(batch)
+      if (upTo < 0 || this.discarded) return // written already, with a later one
+      while (this.sealed[upTo + 1] && !this.sealed[upTo + 1]!.ofMessage) upTo++
+      const batches = this.sealed.slice(0, upTo + 1)
+      const data: Record<string, Record<string, unknown>> = {}
+      for (const { writes } of batches) {
+        for (const [type, values] of writes) Object.assign((data[type] ??= {}), Object.fromEntries(values))
+      }
+      await this.store.set(data as SignalDataSet)
+      this.sealed = this.sealed.filter((sealed) => !batches.includes(sealed))
+      if (this.reads > 0) this.recent.push(...batches.map((written) => written.writes))
+    })
+    this.writing = run.catch(() => {})
+    return run
   }
 }
