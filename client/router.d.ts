@@ -29,6 +29,13 @@ export type AppRouter = TRPCBuiltRouter<{
   transformer: false;
 }, {
   health: {
+    /**
+     * Health check.
+     *
+     * `{"status":"ok"}`; 503 with code STORE_UNAVAILABLE and the cause while the database cannot record events.
+     *
+     * REST: `GET /health`
+     */
     check: TRPCQueryProcedure<{
       input: void;
       output: {
@@ -38,62 +45,105 @@ export type AppRouter = TRPCBuiltRouter<{
     }>;
   };
   sessions: {
+    /**
+     * All sessions (linked WhatsApp accounts) with their state.
+     *
+     * REST: `GET /api/sessions`
+     */
     list: TRPCQueryProcedure<{
       input: {
+        /** How many at most */
         limit?: unknown;
+        /** Continue after this one (the previous page's `next`) */
         after?: string | undefined;
       } | undefined;
       output: {
         sessions: {
           name: string;
+          /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
           createdAt: string;
           state: "connecting" | "qr" | "open" | "closed" | "logged_out" | "standby";
           loggedIn: boolean;
+          /** The linked device's JID ("" before pairing) */
           device: string;
           pushName: string;
+          /** The process that holds its WhatsApp connection (several processes share one PostgreSQL); null while it moves */
           owner: string | null;
         }[];
+        /** Pass as `after` for the next page; null on the last */
         next: string | null;
       };
       meta: object;
     }>;
+    /**
+     * Create a session.
+     *
+     * A new session shows a QR code to pair (GET /api/sessions/{session}/qr) within a moment. Give `webhook` to set its webhook at once.
+     *
+     * REST: `POST /api/sessions`
+     */
     create: TRPCMutationProcedure<{
       input: {
+        /** Session name, e.g. default or sales */
         name: string;
+        /** The session's webhook, as POST /api/webhook takes it */
         webhook?: {
+          /** Where to POST events; null or "" turns webhooks off */
           url: string | null;
+          /** Only deliver these events (omit to keep, null for all) */
           events?: ("message" | "qr" | "logged_out" | "connected" | "disconnected" | "webhook_failed" | "webhook_test")[] | null | undefined;
+          /** HMAC secret for X-Wsgo-Signature (omit to keep, null to clear) */
           secret?: string | null | undefined;
         } | undefined;
       };
       output: {
         name: string;
+        /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
         createdAt: string;
         state: "connecting" | "qr" | "open" | "closed" | "logged_out" | "standby";
         loggedIn: boolean;
+        /** The linked device's JID ("" before pairing) */
         device: string;
         pushName: string;
+        /** The process that holds its WhatsApp connection (several processes share one PostgreSQL); null while it moves */
         owner: string | null;
       };
       meta: object;
     }>;
+    /**
+     * One session and its state.
+     *
+     * REST: `GET /api/sessions/{session}`
+     */
     get: TRPCQueryProcedure<{
       input: {
+        /** Session name, e.g. default or sales */
         session: string;
       };
       output: {
         name: string;
+        /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
         createdAt: string;
         state: "connecting" | "qr" | "open" | "closed" | "logged_out" | "standby";
         loggedIn: boolean;
+        /** The linked device's JID ("" before pairing) */
         device: string;
         pushName: string;
+        /** The process that holds its WhatsApp connection (several processes share one PostgreSQL); null while it moves */
         owner: string | null;
       };
       meta: object;
     }>;
+    /**
+     * Delete a session.
+     *
+     * Logs the device out of WhatsApp, stops the session and wipes everything stored for it. `default` cannot be deleted.
+     *
+     * REST: `DELETE /api/sessions/{session}`
+     */
     delete: TRPCMutationProcedure<{
       input: {
+        /** Session name, e.g. default or sales */
         session: string;
       };
       output: {
@@ -102,33 +152,60 @@ export type AppRouter = TRPCBuiltRouter<{
       };
       meta: object;
     }>;
+    /**
+     * Make a key for this session only.
+     *
+     * The key is returned this once; only its hash is stored. It reaches this session's routes and no others.
+     *
+     * REST: `POST /api/sessions/{session}/keys`
+     */
     createKey: TRPCMutationProcedure<{
       input: {
+        /** Session name, e.g. default or sales */
         session: string;
       };
       output: {
+        /** Names the key, e.g. to revoke it; not the key itself */
         id: string;
         session: string;
+        /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
         createdAt: string;
+        /** Send it as X-API-Key; it cannot be shown again */
         key: string;
       };
       meta: object;
     }>;
+    /**
+     * The session's keys (ids and creation dates, never the keys).
+     *
+     * REST: `GET /api/sessions/{session}/keys`
+     */
     listKeys: TRPCQueryProcedure<{
       input: {
+        /** Session name, e.g. default or sales */
         session: string;
+        /** How many at most */
         limit?: unknown;
+        /** Continue after this one (the previous page's `next`) */
         after?: string | undefined;
       };
       output: {
+        /** Names the key, e.g. to revoke it; not the key itself */
         id: string;
         session: string;
+        /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
         createdAt: string;
       }[];
       meta: object;
     }>;
+    /**
+     * Revoke a session key.
+     *
+     * REST: `DELETE /api/sessions/{session}/keys/{id}`
+     */
     revokeKey: TRPCMutationProcedure<{
       input: {
+        /** Session name, e.g. default or sales */
         session: string;
         id: string;
       };
@@ -140,45 +217,79 @@ export type AppRouter = TRPCBuiltRouter<{
     }>;
   };
   session: {
+    /**
+     * Connection status and device info.
+     *
+     * REST: `GET /api/status`
+     */
     status: TRPCQueryProcedure<{
       input: {
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       } | undefined;
       output: {
+        /** The WebSocket to WhatsApp is up (also while showing a QR) */
         connected: boolean;
+        /** Paired and logged in: messages can be sent */
         loggedIn: boolean;
+        /** This linked device's JID, e.g. 573000000:1@s.whatsapp.net ("" before pairing) */
         device: string;
         pushName: string;
+        /** The phone's platform as WhatsApp reports it, e.g. smba, android */
         platform: string;
+        /** connecting, qr (waiting for a scan), open, closed, logged_out, standby (no process owns the session right now: it is moving to another process) */
         state: "connecting" | "qr" | "open" | "closed" | "logged_out" | "standby";
+        /** Why the connection last closed, when it is not open */
         lastDisconnect: {
           code: number | null;
           reason: string;
           at: string;
         } | null;
+        /** Present while the database is degraded (cannot be written or reached), with the cause; absent when it works */
         store?: {
+          /** degraded: the database cannot be written or reached; the service retries it on its own */
           status: "ok" | "degraded";
+          /** unreachable, read-only, full, io, removed (the SQLite file was deleted while running); null when ok */
           cause: "unreachable" | "read-only" | "full" | "io" | "removed" | null;
+          /** The cause in a sentence, with the database's own words */
           reason: string | null;
+          /** When the store became degraded (ISO 8601 UTC) */
           since: string | null;
         } | undefined;
       };
       meta: object;
     }>;
+    /**
+     * The QR code to pair WhatsApp.
+     *
+     * Without `format` the raw QR text (text/plain); `format=image` a PNG; `format=base64` JSON with the PNG as base64. 404 while there is no QR yet, 409 when already paired.
+     *
+     * REST: `GET /api/qr`
+     */
     qr: TRPCQueryProcedure<{
       input: {
+        /** omit for raw text */
         format?: "text" | "image" | "base64" | undefined;
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
+        /** The raw QR code text */
         qr: string;
+        /** The QR code as a PNG, base64-encoded */
         image_base64: string;
         mime_type: "image/png";
       };
       meta: object;
     }>;
+    /**
+     * Disconnect and connect again (a new QR if not paired).
+     *
+     * REST: `POST /api/reconnect`
+     */
     reconnect: TRPCMutationProcedure<{
       input: {
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       } | undefined;
       output: {
@@ -187,8 +298,14 @@ export type AppRouter = TRPCBuiltRouter<{
       };
       meta: object;
     }>;
+    /**
+     * Log out from WhatsApp and unpair the device.
+     *
+     * REST: `POST /api/logout`
+     */
     logout: TRPCMutationProcedure<{
       input: {
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       } | undefined;
       output: {
@@ -197,81 +314,153 @@ export type AppRouter = TRPCBuiltRouter<{
       };
       meta: object;
     }>;
+    /**
+     * Pair by phone number instead of a QR.
+     *
+     * Returns the 8-character code to type in WhatsApp > Linked devices > Link with phone number.
+     *
+     * REST: `POST /api/pair-code`
+     */
     pairCode: TRPCMutationProcedure<{
       input: {
+        /** Phone number in international format, e.g. 573001234567 or +57 300 123 4567 */
         phone: string;
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
+        /** 8 characters, e.g. ABCD1234 */
         code: string;
       };
       meta: object;
     }>;
   };
   messages: {
+    /**
+     * React to a message with an emoji.
+     *
+     * Puts `emoji` on the message `message_id` of the chat; an empty emoji removes this account's reaction.
+     *
+     * REST: `POST /api/send/reaction`
+     */
     sendReaction: TRPCMutationProcedure<{
       input: {
+        /** A message id, as returned by a send (messageID) or carried by a webhook event */
         message_id: string;
+        /** One emoji, e.g. 👍; "" removes the reaction */
         emoji: string;
+        /** In a group, who wrote the message when it was not this account (phone or JID) */
         sender?: string | undefined;
+        /** Whether this account wrote the message; by default true for messages this service sent */
         from_me?: boolean | undefined;
+        /** Phone number in international format, e.g. 573001234567 or +57 300 123 4567 */
         phone?: string | undefined;
+        /** The chat instead of `phone`: a person (…@s.whatsapp.net or …@lid) or a group (…@g.us) */
         chat?: string | undefined;
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
         status: "sent";
         messageID: string;
+        /** ISO 8601 UTC */
         timestamp: string;
+        /** The chat the message went to (a person's JID or a group JID) */
         chat: string;
+        /** The person's phone-number JID, when known (not for groups) */
         phoneJid?: string | undefined;
+        /** The person's LID, when known (not for groups) */
         lid?: string | undefined;
       };
       meta: object;
     }>;
+    /**
+     * Edit a text this account sent.
+     *
+     * Replaces the text of the message `message_id` (WhatsApp allows it for 15 minutes after sending). Answers with the id of the edit itself.
+     *
+     * REST: `POST /api/messages/edit`
+     */
     editMessage: TRPCMutationProcedure<{
       input: {
+        /** A message id, as returned by a send (messageID) or carried by a webhook event */
         message_id: string;
+        /** The new text */
         message: string;
+        /** Phone number in international format, e.g. 573001234567 or +57 300 123 4567 */
         phone?: string | undefined;
+        /** The chat instead of `phone`: a person (…@s.whatsapp.net or …@lid) or a group (…@g.us) */
         chat?: string | undefined;
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
         status: "sent";
         messageID: string;
+        /** ISO 8601 UTC */
         timestamp: string;
+        /** The chat the message went to (a person's JID or a group JID) */
         chat: string;
+        /** The person's phone-number JID, when known (not for groups) */
         phoneJid?: string | undefined;
+        /** The person's LID, when known (not for groups) */
         lid?: string | undefined;
       };
       meta: object;
     }>;
+    /**
+     * Delete a message for everyone.
+     *
+     * This account's own message, or, as a group admin, a member's (name its author in `sender`). Answers with the id of the deletion itself.
+     *
+     * REST: `POST /api/messages/delete`
+     */
     deleteMessage: TRPCMutationProcedure<{
       input: {
+        /** A message id, as returned by a send (messageID) or carried by a webhook event */
         message_id: string;
+        /** In a group, who wrote the message when it was not this account (phone or JID) */
         sender?: string | undefined;
+        /** Whether this account wrote the message; by default true for messages this service sent */
         from_me?: boolean | undefined;
+        /** Phone number in international format, e.g. 573001234567 or +57 300 123 4567 */
         phone?: string | undefined;
+        /** The chat instead of `phone`: a person (…@s.whatsapp.net or …@lid) or a group (…@g.us) */
         chat?: string | undefined;
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
         status: "sent";
         messageID: string;
+        /** ISO 8601 UTC */
         timestamp: string;
+        /** The chat the message went to (a person's JID or a group JID) */
         chat: string;
+        /** The person's phone-number JID, when known (not for groups) */
         phoneJid?: string | undefined;
+        /** The person's LID, when known (not for groups) */
         lid?: string | undefined;
       };
       meta: object;
     }>;
+    /**
+     * Mark messages as read.
+     *
+     * Sends read receipts (blue ticks, when the account's privacy settings allow them) for up to 100 messages of one chat; in a group, name their author in `sender`.
+     *
+     * REST: `POST /api/messages/read`
+     */
     markRead: TRPCMutationProcedure<{
       input: {
         message_ids: string[];
+        /** In a group, who wrote the message when it was not this account (phone or JID) */
         sender?: string | undefined;
+        /** Phone number in international format, e.g. 573001234567 or +57 300 123 4567 */
         phone?: string | undefined;
+        /** The chat instead of `phone`: a person (…@s.whatsapp.net or …@lid) or a group (…@g.us) */
         chat?: string | undefined;
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
@@ -281,11 +470,22 @@ export type AppRouter = TRPCBuiltRouter<{
       };
       meta: object;
     }>;
+    /**
+     * Show typing or recording in a chat.
+     *
+     * `typing` shows "typing...", `recording` "recording audio...", `paused` clears it. WhatsApp clears it by itself after a few seconds without a new one.
+     *
+     * REST: `POST /api/presence`
+     */
     setPresence: TRPCMutationProcedure<{
       input: {
+        /** typing, recording or paused */
         state: "typing" | "recording" | "paused";
+        /** Phone number in international format, e.g. 573001234567 or +57 300 123 4567 */
         phone?: string | undefined;
+        /** The chat instead of `phone`: a person (…@s.whatsapp.net or …@lid) or a group (…@g.us) */
         chat?: string | undefined;
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
@@ -295,281 +495,514 @@ export type AppRouter = TRPCBuiltRouter<{
       };
       meta: object;
     }>;
+    /**
+     * Send a location.
+     *
+     * A pin at `latitude`, `longitude`, with an optional place `name` and `address`.
+     *
+     * REST: `POST /api/send/location`
+     */
     sendLocation: TRPCMutationProcedure<{
       input: {
+        /** Degrees, -90 to 90 */
         latitude: number;
+        /** Degrees, -180 to 180 */
         longitude: number;
+        /** The place's name, e.g. Plaza Mayor */
         name?: string | undefined;
         address?: string | undefined;
+        /** Quote this message (its id); the quote carries its content when the service sent it */
         reply_to?: string | undefined;
+        /** In a group, who wrote the quoted message, when it was not this account (WhatsApp shows the quote under their name) */
         reply_to_sender?: string | undefined;
+        /** People to @mention (phones or JIDs); write @<their number> in the text where the mention goes */
         mentions?: string[] | undefined;
+        /** Phone number in international format, e.g. 573001234567 or +57 300 123 4567 */
         phone?: string | undefined;
+        /** The chat instead of `phone`: a person (…@s.whatsapp.net or …@lid) or a group (…@g.us) */
         chat?: string | undefined;
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
         status: "sent";
         messageID: string;
+        /** ISO 8601 UTC */
         timestamp: string;
+        /** The chat the message went to (a person's JID or a group JID) */
         chat: string;
+        /** The person's phone-number JID, when known (not for groups) */
         phoneJid?: string | undefined;
+        /** The person's LID, when known (not for groups) */
         lid?: string | undefined;
       };
       meta: object;
     }>;
+    /**
+     * Send one or several contact cards.
+     *
+     * Each card is a `name` with `phones` (a vCard is built, with the WhatsApp links), or a `vcard` of your own.
+     *
+     * REST: `POST /api/send/contact`
+     */
     sendContact: TRPCMutationProcedure<{
       input: {
         contacts: {
+          /** The name shown on the card */
           name?: string | undefined;
+          /** Phone numbers; each links to its WhatsApp account */
           phones?: string[] | undefined;
           organization?: string | undefined;
           email?: string | undefined;
+          /** A vCard of your own instead of name and phones */
           vcard?: string | undefined;
         }[];
+        /** Title of a message with several cards (default: "N contacts") */
         display_name?: string | undefined;
+        /** Quote this message (its id); the quote carries its content when the service sent it */
         reply_to?: string | undefined;
+        /** In a group, who wrote the quoted message, when it was not this account (WhatsApp shows the quote under their name) */
         reply_to_sender?: string | undefined;
+        /** People to @mention (phones or JIDs); write @<their number> in the text where the mention goes */
         mentions?: string[] | undefined;
+        /** Phone number in international format, e.g. 573001234567 or +57 300 123 4567 */
         phone?: string | undefined;
+        /** The chat instead of `phone`: a person (…@s.whatsapp.net or …@lid) or a group (…@g.us) */
         chat?: string | undefined;
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
         status: "sent";
         messageID: string;
+        /** ISO 8601 UTC */
         timestamp: string;
+        /** The chat the message went to (a person's JID or a group JID) */
         chat: string;
+        /** The person's phone-number JID, when known (not for groups) */
         phoneJid?: string | undefined;
+        /** The person's LID, when known (not for groups) */
         lid?: string | undefined;
       };
       meta: object;
     }>;
+    /**
+     * Send a poll.
+     *
+     * A `question` with 2 to 12 distinct `options`; `selectable_count` says how many one person may choose (default 1; 0 means any number). A poll can quote (`reply_to`) a message this service sent; it takes no mentions.
+     *
+     * REST: `POST /api/send/poll`
+     */
     sendPoll: TRPCMutationProcedure<{
       input: {
         question: string;
         options: string[];
+        /** Quote this message (its id); the quote carries its content when the service sent it */
         reply_to?: string | undefined;
+        /** In a group, who wrote the quoted message, when it was not this account (WhatsApp shows the quote under their name) */
         reply_to_sender?: string | undefined;
+        /** How many options one person may choose: 1 (default) to the number of options, or 0 for any number */
         selectable_count?: number | undefined;
+        /** Phone number in international format, e.g. 573001234567 or +57 300 123 4567 */
         phone?: string | undefined;
+        /** The chat instead of `phone`: a person (…@s.whatsapp.net or …@lid) or a group (…@g.us) */
         chat?: string | undefined;
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
         status: "sent";
         messageID: string;
+        /** ISO 8601 UTC */
         timestamp: string;
+        /** The chat the message went to (a person's JID or a group JID) */
         chat: string;
+        /** The person's phone-number JID, when known (not for groups) */
         phoneJid?: string | undefined;
+        /** The person's LID, when known (not for groups) */
         lid?: string | undefined;
       };
       meta: object;
     }>;
+    /**
+     * Send a video with an optional caption.
+     *
+     * MP4 (H.264/AAC, what every WhatsApp client plays) or 3GP, as base64 in `video_base64` or fetched from `media_url`. `gif_playback: true` shows it as a looping GIF, without sound.
+     *
+     * REST: `POST /api/send/video`
+     */
     sendVideo: TRPCMutationProcedure<{
       input: {
         caption?: string | undefined;
+        /** Play it as a looping GIF (muted), as WhatsApp sends GIFs */
         gif_playback?: boolean | undefined;
+        /** The MP4 video, base64-encoded (or give media_url) */
         video_base64?: string | undefined;
+        /** Fetch the file from this http(s) URL instead of sending it as base64 */
         media_url?: string | undefined;
+        /** Sniffed from the bytes when omitted */
         mime_type?: string | undefined;
+        /** Quote this message (its id); the quote carries its content when the service sent it */
         reply_to?: string | undefined;
+        /** In a group, who wrote the quoted message, when it was not this account (WhatsApp shows the quote under their name) */
         reply_to_sender?: string | undefined;
+        /** People to @mention (phones or JIDs); write @<their number> in the text where the mention goes */
         mentions?: string[] | undefined;
+        /** Phone number in international format, e.g. 573001234567 or +57 300 123 4567 */
         phone?: string | undefined;
+        /** The chat instead of `phone`: a person (…@s.whatsapp.net or …@lid) or a group (…@g.us) */
         chat?: string | undefined;
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
         status: "sent";
         messageID: string;
+        /** ISO 8601 UTC */
         timestamp: string;
+        /** The chat the message went to (a person's JID or a group JID) */
         chat: string;
+        /** The person's phone-number JID, when known (not for groups) */
         phoneJid?: string | undefined;
+        /** The person's LID, when known (not for groups) */
         lid?: string | undefined;
       };
       meta: object;
     }>;
+    /**
+     * Send audio, or a voice note.
+     *
+     * Audio (MP3, Ogg, M4A/AAC, WAV, AMR, FLAC, WebM) as base64 in `audio_base64` or fetched from `media_url`. With `ptt: true` it is a voice note: WhatsApp plays only Ogg/Opus as one, so other audio is converted with ffmpeg when the server has it, and refused with a 400 that says so when it does not.
+     *
+     * REST: `POST /api/send/audio`
+     */
     sendAudio: TRPCMutationProcedure<{
       input: {
+        /** Send it as a voice note (push to talk) */
         ptt?: boolean | undefined;
+        /** The audio file, base64-encoded (or give media_url) */
         audio_base64?: string | undefined;
+        /** Fetch the file from this http(s) URL instead of sending it as base64 */
         media_url?: string | undefined;
+        /** Sniffed from the bytes when omitted */
         mime_type?: string | undefined;
+        /** Quote this message (its id); the quote carries its content when the service sent it */
         reply_to?: string | undefined;
+        /** In a group, who wrote the quoted message, when it was not this account (WhatsApp shows the quote under their name) */
         reply_to_sender?: string | undefined;
+        /** People to @mention (phones or JIDs); write @<their number> in the text where the mention goes */
         mentions?: string[] | undefined;
+        /** Phone number in international format, e.g. 573001234567 or +57 300 123 4567 */
         phone?: string | undefined;
+        /** The chat instead of `phone`: a person (…@s.whatsapp.net or …@lid) or a group (…@g.us) */
         chat?: string | undefined;
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
         status: "sent";
         messageID: string;
+        /** ISO 8601 UTC */
         timestamp: string;
+        /** The chat the message went to (a person's JID or a group JID) */
         chat: string;
+        /** The person's phone-number JID, when known (not for groups) */
         phoneJid?: string | undefined;
+        /** The person's LID, when known (not for groups) */
         lid?: string | undefined;
       };
       meta: object;
     }>;
+    /**
+     * Send a sticker.
+     *
+     * A WebP (sent as it is, animated or not), or a PNG, JPEG or GIF converted to a 512x512 WebP; as base64 in `sticker_base64` or fetched from `media_url`.
+     *
+     * REST: `POST /api/send/sticker`
+     */
     sendSticker: TRPCMutationProcedure<{
       input: {
+        /** The WebP, PNG or JPEG image, base64-encoded (or give media_url) */
         sticker_base64?: string | undefined;
+        /** Fetch the file from this http(s) URL instead of sending it as base64 */
         media_url?: string | undefined;
+        /** Sniffed from the bytes when omitted */
         mime_type?: string | undefined;
+        /** Quote this message (its id); the quote carries its content when the service sent it */
         reply_to?: string | undefined;
+        /** In a group, who wrote the quoted message, when it was not this account (WhatsApp shows the quote under their name) */
         reply_to_sender?: string | undefined;
+        /** People to @mention (phones or JIDs); write @<their number> in the text where the mention goes */
         mentions?: string[] | undefined;
+        /** Phone number in international format, e.g. 573001234567 or +57 300 123 4567 */
         phone?: string | undefined;
+        /** The chat instead of `phone`: a person (…@s.whatsapp.net or …@lid) or a group (…@g.us) */
         chat?: string | undefined;
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
         status: "sent";
         messageID: string;
+        /** ISO 8601 UTC */
         timestamp: string;
+        /** The chat the message went to (a person's JID or a group JID) */
         chat: string;
+        /** The person's phone-number JID, when known (not for groups) */
         phoneJid?: string | undefined;
+        /** The person's LID, when known (not for groups) */
         lid?: string | undefined;
       };
       meta: object;
     }>;
+    /**
+     * Send a text message.
+     *
+     * To `phone` (or any `chat`: a person, a LID or a group), optionally quoting `reply_to` and @mentioning `mentions`.
+     *
+     * REST: `POST /api/send/text`
+     */
     sendText: TRPCMutationProcedure<{
       input: {
         message: string;
+        /** Quote this message (its id); the quote carries its content when the service sent it */
         reply_to?: string | undefined;
+        /** In a group, who wrote the quoted message, when it was not this account (WhatsApp shows the quote under their name) */
         reply_to_sender?: string | undefined;
+        /** People to @mention (phones or JIDs); write @<their number> in the text where the mention goes */
         mentions?: string[] | undefined;
+        /** Phone number in international format, e.g. 573001234567 or +57 300 123 4567 */
         phone?: string | undefined;
+        /** The chat instead of `phone`: a person (…@s.whatsapp.net or …@lid) or a group (…@g.us) */
         chat?: string | undefined;
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
         status: "sent";
         messageID: string;
+        /** ISO 8601 UTC */
         timestamp: string;
+        /** The chat the message went to (a person's JID or a group JID) */
         chat: string;
+        /** The person's phone-number JID, when known (not for groups) */
         phoneJid?: string | undefined;
+        /** The person's LID, when known (not for groups) */
         lid?: string | undefined;
       };
       meta: object;
     }>;
+    /**
+     * Send an image with an optional caption.
+     *
+     * JPEG, PNG, GIF or WebP, as base64 in `image_base64` or fetched from `media_url`.
+     *
+     * REST: `POST /api/send/image`
+     */
     sendImage: TRPCMutationProcedure<{
       input: {
         caption?: string | undefined;
+        /** JPEG, PNG, GIF or WebP, base64-encoded (or give media_url) */
         image_base64?: string | undefined;
+        /** Fetch the file from this http(s) URL instead of sending it as base64 */
         media_url?: string | undefined;
+        /** Sniffed from the bytes when omitted */
         mime_type?: string | undefined;
+        /** Quote this message (its id); the quote carries its content when the service sent it */
         reply_to?: string | undefined;
+        /** In a group, who wrote the quoted message, when it was not this account (WhatsApp shows the quote under their name) */
         reply_to_sender?: string | undefined;
+        /** People to @mention (phones or JIDs); write @<their number> in the text where the mention goes */
         mentions?: string[] | undefined;
+        /** Phone number in international format, e.g. 573001234567 or +57 300 123 4567 */
         phone?: string | undefined;
+        /** The chat instead of `phone`: a person (…@s.whatsapp.net or …@lid) or a group (…@g.us) */
         chat?: string | undefined;
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
         status: "sent";
         messageID: string;
+        /** ISO 8601 UTC */
         timestamp: string;
+        /** The chat the message went to (a person's JID or a group JID) */
         chat: string;
+        /** The person's phone-number JID, when known (not for groups) */
         phoneJid?: string | undefined;
+        /** The person's LID, when known (not for groups) */
         lid?: string | undefined;
       };
       meta: object;
     }>;
+    /**
+     * Send a document (PDF, XLSX, ...).
+     *
+     * Any file, as base64 in `document_base64` or fetched from `media_url`.
+     *
+     * REST: `POST /api/send/document`
+     */
     sendDocument: TRPCMutationProcedure<{
       input: {
+        /** File name shown to the recipient, e.g. report.pdf */
         filename: string;
         caption?: string | undefined;
+        /** The file, base64-encoded (or give media_url) */
         document_base64?: string | undefined;
+        /** Fetch the file from this http(s) URL instead of sending it as base64 */
         media_url?: string | undefined;
+        /** Guessed from the file name when omitted */
         mime_type?: string | undefined;
+        /** Quote this message (its id); the quote carries its content when the service sent it */
         reply_to?: string | undefined;
+        /** In a group, who wrote the quoted message, when it was not this account (WhatsApp shows the quote under their name) */
         reply_to_sender?: string | undefined;
+        /** People to @mention (phones or JIDs); write @<their number> in the text where the mention goes */
         mentions?: string[] | undefined;
+        /** Phone number in international format, e.g. 573001234567 or +57 300 123 4567 */
         phone?: string | undefined;
+        /** The chat instead of `phone`: a person (…@s.whatsapp.net or …@lid) or a group (…@g.us) */
         chat?: string | undefined;
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
         status: "sent";
         messageID: string;
+        /** ISO 8601 UTC */
         timestamp: string;
+        /** The chat the message went to (a person's JID or a group JID) */
         chat: string;
+        /** The person's phone-number JID, when known (not for groups) */
         phoneJid?: string | undefined;
+        /** The person's LID, when known (not for groups) */
         lid?: string | undefined;
       };
       meta: object;
     }>;
+    /**
+     * Send a text message to a group.
+     *
+     * Optionally quoting `reply_to` and @mentioning members in `mentions`.
+     *
+     * REST: `POST /api/send/group`
+     */
     sendGroup: TRPCMutationProcedure<{
       input: {
+        /** Group JID, e.g. 120363000000@g.us */
         group_jid: string;
         message: string;
+        /** Quote this message (its id); the quote carries its content when the service sent it */
         reply_to?: string | undefined;
+        /** In a group, who wrote the quoted message, when it was not this account (WhatsApp shows the quote under their name) */
         reply_to_sender?: string | undefined;
+        /** People to @mention (phones or JIDs); write @<their number> in the text where the mention goes */
         mentions?: string[] | undefined;
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
         status: "sent";
         messageID: string;
+        /** ISO 8601 UTC */
         timestamp: string;
+        /** The chat the message went to (a person's JID or a group JID) */
         chat: string;
+        /** The person's phone-number JID, when known (not for groups) */
         phoneJid?: string | undefined;
+        /** The person's LID, when known (not for groups) */
         lid?: string | undefined;
       };
       meta: object;
     }>;
   };
   groups: {
+    /**
+     * All joined groups.
+     *
+     * REST: `GET /api/groups`
+     */
     list: TRPCQueryProcedure<{
       input: {
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       } | undefined;
       output: {
         jid: string;
         name: string;
         topic: string;
+        /** Number of participants */
         participants: number;
+        /** ISO 8601 UTC */
         createdAt: string | null;
       }[];
       meta: object;
     }>;
+    /**
+     * One group with its participants and settings.
+     *
+     * REST: `GET /api/groups/{group_jid}`
+     */
     get: TRPCQueryProcedure<{
       input: {
+        /** Group JID, e.g. 120363000000@g.us (URL-encoded or not), or just 120363000000 */
         group_jid: string;
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
         jid: string;
         subject: string;
         description: string | null;
+        /** Who created the group: phone-number JID when known, else the LID */
         owner: string | null;
+        /** ISO 8601 UTC */
         createdAt: string | null;
+        /** ISO 8601 UTC */
         subjectChangedAt: string | null;
+        /** Only admins can send messages */
         announce: boolean;
+        /** Only admins can change the subject, description and picture */
         locked: boolean;
+        /** People joining by invite link wait for an admin to approve them */
         joinApproval: boolean;
+        /** Who can add participants */
         memberAddMode: "admins" | "all_members";
+        /** How WhatsApp addresses members in this group */
         addressingMode: "lid" | "pn";
         size: number;
+        /** Everyone in the group (WhatsApp caps a group at 1024) */
         participants: {
+          /** The phone-number JID when known, else the LID */
           jid: string;
+          /** …@s.whatsapp.net, when WhatsApp or the session knows it */
           phoneJid: string | null;
+          /** …@lid, when known */
           lid: string | null;
+          /** Digits of the phone number, when known */
           phone: string | null;
+          /** superadmin (the creator), admin, or null for a plain member */
           admin: "admin" | "superadmin" | null;
+          /** admin or superadmin */
           isAdmin: boolean;
           isSuperAdmin: boolean;
         }[];
       };
       meta: object;
     }>;
+    /**
+     * Create a group.
+     *
+     * This account becomes its superadmin. `results` says, per participant, who was added and why the others were not.
+     *
+     * REST: `POST /api/groups`
+     */
     create: TRPCMutationProcedure<{
       input: {
         subject: string;
+        /** Phone numbers or person JIDs, 1 to 50 */
         participants: string[];
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
@@ -577,34 +1010,57 @@ export type AppRouter = TRPCBuiltRouter<{
           jid: string;
           subject: string;
           description: string | null;
+          /** Who created the group: phone-number JID when known, else the LID */
           owner: string | null;
+          /** ISO 8601 UTC */
           createdAt: string | null;
+          /** ISO 8601 UTC */
           subjectChangedAt: string | null;
+          /** Only admins can send messages */
           announce: boolean;
+          /** Only admins can change the subject, description and picture */
           locked: boolean;
+          /** People joining by invite link wait for an admin to approve them */
           joinApproval: boolean;
+          /** Who can add participants */
           memberAddMode: "admins" | "all_members";
+          /** How WhatsApp addresses members in this group */
           addressingMode: "lid" | "pn";
           size: number;
+          /** Everyone in the group (WhatsApp caps a group at 1024) */
           participants: {
+            /** The phone-number JID when known, else the LID */
             jid: string;
+            /** …@s.whatsapp.net, when WhatsApp or the session knows it */
             phoneJid: string | null;
+            /** …@lid, when known */
             lid: string | null;
+            /** Digits of the phone number, when known */
             phone: string | null;
+            /** superadmin (the creator), admin, or null for a plain member */
             admin: "admin" | "superadmin" | null;
+            /** admin or superadmin */
             isAdmin: boolean;
             isSuperAdmin: boolean;
           }[];
         };
+        /** Each requested participant: added, or why WhatsApp refused */
         results: {
+          /** The participant as given in the request, as a JID */
           participant: string;
+          /** The phone-number JID when known, else what WhatsApp answered */
           jid: string;
           phoneJid: string | null;
           lid: string | null;
+          /** WhatsApp made the change for this participant */
           ok: boolean;
+          /** WhatsApp's status for this participant: 200, or 403, 404, 408, 409... */
           code: number;
+          /** null when ok; else privacy, not_on_whatsapp, not_a_participant, already_participant, already_admin, not_admin, recently_left, not_allowed, not_authorized, no_request, ... */
           reason: string | null;
+          /** What happened, in a sentence */
           message: string;
+          /** For a privacy refusal: the code of a private invite WhatsApp made for them */
           invite: {
             code: string;
             expiresAt: string | null;
@@ -613,59 +1069,106 @@ export type AppRouter = TRPCBuiltRouter<{
       };
       meta: object;
     }>;
+    /**
+     * Change the subject, description or settings.
+     *
+     * Only the fields given change; answers the group as it is afterwards.
+     *
+     * REST: `PATCH /api/groups/{group_jid}`
+     */
     update: TRPCMutationProcedure<{
       input: {
+        /** Group JID, e.g. 120363000000@g.us (URL-encoded or not), or just 120363000000 */
         group_jid: string;
         subject?: string | undefined;
+        /** null or "" removes it */
         description?: string | null | undefined;
+        /** Only admins can send messages */
         announce?: boolean | undefined;
+        /** Only admins can edit the subject, description and picture */
         locked?: boolean | undefined;
+        /** Joining by invite link needs an admin's approval */
         join_approval?: boolean | undefined;
+        /** Who can add participants */
         member_add_mode?: "admins" | "all_members" | undefined;
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
         jid: string;
         subject: string;
         description: string | null;
+        /** Who created the group: phone-number JID when known, else the LID */
         owner: string | null;
+        /** ISO 8601 UTC */
         createdAt: string | null;
+        /** ISO 8601 UTC */
         subjectChangedAt: string | null;
+        /** Only admins can send messages */
         announce: boolean;
+        /** Only admins can change the subject, description and picture */
         locked: boolean;
+        /** People joining by invite link wait for an admin to approve them */
         joinApproval: boolean;
+        /** Who can add participants */
         memberAddMode: "admins" | "all_members";
+        /** How WhatsApp addresses members in this group */
         addressingMode: "lid" | "pn";
         size: number;
+        /** Everyone in the group (WhatsApp caps a group at 1024) */
         participants: {
+          /** The phone-number JID when known, else the LID */
           jid: string;
+          /** …@s.whatsapp.net, when WhatsApp or the session knows it */
           phoneJid: string | null;
+          /** …@lid, when known */
           lid: string | null;
+          /** Digits of the phone number, when known */
           phone: string | null;
+          /** superadmin (the creator), admin, or null for a plain member */
           admin: "admin" | "superadmin" | null;
+          /** admin or superadmin */
           isAdmin: boolean;
           isSuperAdmin: boolean;
         }[];
       };
       meta: object;
     }>;
+    /**
+     * Add participants.
+     *
+     * WhatsApp answers for each participant: the result says who was changed and, for the others, why not (privacy, not on WhatsApp, already in, ...).
+     *
+     * REST: `POST /api/groups/{group_jid}/participants/add`
+     */
     addParticipants: TRPCMutationProcedure<{
       input: {
+        /** Group JID, e.g. 120363000000@g.us (URL-encoded or not), or just 120363000000 */
         group_jid: string;
+        /** Phone numbers or person JIDs, 1 to 50 */
         participants: string[];
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
         group_jid: string;
+        /** One per requested participant, in the order given */
         results: {
+          /** The participant as given in the request, as a JID */
           participant: string;
+          /** The phone-number JID when known, else what WhatsApp answered */
           jid: string;
           phoneJid: string | null;
           lid: string | null;
+          /** WhatsApp made the change for this participant */
           ok: boolean;
+          /** WhatsApp's status for this participant: 200, or 403, 404, 408, 409... */
           code: number;
+          /** null when ok; else privacy, not_on_whatsapp, not_a_participant, already_participant, already_admin, not_admin, recently_left, not_allowed, not_authorized, no_request, ... */
           reason: string | null;
+          /** What happened, in a sentence */
           message: string;
+          /** For a privacy refusal: the code of a private invite WhatsApp made for them */
           invite: {
             code: string;
             expiresAt: string | null;
@@ -674,23 +1177,41 @@ export type AppRouter = TRPCBuiltRouter<{
       };
       meta: object;
     }>;
+    /**
+     * Remove participants.
+     *
+     * WhatsApp answers for each participant: the result says who was changed and, for the others, why not (privacy, not on WhatsApp, already in, ...).
+     *
+     * REST: `POST /api/groups/{group_jid}/participants/remove`
+     */
     removeParticipants: TRPCMutationProcedure<{
       input: {
+        /** Group JID, e.g. 120363000000@g.us (URL-encoded or not), or just 120363000000 */
         group_jid: string;
+        /** Phone numbers or person JIDs, 1 to 50 */
         participants: string[];
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
         group_jid: string;
+        /** One per requested participant, in the order given */
         results: {
+          /** The participant as given in the request, as a JID */
           participant: string;
+          /** The phone-number JID when known, else what WhatsApp answered */
           jid: string;
           phoneJid: string | null;
           lid: string | null;
+          /** WhatsApp made the change for this participant */
           ok: boolean;
+          /** WhatsApp's status for this participant: 200, or 403, 404, 408, 409... */
           code: number;
+          /** null when ok; else privacy, not_on_whatsapp, not_a_participant, already_participant, already_admin, not_admin, recently_left, not_allowed, not_authorized, no_request, ... */
           reason: string | null;
+          /** What happened, in a sentence */
           message: string;
+          /** For a privacy refusal: the code of a private invite WhatsApp made for them */
           invite: {
             code: string;
             expiresAt: string | null;
@@ -699,23 +1220,41 @@ export type AppRouter = TRPCBuiltRouter<{
       };
       meta: object;
     }>;
+    /**
+     * Make participants admins.
+     *
+     * WhatsApp answers for each participant: the result says who was changed and, for the others, why not (privacy, not on WhatsApp, already in, ...).
+     *
+     * REST: `POST /api/groups/{group_jid}/participants/promote`
+     */
     promoteParticipants: TRPCMutationProcedure<{
       input: {
+        /** Group JID, e.g. 120363000000@g.us (URL-encoded or not), or just 120363000000 */
         group_jid: string;
+        /** Phone numbers or person JIDs, 1 to 50 */
         participants: string[];
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
         group_jid: string;
+        /** One per requested participant, in the order given */
         results: {
+          /** The participant as given in the request, as a JID */
           participant: string;
+          /** The phone-number JID when known, else what WhatsApp answered */
           jid: string;
           phoneJid: string | null;
           lid: string | null;
+          /** WhatsApp made the change for this participant */
           ok: boolean;
+          /** WhatsApp's status for this participant: 200, or 403, 404, 408, 409... */
           code: number;
+          /** null when ok; else privacy, not_on_whatsapp, not_a_participant, already_participant, already_admin, not_admin, recently_left, not_allowed, not_authorized, no_request, ... */
           reason: string | null;
+          /** What happened, in a sentence */
           message: string;
+          /** For a privacy refusal: the code of a private invite WhatsApp made for them */
           invite: {
             code: string;
             expiresAt: string | null;
@@ -724,23 +1263,41 @@ export type AppRouter = TRPCBuiltRouter<{
       };
       meta: object;
     }>;
+    /**
+     * Take admin rights away from participants.
+     *
+     * WhatsApp answers for each participant: the result says who was changed and, for the others, why not (privacy, not on WhatsApp, already in, ...).
+     *
+     * REST: `POST /api/groups/{group_jid}/participants/demote`
+     */
     demoteParticipants: TRPCMutationProcedure<{
       input: {
+        /** Group JID, e.g. 120363000000@g.us (URL-encoded or not), or just 120363000000 */
         group_jid: string;
+        /** Phone numbers or person JIDs, 1 to 50 */
         participants: string[];
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
         group_jid: string;
+        /** One per requested participant, in the order given */
         results: {
+          /** The participant as given in the request, as a JID */
           participant: string;
+          /** The phone-number JID when known, else what WhatsApp answered */
           jid: string;
           phoneJid: string | null;
           lid: string | null;
+          /** WhatsApp made the change for this participant */
           ok: boolean;
+          /** WhatsApp's status for this participant: 200, or 403, 404, 408, 409... */
           code: number;
+          /** null when ok; else privacy, not_on_whatsapp, not_a_participant, already_participant, already_admin, not_admin, recently_left, not_allowed, not_authorized, no_request, ... */
           reason: string | null;
+          /** What happened, in a sentence */
           message: string;
+          /** For a privacy refusal: the code of a private invite WhatsApp made for them */
           invite: {
             code: string;
             expiresAt: string | null;
@@ -749,44 +1306,76 @@ export type AppRouter = TRPCBuiltRouter<{
       };
       meta: object;
     }>;
+    /**
+     * The group's invite link.
+     *
+     * REST: `GET /api/groups/{group_jid}/invite`
+     */
     inviteLink: TRPCQueryProcedure<{
       input: {
+        /** Group JID, e.g. 120363000000@g.us (URL-encoded or not), or just 120363000000 */
         group_jid: string;
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
         group_jid: string;
         code: string;
+        /** https://chat.whatsapp.com/<code> */
         link: string;
       };
       meta: object;
     }>;
+    /**
+     * Revoke the invite link and make a new one.
+     *
+     * REST: `POST /api/groups/{group_jid}/invite/revoke`
+     */
     revokeInvite: TRPCMutationProcedure<{
       input: {
+        /** Group JID, e.g. 120363000000@g.us (URL-encoded or not), or just 120363000000 */
         group_jid: string;
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
         group_jid: string;
         code: string;
+        /** https://chat.whatsapp.com/<code> */
         link: string;
       };
       meta: object;
     }>;
+    /**
+     * Join a group by its invite code or link.
+     *
+     * REST: `POST /api/groups/join`
+     */
     join: TRPCMutationProcedure<{
       input: {
+        /** The invite code, or the link https://chat.whatsapp.com/<code> */
         code: string;
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
+        /** pending_approval: the group's admins must let this account in */
         status: "joined" | "pending_approval";
+        /** The group joined (null while approval is pending) */
         group_jid: string | null;
       };
       meta: object;
     }>;
+    /**
+     * Leave the group.
+     *
+     * REST: `POST /api/groups/{group_jid}/leave`
+     */
     leave: TRPCMutationProcedure<{
       input: {
+        /** Group JID, e.g. 120363000000@g.us (URL-encoded or not), or just 120363000000 */
         group_jid: string;
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
@@ -795,39 +1384,69 @@ export type AppRouter = TRPCBuiltRouter<{
       };
       meta: object;
     }>;
+    /**
+     * People waiting for approval to join.
+     *
+     * In JID order, at most `limit` (1-1000) per call; for the next page pass `after` = the last `jid` of this one. A page shorter than `limit` is the last.
+     *
+     * REST: `GET /api/groups/{group_jid}/requests`
+     */
     joinRequests: TRPCQueryProcedure<{
       input: {
+        /** Group JID, e.g. 120363000000@g.us (URL-encoded or not), or just 120363000000 */
         group_jid: string;
+        /** How many at most (1-1000) */
         limit?: unknown;
+        /** The last jid of the previous page */
         after?: string | undefined;
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
+        /** The phone-number JID when known, else the LID */
         jid: string;
         phoneJid: string | null;
         lid: string | null;
+        /** How they asked: invite_link, non_admin_add, linked_group_join */
         method: string | null;
+        /** ISO 8601 UTC */
         requestedAt: string | null;
       }[];
       meta: object;
     }>;
+    /**
+     * Let people waiting to join in.
+     *
+     * REST: `POST /api/groups/{group_jid}/requests/approve`
+     */
     approveRequests: TRPCMutationProcedure<{
       input: {
+        /** Group JID, e.g. 120363000000@g.us (URL-encoded or not), or just 120363000000 */
         group_jid: string;
+        /** Phone numbers or person JIDs, 1 to 50 */
         participants: string[];
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
         group_jid: string;
+        /** One per requested participant, in the order given */
         results: {
+          /** The participant as given in the request, as a JID */
           participant: string;
+          /** The phone-number JID when known, else what WhatsApp answered */
           jid: string;
           phoneJid: string | null;
           lid: string | null;
+          /** WhatsApp made the change for this participant */
           ok: boolean;
+          /** WhatsApp's status for this participant: 200, or 403, 404, 408, 409... */
           code: number;
+          /** null when ok; else privacy, not_on_whatsapp, not_a_participant, already_participant, already_admin, not_admin, recently_left, not_allowed, not_authorized, no_request, ... */
           reason: string | null;
+          /** What happened, in a sentence */
           message: string;
+          /** For a privacy refusal: the code of a private invite WhatsApp made for them */
           invite: {
             code: string;
             expiresAt: string | null;
@@ -836,23 +1455,39 @@ export type AppRouter = TRPCBuiltRouter<{
       };
       meta: object;
     }>;
+    /**
+     * Turn down people waiting to join.
+     *
+     * REST: `POST /api/groups/{group_jid}/requests/reject`
+     */
     rejectRequests: TRPCMutationProcedure<{
       input: {
+        /** Group JID, e.g. 120363000000@g.us (URL-encoded or not), or just 120363000000 */
         group_jid: string;
+        /** Phone numbers or person JIDs, 1 to 50 */
         participants: string[];
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
         group_jid: string;
+        /** One per requested participant, in the order given */
         results: {
+          /** The participant as given in the request, as a JID */
           participant: string;
+          /** The phone-number JID when known, else what WhatsApp answered */
           jid: string;
           phoneJid: string | null;
           lid: string | null;
+          /** WhatsApp made the change for this participant */
           ok: boolean;
+          /** WhatsApp's status for this participant: 200, or 403, 404, 408, 409... */
           code: number;
+          /** null when ok; else privacy, not_on_whatsapp, not_a_participant, already_participant, already_admin, not_admin, recently_left, not_allowed, not_authorized, no_request, ... */
           reason: string | null;
+          /** What happened, in a sentence */
           message: string;
+          /** For a privacy refusal: the code of a private invite WhatsApp made for them */
           invite: {
             code: string;
             expiresAt: string | null;
@@ -863,26 +1498,47 @@ export type AppRouter = TRPCBuiltRouter<{
     }>;
   };
   contacts: {
+    /**
+     * Contacts known to the device.
+     *
+     * In JID order, each person once, at most 1000 per call. For the next page pass `after` = the last `jid` of this one; a page shorter than `limit` is the last. `search` keeps contacts whose name, push name, business name or phone contains every word (case and accents ignored).
+     *
+     * REST: `GET /api/contacts`
+     */
     list: TRPCQueryProcedure<{
       input: {
+        /** How many at most (1-1000) */
         limit?: unknown;
+        /** The last jid of the previous page */
         after?: string | undefined;
+        /** Words to find in the name, push name, business name or phone */
         search?: string | undefined;
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       } | undefined;
       output: {
+        /** Phone-number JID when known, else the LID */
         jid: string;
         lid: string | null;
+        /** Digits, when known */
         phone: string | null;
+        /** Name saved in the phone's address book */
         name: string | null;
+        /** The contact's own push name */
         notify: string | null;
         verifiedName: string | null;
       }[];
       meta: object;
     }>;
+    /**
+     * Check whether phone numbers are on WhatsApp.
+     *
+     * REST: `POST /api/check-phone`
+     */
     checkPhones: TRPCMutationProcedure<{
       input: {
         phones: string[];
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
@@ -894,124 +1550,208 @@ export type AppRouter = TRPCBuiltRouter<{
     }>;
   };
   chats: {
+    /**
+     * Chats, newest activity first.
+     *
+     * Each chat with its number, LID, name, unread count and last message; at most 200 per call. For the next (older) page pass `after` = this page's `next`.
+     *
+     * REST: `GET /api/chats`
+     */
     list: TRPCQueryProcedure<{
       input: {
+        /** How many at most (1-200, default 50) */
         limit?: unknown;
+        /** The previous page's `next` */
         after?: string | undefined;
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
         chats: {
+          /** The chat: a person's phone-number JID (their LID when the number is unknown), or a group JID */
           jid: string;
           isGroup: boolean;
+          /** The person's number (digits); null for groups and unknown numbers */
           phone: string | null;
+          /** The person's LID, when known */
           lid: string | null;
+          /** The group subject, or the person's name (address book, else push name) */
           name: string | null;
           unreadCount: number;
+          /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
           lastActivityAt: string;
           lastMessage: {
+            /** Sender: phone-number JID when known, else the LID */
             from: string;
+            /** Chat JID: the sender for a direct chat, the group JID for a group */
             chat: string;
             messageID: string;
             pushName: string;
+            /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
             timestamp: string;
+            /** Text, or the caption of a media message ("" when none) */
             text: string;
             isGroup: boolean;
             type: "text" | "image" | "video" | "document" | "audio" | "sticker" | "location" | "contact" | "reaction" | "other";
+            /** For messages this account sent: pending, sent (WhatsApp has it), delivered, read, played (voice notes), or error. Received messages are delivered, read once read here or on the phone */
             status: "error" | "sent" | "read" | "pending" | "delivered" | "played";
             edited: boolean;
+            /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
             editedAt: string | null;
+            /** Deleted for everyone by its sender: text and caption are emptied */
             deleted: boolean;
+            /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
             deletedAt: string | null;
+            /** This message's place in its chat: pass it as `before` or `after` to list from here */
             cursor: string;
             caption?: string | undefined;
             mimetype?: string | undefined;
             fileName?: string | undefined;
             fromMe?: boolean | undefined;
+            /** The sender as a LID, when WhatsApp addressed them by LID */
             fromLid?: string | undefined;
+            /** Group messages this account sent: who received and read it */
             receipts?: {
+              /** A group member: phone-number JID when known, else the LID */
               jid: string;
+              /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
               deliveredAt: string | null;
+              /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
               readAt: string | null;
             }[] | undefined;
           } | null;
         }[];
+        /** Pass as `after` for the next (older) page; null on the last */
         next: string | null;
       };
       meta: object;
     }>;
+    /**
+     * A chat's stored messages.
+     *
+     * Oldest first, at most 200 per call: the newest messages, or with `before` the page just older than a cursor, with `after` the page just newer (both: the messages between). Filters: `type`, `sender` (in groups), `since` and `until`. Each message carries its status, whether it was edited or deleted, and its own `cursor`.
+     *
+     * REST: `GET /api/chats/{jid}/messages`
+     */
     messages: TRPCQueryProcedure<{
       input: {
+        /** The chat: a person's JID or phone number, or a group JID */
         jid: string;
+        /** How many at most (1-200, default 50) */
         limit?: unknown;
+        /** Messages older than this cursor */
         before?: string | undefined;
+        /** Messages newer than this cursor */
         after?: string | undefined;
+        /** Only messages of this type */
         type?: "text" | "image" | "video" | "document" | "audio" | "sticker" | "location" | "contact" | "reaction" | "other" | undefined;
+        /** Only messages from this person (a JID or a phone number) */
         sender?: string | undefined;
+        /** Only messages sent at or after this time: ISO 8601, e.g. 2026-06-09T12:00:00Z */
         since?: string | undefined;
+        /** Only messages sent at or before this time: ISO 8601, e.g. 2026-06-09T12:00:00Z */
         until?: string | undefined;
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
+        /** Oldest first */
         messages: {
+          /** Sender: phone-number JID when known, else the LID */
           from: string;
+          /** Chat JID: the sender for a direct chat, the group JID for a group */
           chat: string;
           messageID: string;
           pushName: string;
+          /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
           timestamp: string;
+          /** Text, or the caption of a media message ("" when none) */
           text: string;
           isGroup: boolean;
           type: "text" | "image" | "video" | "document" | "audio" | "sticker" | "location" | "contact" | "reaction" | "other";
+          /** For messages this account sent: pending, sent (WhatsApp has it), delivered, read, played (voice notes), or error. Received messages are delivered, read once read here or on the phone */
           status: "error" | "sent" | "read" | "pending" | "delivered" | "played";
           edited: boolean;
+          /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
           editedAt: string | null;
+          /** Deleted for everyone by its sender: text and caption are emptied */
           deleted: boolean;
+          /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
           deletedAt: string | null;
+          /** This message's place in its chat: pass it as `before` or `after` to list from here */
           cursor: string;
           caption?: string | undefined;
           mimetype?: string | undefined;
           fileName?: string | undefined;
           fromMe?: boolean | undefined;
+          /** The sender as a LID, when WhatsApp addressed them by LID */
           fromLid?: string | undefined;
+          /** Group messages this account sent: who received and read it */
           receipts?: {
+            /** A group member: phone-number JID when known, else the LID */
             jid: string;
+            /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
             deliveredAt: string | null;
+            /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
             readAt: string | null;
           }[] | undefined;
         }[];
+        /** Pass as `before` for the page just older than this one; null when nothing older is stored (a page listed with `after` always has one) */
         older: string | null;
+        /** Pass as `after` for the page just newer; null when the page ends at the newest stored (to poll for new messages, pass the last message's `cursor` as `after`) */
         newer: string | null;
       };
       meta: object;
     }>;
+    /**
+     * One stored message.
+     *
+     * REST: `GET /api/messages/{id}`
+     */
     message: TRPCQueryProcedure<{
       input: {
+        /** The message id */
         id: string;
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
+        /** Sender: phone-number JID when known, else the LID */
         from: string;
+        /** Chat JID: the sender for a direct chat, the group JID for a group */
         chat: string;
         messageID: string;
         pushName: string;
+        /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
         timestamp: string;
+        /** Text, or the caption of a media message ("" when none) */
         text: string;
         isGroup: boolean;
         type: "text" | "image" | "video" | "document" | "audio" | "sticker" | "location" | "contact" | "reaction" | "other";
+        /** For messages this account sent: pending, sent (WhatsApp has it), delivered, read, played (voice notes), or error. Received messages are delivered, read once read here or on the phone */
         status: "error" | "sent" | "read" | "pending" | "delivered" | "played";
         edited: boolean;
+        /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
         editedAt: string | null;
+        /** Deleted for everyone by its sender: text and caption are emptied */
         deleted: boolean;
+        /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
         deletedAt: string | null;
+        /** This message's place in its chat: pass it as `before` or `after` to list from here */
         cursor: string;
         caption?: string | undefined;
         mimetype?: string | undefined;
         fileName?: string | undefined;
         fromMe?: boolean | undefined;
+        /** The sender as a LID, when WhatsApp addressed them by LID */
         fromLid?: string | undefined;
+        /** Group messages this account sent: who received and read it */
         receipts?: {
+          /** A group member: phone-number JID when known, else the LID */
           jid: string;
+          /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
           deliveredAt: string | null;
+          /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
           readAt: string | null;
         }[] | undefined;
       };
@@ -1019,76 +1759,138 @@ export type AppRouter = TRPCBuiltRouter<{
     }>;
   };
   webhook: {
+    /**
+     * Current webhook URL, filter and delivery counters.
+     *
+     * REST: `GET /api/webhook`
+     */
     get: TRPCQueryProcedure<{
       input: {
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       } | undefined;
       output: {
+        /** Waiting for their first or next attempt (including those being sent now) */
         pending: number;
         delivered: number;
+        /** Given up: too old (and tried at least once), or the webhook URL was cleared */
         failed: number;
         url: string | null;
+        /** Event names delivered; null means all */
         events: ("message" | "qr" | "logged_out" | "connected" | "disconnected" | "webhook_failed" | "webhook_test")[] | null;
+        /** Whether deliveries are signed (X-Wsgo-Signature); the secret itself is never shown */
         secretSet: boolean;
       };
       meta: object;
     }>;
+    /**
+     * Set the webhook URL for incoming messages and events.
+     *
+     * REST: `POST /api/webhook`
+     */
     set: TRPCMutationProcedure<{
       input: {
+        /** Where to POST events; null or "" turns webhooks off */
         url: string | null;
+        /** Only deliver these events (omit to keep, null for all) */
         events?: ("message" | "qr" | "logged_out" | "connected" | "disconnected" | "webhook_failed" | "webhook_test")[] | null | undefined;
+        /** HMAC secret for X-Wsgo-Signature (omit to keep, null to clear) */
         secret?: string | null | undefined;
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
+        /** Waiting for their first or next attempt (including those being sent now) */
         pending: number;
         delivered: number;
+        /** Given up: too old (and tried at least once), or the webhook URL was cleared */
         failed: number;
         url: string | null;
+        /** Event names delivered; null means all */
         events: ("message" | "qr" | "logged_out" | "connected" | "disconnected" | "webhook_failed" | "webhook_test")[] | null;
+        /** Whether deliveries are signed (X-Wsgo-Signature); the secret itself is never shown */
         secretSet: boolean;
       };
       meta: object;
     }>;
+    /**
+     * Recent webhook deliveries, newest first.
+     *
+     * The outbox: what is waiting, what was delivered (kept 7 days) and what was given up (kept 30 days), with attempts and the last error.
+     *
+     * REST: `GET /api/webhook/deliveries`
+     */
     deliveries: TRPCQueryProcedure<{
       input: {
+        /** Only deliveries in this state (pending includes those being sent now) */
         status?: "pending" | "delivered" | "failed" | "delivering" | undefined;
+        /** How many deliveries at most */
         limit?: unknown;
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
+        /** The X-Wsgo-Delivery header: the same on every attempt */
         id: string;
+        /** Event name, e.g. message */
         event: string;
+        /** pending (waiting for an attempt), delivering (being sent now), delivered, or failed (given up) */
         status: "pending" | "delivered" | "failed" | "delivering";
+        /** HTTP attempts made so far */
         attempts: number;
+        /** HTTP status of the last attempt's answer; null before the first, or after a network error or timeout */
         lastStatus: number | null;
+        /** Why the last failed attempt failed (kept after a later success) */
         lastError: string | null;
+        /** When a pending delivery is tried next; null once delivered or failed */
         nextAttemptAt: string | null;
+        /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
         createdAt: string;
+        /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
         deliveredAt: string | null;
       }[];
       meta: object;
     }>;
+    /**
+     * Send a test event to the webhook.
+     *
+     * Records a webhook_test event, delivered through the outbox like any other (whatever the events filter); follow it with GET /api/webhook/deliveries.
+     *
+     * REST: `POST /api/webhook/test`
+     */
     test: TRPCMutationProcedure<{
       input: {
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       } | undefined;
       output: {
+        /** Its X-Wsgo-Delivery header, and its id in GET /api/webhook/deliveries */
         deliveryId: string;
       };
       meta: object;
     }>;
   };
   events: {
+    /**
+     * Recent events, newest first.
+     *
+     * The rolling log (newest 500 by default): messages, connections, disconnections, QR codes, logouts, webhook failures.
+     *
+     * REST: `GET /api/events`
+     */
     list: TRPCQueryProcedure<{
       input: {
+        /** How many events at most */
         limit?: unknown;
+        /** Only events of this type, e.g. message */
         type?: string | undefined;
+        /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
         id: number;
         type: string;
+        /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
         timestamp: string;
         data: Record<string, unknown>;
       }[];

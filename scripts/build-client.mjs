@@ -8,13 +8,15 @@
 // client/router.d.ts declares `AppRouter` as a TRPCBuiltRouter of TRPCQueryProcedure /
 // TRPCMutationProcedure / TRPCSubscriptionProcedure, the only types it takes from @trpc/server
 // (a peer of @trpc/client anyway), and every other export of src/client.ts (Status, event payloads...).
+// The router is also loaded (under tsx) for what only its runtime definition holds: each procedure's
+// REST route and summary and its fields' descriptions, written as JSDoc for editors to show.
 //
 //   node scripts/build-client.mjs            writes client/router.d.ts and client/package.json
 //   node scripts/build-client.mjs --check    exits 1, naming the file, when either is out of date
 //   --entry <file> --out <dir>               another public-types module (tests use a fixture router)
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import ts from 'typescript'
 
@@ -34,20 +36,26 @@ function compilerOptions() {
   return { ...parsed.options, noEmit: true }
 }
 
+/** A JSDoc comment at `pad`, or '' for no text. */
+function jsdoc(text, pad) {
+  const lines = text.trim().replace(/\*\//g, '*\\/').split('\n')
+  if (!lines.join('')) return ''
+  return lines.length === 1 ? `${pad}/** ${lines[0]} */\n` : `${pad}/**\n${lines.map((l) => `${pad} *${l ? ` ${l}` : ''}`).join('\n')}\n${pad} */\n`
+}
+
 /**
  * Prints types as standalone TypeScript: object types are written out member by member (zod's
  * inferred types, Serialize<...>, aliases of the server's modules all become plain `{...}`), and
- * only the TypeScript library's own types (Date, Record, AsyncIterable...) are named.
+ * only the TypeScript library's own types (Date, Record, AsyncIterable...) are named. `docs` maps a
+ * property's path as the printer names it (`messages.sendText input.phone`) to its description,
+ * which the types alone do not carry.
  */
-function createPrinter(program) {
+function createPrinter(program, docs = new Map()) {
   const checker = program.getTypeChecker()
   const isLibSymbol = (symbol) =>
     symbol?.declarations?.length > 0 && symbol.declarations.every((d) => program.isSourceFileDefaultLibrary(d.getSourceFile()))
   const propertyName = (name) => (/^[A-Za-z_$][\w$]*$/.test(name) ? name : JSON.stringify(name))
-  const docOf = (symbol, pad) => {
-    const text = ts.displayPartsToString(symbol.getDocumentationComment(checker)).trim()
-    return text ? `${pad}/** ${text.replace(/\*\//g, '*\\/').replace(/\n/g, `\n${pad} * `)} */\n` : ''
-  }
+  const docOf = (symbol, pad, where) => jsdoc(ts.displayPartsToString(symbol.getDocumentationComment(checker)) || (docs.get(where) ?? ''), pad)
 
   function print(type, where, indent = '', stack = []) {
     const f = type.flags
@@ -138,7 +146,7 @@ function createPrinter(program) {
     for (const property of checker.getPropertiesOfType(type)) {
       const optional = property.flags & ts.SymbolFlags.Optional ? '?' : ''
       const propertyType = checker.getTypeOfSymbol(property)
-      lines.push(`${docOf(property, pad)}${pad}${propertyName(property.name)}${optional}: ${print(propertyType, `${where}.${property.name}`, pad, stack)};`)
+      lines.push(`${docOf(property, pad, `${where}.${property.name}`)}${pad}${propertyName(property.name)}${optional}: ${print(propertyType, `${where}.${property.name}`, pad, stack)};`)
     }
     return lines.length ? `{\n${lines.join('\n')}\n${indent}}` : '{}'
   }
@@ -149,12 +157,69 @@ function createPrinter(program) {
 const PROCEDURE_TYPES = { query: 'TRPCQueryProcedure', mutation: 'TRPCMutationProcedure', subscription: 'TRPCSubscriptionProcedure' }
 
 /** The declarations for a public-types module whose `AppRouter` export is a tRPC router. */
-export function renderDeclarations(entry) {
+/**
+ * What the router's runtime definition knows and its types do not: each procedure's REST route and
+ * summary (its OpenAPI meta) and the descriptions of its zod fields, keyed as the printer names them.
+ */
+export async function routerDocs(routerModule) {
+  const { register } = await import('tsx/esm/api')
+  const unregister = register()
+  try {
+    const { appRouter } = await import(pathToFileURL(routerModule).href)
+    const procedures = new Map()
+    const fields = new Map()
+    for (const [name, procedure] of Object.entries(appRouter._def.procedures)) {
+      const openapi = procedure._def.meta?.openapi
+      if (openapi) {
+        const summary = [openapi.summary && `${openapi.summary.replace(/\.$/, '')}.`, openapi.description].filter(Boolean).join('\n\n')
+        procedures.set(name, `${summary}\n\nREST: \`${openapi.method} ${openapi.path}\``.trim())
+      }
+      for (const input of procedure._def.inputs ?? []) collectFieldDocs(input, `${name} input`, fields)
+      if (procedure._def.output) collectFieldDocs(procedure._def.output, `${name} output`, fields)
+    }
+    return { procedures, fields }
+  } finally {
+    await unregister()
+  }
+}
+
+/** The zod schema inside optional/nullable/default/readonly/pipe wrappers, with the first description met on the way. */
+function unwrapZod(schema) {
+  let description
+  let current = schema
+  for (let depth = 0; current && depth < 20; depth++) {
+    description ??= current.description
+    const def = current._zod?.def
+    const next = def?.innerType ?? (def?.type === 'pipe' ? def.in : undefined)
+    if (!next) break
+    current = next
+  }
+  return { schema: current, description }
+}
+
+function collectFieldDocs(schema, where, fields) {
+  const { schema: inner } = unwrapZod(schema)
+  const def = inner?._zod?.def
+  if (!def) return
+  if (def.type === 'object') {
+    for (const [key, field] of Object.entries(def.shape)) {
+      const { description } = unwrapZod(field)
+      if (description && !fields.has(`${where}.${key}`)) fields.set(`${where}.${key}`, description)
+      collectFieldDocs(field, `${where}.${key}`, fields)
+    }
+  } else if (def.type === 'array') {
+    collectFieldDocs(def.element, `${where}[]`, fields)
+  } else if (def.type === 'union') {
+    for (const option of def.options) collectFieldDocs(option, where, fields)
+  }
+}
+
+export function renderDeclarations(entry, docs = { procedures: new Map(), fields: new Map() }) {
   const program = ts.createProgram([entry], compilerOptions())
   const source = program.getSourceFile(entry)
   const errors = ts.getPreEmitDiagnostics(program, source)
   if (errors.length) throw new Error(ts.formatDiagnostics(errors, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => '\n' }))
-  const { checker, print } = createPrinter(program)
+  const { checker, print } = createPrinter(program, docs.fields)
   const exports = checker.getExportsOfModule(checker.getSymbolAtLocation(source))
   const typeOfExport = (symbol) => checker.getDeclaredTypeOfSymbol(symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol)
   const member = (type, name, where) => {
@@ -177,22 +242,23 @@ export function renderDeclarations(entry) {
     const lines = []
     for (const entrySymbol of checker.getPropertiesOfType(record)) {
       const child = checker.getTypeOfSymbol(entrySymbol)
-      const path = `${where}.${entrySymbol.name}`
+      const at = `${where}.${entrySymbol.name}`
       // Sub-routers sit in a router's record as plain records; procedures carry a _def.
       if (!child.getProperty('_def')) {
-        lines.push(`${pad}${entrySymbol.name}: ${printRecord(child, path, pad)};`)
+        lines.push(`${pad}${entrySymbol.name}: ${printRecord(child, at, pad)};`)
         continue
       }
-      const def = member(child, '_def', path)
-      const kind = checker.typeToString(member(def, 'type', path)).replace(/"/g, '')
+      const def = member(child, '_def', at)
+      const kind = checker.typeToString(member(def, 'type', at)).replace(/"/g, '')
       const procedureType = PROCEDURE_TYPES[kind]
-      if (!procedureType) throw new UnprintableType(`${path}: unknown procedure type ${kind}`)
+      if (!procedureType) throw new UnprintableType(`${at}: unknown procedure type ${kind}`)
       used.add(procedureType)
-      const types = member(def, '$types', path)
+      const types = member(def, '$types', at)
       const inner = `${pad}  `
-      const input = print(member(types, 'input', path), `${path} input`, inner)
-      const output = print(member(types, 'output', path), `${path} output`, inner)
-      lines.push(`${pad}${entrySymbol.name}: ${procedureType}<{\n${inner}input: ${input};\n${inner}output: ${output};\n${inner}meta: object;\n${pad}}>;`)
+      const name = at.slice('AppRouter.'.length)
+      const input = print(member(types, 'input', at), `${name} input`, inner)
+      const output = print(member(types, 'output', at), `${name} output`, inner)
+      lines.push(`${jsdoc(docs.procedures.get(name) ?? '', pad)}${pad}${entrySymbol.name}: ${procedureType}<{\n${inner}input: ${input};\n${inner}output: ${output};\n${inner}meta: object;\n${pad}}>;`)
     }
     return `{\n${lines.join('\n')}\n${indent}}`
   }
@@ -251,11 +317,13 @@ export function renderPackageJson() {
   return `${JSON.stringify(pkg, null, 2)}\n`
 }
 
-function main() {
+async function main() {
   const { values } = parseArgs({ options: { check: { type: 'boolean' }, entry: { type: 'string' }, out: { type: 'string' } } })
   const entry = path.resolve(values.entry ?? path.join(root, 'src/client.ts'))
   const out = path.resolve(values.out ?? path.join(root, 'client'))
-  const files = { 'router.d.ts': renderDeclarations(entry) }
+  // The service's own router is also loaded, for its routes and field descriptions.
+  const docs = values.entry ? undefined : await routerDocs(path.join(root, 'src/routers/index.ts'))
+  const files = { 'router.d.ts': renderDeclarations(entry, docs) }
   if (!values.entry) files['package.json'] = renderPackageJson()
   let stale = 0
   for (const [name, text] of Object.entries(files)) {
@@ -281,7 +349,7 @@ function main() {
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   try {
-    main()
+    await main()
   } catch (error) {
     console.error(error instanceof UnprintableType ? `build:client: ${error.message}` : error)
     process.exitCode = 1
