@@ -81,7 +81,9 @@ export function changesOf({ update }: WAMessageUpdate): MessageChange[] {
 
 /** A message's data with new content (an edit): type, text, caption, file details as toMessageEvent reads them. */
 export function withContent(data: MessageData, content: WAMessageContent, context: IncomingContext): MessageData {
-  const fresh = toMessageEvent({ key: { id: data.messageID, remoteJid: data.chat, fromMe: Boolean(data.fromMe) }, message: content, messageTimestamp: 0 }, context)
+  // Only the content is read; the key just has to be one toMessageEvent accepts (a group's names its author).
+  const key = { id: data.messageID, remoteJid: data.chat, fromMe: Boolean(data.fromMe), ...(data.isGroup && { participant: data.from }) }
+  const fresh = toMessageEvent({ key, message: content, messageTimestamp: 0 }, context)
   if (!fresh) return data
   const { type, text, caption, mimetype, fileName } = fresh
   const { caption: _c, mimetype: _m, fileName: _f, ...rest } = data
