@@ -26,6 +26,7 @@ import { IncomingMessages } from './incoming.js'
 import { printQrInTerminal } from './qr-terminal.js'
 import type { ConnectionState, GroupSummary, LastDisconnect, SentMessage, SessionStatus } from './shapes.js'
 import type { SentMessageStore } from './sent-messages.js'
+import type { MessageStore } from '../messages/store.js'
 import { retryDelay } from '../backoff.js'
 import { nextStepAfterClose } from './reconnect-policy.js'
 import { SendQueue } from './send-queue.js'
@@ -41,6 +42,8 @@ export interface ConnectionDependencies {
   contacts: ContactBook
   events: EventLog
   sentMessages: SentMessageStore
+  /** Keeps every message and chat (src/messages/store.ts). */
+  messages?: MessageStore
   /** Extra Baileys options (e.g. a fetch agent), merged over the service's own. */
   socketOptions?: Partial<UserFacingSocketConfig>
   /** Print each new QR code in the terminal (the default for `npm start`). */
@@ -186,6 +189,7 @@ export class WhatsAppConnection {
     await this.credsWrites
     await this.ingest
     await this.heldKeys?.flush().catch((error) => this.log.error({ err: error }, 'writing the last Signal keys failed'))
+    await this.deps.messages?.settled()
     // Stopped for good (the session moves to another process, or is deleted): from here on the auth
     // state is the next owner's alone.
     await this.deps.auth.close()
@@ -394,6 +398,7 @@ export class WhatsAppConnection {
     }
     const socket = makeWASocket(socketConfig)
     this.socket = socket
+    this.deps.messages?.attach(socket)
     const current = () => generation === this.generation
 
     socket.ev.on('creds.update', () => {

@@ -6,6 +6,7 @@ import type { UserFacingSocketConfig } from '@whiskeysockets/baileys'
 import type { Config } from '../config.js'
 import { ApiError } from '../errors.js'
 import { EventLog } from '../events/log.js'
+import { MessageHistory } from '../messages/history.js'
 import type { Logger } from '../logger.js'
 import type { Db } from '../store/database.js'
 import { Outbox } from '../webhooks/outbox.js'
@@ -31,6 +32,8 @@ export class Session {
   readonly webhook: WebhookSettings
   readonly outbox: Outbox
   readonly worker: WebhookWorker
+  /** Chats and stored messages, read from the store (any process answers). */
+  readonly history: MessageHistory
   private parts: Promise<WhatsAppParts> | undefined
   private owned = false
   /** own() and disown() run one at a time, in call order. */
@@ -44,6 +47,7 @@ export class Session {
     this.outbox = new Outbox(db, name)
     this.events = new EventLog(db, name, config.EVENT_LOG_LIMIT, this.outbox)
     this.webhook = new WebhookSettings(db, name, config.WEBHOOK_SECRET)
+    this.history = new MessageHistory(db, name)
     // EventLog writes the outbox row with the event and wakes the worker that delivers it.
     this.worker = new WebhookWorker(this.outbox, this.webhook, this.events, logger, workerOptionsFrom(config))
     this.events.useOutbox({ wants: (type) => this.webhook.wants(type), notify: () => this.worker.notify() })

@@ -15,7 +15,7 @@ export type HistoryContent = {
 	/** default INITIAL_BOOTSTRAP; PUSH_NAME carries only `pushNames`, the others only `conversations` */
 	syncType?: HistorySyncType
 	/** chats; Baileys makes a contact of each (`name` from displayName/name) */
-	conversations?: { id: string; name?: string; pnJid?: string; lidJid?: string }[]
+	conversations?: { id: string; name?: string; pnJid?: string; lidJid?: string; unreadCount?: number; messages?: proto.IWebMessageInfo[] }[]
 	/** contacts' own display names (Baileys: contacts with `notify`) */
 	pushNames?: { id: string; pushName: string }[]
 	lidMappings?: { pn: string; lid: string }[]
@@ -32,7 +32,9 @@ export function historySyncMessage(content: HistoryContent): proto.IMessage {
 			name: chat.name,
 			displayName: chat.name,
 			pnJid: chat.pnJid,
-			lidJid: chat.lidJid
+			lidJid: chat.lidJid,
+			unreadCount: chat.unreadCount,
+			messages: (chat.messages ?? []).map((message, i) => ({ message, msgOrderId: i + 1 }))
 		})),
 		pushnames: (content.pushNames ?? []).map(({ id, pushName }) => ({ id, pushname: pushName })),
 		phoneNumberToLidMappings: (content.lidMappings ?? []).map(({ pn, lid }) => ({ pnJid: pn, lidJid: lid }))
