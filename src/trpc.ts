@@ -8,7 +8,7 @@ import { initTRPC } from '@trpc/server'
 import { middlewareMarker, type MiddlewareResult } from '@trpc/server/unstable-core-do-not-import'
 import type { OpenApiMeta } from 'trpc-to-openapi'
 import { z } from 'zod'
-import { ApiError, describeError, validationError } from './errors.js'
+import { ApiError, describeError, validationError, type ErrorCode } from './errors.js'
 import type { Services } from './services.js'
 import { DEFAULT_SESSION, isSessionName, sessionNameSchema } from './session/names.js'
 
@@ -31,6 +31,13 @@ export interface Meta extends OpenApiMeta {
    * the session; 'any' answers it in whichever process received it (reads of the store).
    */
   runsOn?: 'owner' | 'any'
+  /**
+   * The error codes this procedure raises itself, beyond those every procedure of its kind can
+   * answer (src/http/openapi-errors.ts computes those): the OpenAPI document lists their statuses.
+   */
+  errors?: ErrorCode[]
+  /** A whole request and response for the OpenAPI document, where field examples do not compose one. */
+  examples?: { input?: unknown; output?: unknown }
 }
 
 const t = initTRPC
@@ -38,6 +45,9 @@ const t = initTRPC
   .meta<Meta>()
   .create({
     isDev: false,
+    // Subscriptions (events.onEvent) ping an idle stream, so proxies keep it open and the client
+    // reconnects (resuming from the last event id) when the pings stop.
+    sse: { ping: { enabled: true, intervalMs: 15_000 }, client: { reconnectAfterInactivityMs: 40_000 } },
     errorFormatter({ shape, error }) {
       const { body } = describeError(error)
       // Same sentence and code as the REST body; `issues` name the bad fields.

@@ -1,6 +1,7 @@
 // Input schemas shared by several routers: phone numbers, JIDs and base64 files, validated and
 // normalised where the request enters, so handlers only see clean values.
 import { z } from 'zod'
+import { isoTimestamp } from '../events/types.js'
 
 /**
  * `+57 300 123 4567`, `573001234567`, `00573001234567`, `(57) 300-123.4567` -> `573001234567`.
@@ -14,10 +15,18 @@ export function normalizePhone(raw: string): string | undefined {
 
 export const PHONE_RULE = 'expected a phone number in international format: 7 to 15 digits, optionally with +, spaces, dashes or parentheses'
 
+// What normalizePhone accepts, as a pattern the OpenAPI document can carry: separators (white
+// space, - . ( )) anywhere, then `+` or `00` or neither, then 7 to 15 digits. The lookahead keeps
+// `00` from counting as digits when it is the prefix. A test checks it agrees with normalizePhone.
+const SEP = String.raw`[\s\-.()]*`
+export const PHONE_PATTERN = new RegExp(String.raw`^${SEP}(?:\+${SEP}|0${SEP}0${SEP}|(?!0${SEP}0))(?:\d${SEP}){7,15}$`)
+
 /** A phone number, normalised to digits. */
 export const phoneSchema = z
   .string()
-  .describe('Phone number in international format, e.g. 573001234567 or +57 300 123 4567')
+  .regex(PHONE_PATTERN, PHONE_RULE)
+  .describe('Phone number in international format, e.g. 573001234567 or +57 300 123 4567: 7 to 15 digits, optionally after + or 00, with spaces, dashes, dots or parentheses between them')
+  .meta({ examples: ['573001234567'] })
   .transform((raw, ctx) => {
     const digits = normalizePhone(raw)
     if (!digits) {
@@ -33,21 +42,28 @@ export const groupJidSchema = z
   .string()
   .regex(/^[\d-]+@g\.us$/, 'expected a group JID such as 120363000000@g.us')
   .describe('Group JID, e.g. 120363000000@g.us')
+  .meta({ examples: ['120363000000000001@g.us'] })
 
-export const messageTextSchema = z.string().min(1, 'the message is empty').max(65_536)
+export const messageTextSchema = z.string().min(1, 'the message is empty').max(65_536).meta({ examples: ['Hello!'] })
 
 export const sendResultSchema = z
   .object({
     status: z.literal('sent'),
-    messageID: z.string(),
-    timestamp: z.string().describe('ISO 8601 UTC'),
+    messageID: z.string().meta({ examples: ['3EB0C431C26A1916E07A'] }),
+    timestamp: isoTimestamp,
   })
   .meta({ id: 'SendResult' })
 
 const BASE64 = /^[A-Za-z0-9+/\-_]*={0,2}$/
 
+/** A 1x1 PNG: the example of every base64 image field. */
+export const TINY_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg=='
+
 /** Base64 (standard or URL-safe, optionally a `data:...;base64,` URL) decoded to bytes. */
-export const base64FileSchema = z.string().transform((raw, ctx) => {
+export const base64FileSchema = z
+  .string()
+  .meta({ contentEncoding: 'base64', examples: [TINY_PNG] })
+  .transform((raw, ctx) => {
   const text = raw.replace(/^data:[^;,]*;base64,/, '').replace(/\s+/g, '')
   if (text.length === 0 || !BASE64.test(text) || text.replace(/=+$/, '').length % 4 === 1) {
     ctx.addIssue({ code: 'custom', message: 'expected base64-encoded file content' })
@@ -90,7 +106,7 @@ export function documentTypeFor(fileName: string): string {
   return DOCUMENT_TYPES[extension] ?? 'application/octet-stream'
 }
 
-export const mimeTypeSchema = z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, 'expected a MIME type such as image/jpeg')
+export const mimeTypeSchema = z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, 'expected a MIME type such as image/jpeg').meta({ examples: ['image/jpeg'] })
 
 // ---- what every message send shares (issue 15) ----------------------------------------------
 
@@ -100,6 +116,7 @@ export const chatJidSchema = z
   .trim()
   .regex(/^(\d{5,20}@(s\.whatsapp\.net|lid)|[\d-]{5,40}@g\.us)$/, 'expected a chat JID: 573001234567@s.whatsapp.net, 123456789@lid or 120363000000@g.us')
   .describe('The chat instead of `phone`: a person (…@s.whatsapp.net or …@lid) or a group (…@g.us)')
+  .meta({ examples: ['573001234567@s.whatsapp.net'] })
 
 /** `phone` or `chat`: one of the two is required (checked by the handler, which names `phone`). */
 export const targetFields = {
@@ -111,6 +128,7 @@ export const targetFields = {
 export const personSchema = z
   .string()
   .describe('A phone number (573001234567) or a person JID (…@s.whatsapp.net, …@lid)')
+  .meta({ examples: ['573001234567'] })
   .transform((raw, ctx) => {
     const text = raw.trim()
     if (/^\d{5,20}@(s\.whatsapp\.net|lid)$/.test(text)) return text
@@ -125,6 +143,7 @@ export const messageIdSchema = z
   .trim()
   .regex(/^[\w-]{1,128}$/, 'expected a WhatsApp message id such as 3EB0ABC123')
   .describe('A message id, as returned by a send (messageID) or carried by a webhook event')
+  .meta({ examples: ['3EB0C431C26A1916E07A'] })
 
 /** The options every message send takes besides its content. */
 export const messageOptionFields = {
@@ -145,6 +164,8 @@ export const mediaUrlSchema = z
   .max(4096)
   .refine((url) => /^https?:\/\//i.test(url) && URL.canParse(url), 'expected an http:// or https:// URL')
   .describe('Fetch the file from this http(s) URL instead of sending it as base64')
+  // The document states the rule the refine checks (a JSON Schema pattern has no flags: both cases spelt).
+  .meta({ format: 'uri', pattern: '^[Hh][Tt][Tt][Pp][Ss]?://', examples: ['https://example.com/photo.jpg'] })
 
 /** What a message send answers: the contract's three fields, and where the message went. */
 export const messageSentSchema = sendResultSchema

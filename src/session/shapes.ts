@@ -8,7 +8,7 @@ export const connectionStates = ['connecting', 'qr', 'open', 'closed', 'logged_o
 export const stateSchema = z.enum(connectionStates)
 export type ConnectionState = z.infer<typeof stateSchema>
 
-export const lastDisconnectSchema = z.object({ code: z.number().nullable(), reason: z.string(), at: z.string() })
+export const lastDisconnectSchema = z.object({ code: z.number().nullable(), reason: z.string(), at: isoTimestamp })
 export type LastDisconnect = z.infer<typeof lastDisconnectSchema>
 
 export const storeStatusSchema = z
@@ -16,7 +16,7 @@ export const storeStatusSchema = z
     status: z.enum(['ok', 'degraded']).describe('degraded: the database cannot be written or reached; the service retries it on its own'),
     cause: z.enum(storeFaultKinds).nullable().describe('unreachable, read-only, full, io, removed (the SQLite file was deleted while running); null when ok'),
     reason: z.string().nullable().describe('The cause in a sentence, with the database\'s own words'),
-    since: z.string().nullable().describe('When the store became degraded (ISO 8601 UTC)'),
+    since: isoTimestamp.nullable().describe('When the store became degraded (ISO 8601 UTC)'),
   })
   .meta({ id: 'StoreStatus' })
 export type StoreStatus = z.infer<typeof storeStatusSchema>
@@ -25,8 +25,8 @@ export const statusSchema = z
   .object({
     connected: z.boolean().describe('The WebSocket to WhatsApp is up (also while showing a QR)'),
     loggedIn: z.boolean().describe('Paired and logged in: messages can be sent'),
-    device: z.string().describe('This linked device\'s JID, e.g. 573000000:1@s.whatsapp.net ("" before pairing)'),
-    pushName: z.string(),
+    device: z.string().describe('This linked device\'s JID, e.g. 573000000:1@s.whatsapp.net ("" before pairing)').meta({ examples: ['573000000000:1@s.whatsapp.net'] }),
+    pushName: z.string().meta({ examples: ['Shop'] }),
     platform: z.string().describe('The phone\'s platform as WhatsApp reports it, e.g. smba, android'),
     state: stateSchema.describe(
       'connecting, qr (waiting for a scan), open, closed, logged_out, standby (no process owns the session right now: it is moving to another process)',
@@ -42,8 +42,8 @@ export const groupSchema = z
     jid: z.string(),
     name: z.string(),
     topic: z.string(),
-    participants: z.number().int().describe('Number of participants'),
-    createdAt: z.string().nullable().describe('ISO 8601 UTC'),
+    participants: z.number().int().min(0).describe('Number of participants'),
+    createdAt: isoTimestamp.nullable().describe('ISO 8601 UTC'),
   })
   .meta({ id: 'Group' })
 export type GroupSummary = z.infer<typeof groupSchema>
@@ -62,7 +62,7 @@ export type ContactView = z.infer<typeof contactSchema>
 
 /** What a send returns besides `status: "sent"`. */
 export const sentMessageSchema = z.object({
-  messageID: z.string(),
+  messageID: z.string().meta({ examples: ['3EB0C431C26A1916E07A'] }),
   timestamp: isoTimestamp,
 })
 export type SentMessage = z.infer<typeof sentMessageSchema>
