@@ -11,6 +11,11 @@ export interface WsgoClientOptions {
   url: string
   /** API_KEY, or a session's key: sent as the X-API-Key header (and as api_key on subscriptions). */
   apiKey?: string
+  /**
+   * The session (WhatsApp number) every call acts on unless its input names one; `default` when
+   * not given. A session's own key reaches that session only.
+   */
+  session?: string
   /** More headers for every request. */
   headers?: Record<string, string>
   /** Several calls made together go in one HTTP request (default true). */

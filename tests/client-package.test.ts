@@ -26,14 +26,15 @@ function scratchProject(): string {
   const packed = spawnSync('npm', ['pack', '--json', '--pack-destination', dir], { cwd: path.join(root, 'client'), encoding: 'utf8' })
   assert.equal(packed.status, 0, packed.stderr)
   const [info] = JSON.parse(packed.stdout) as [{ filename: string; files: { path: string }[] }]
-  assert.deepEqual(info.files.map((f) => f.path).sort(), ['README.md', 'index.d.ts', 'index.mjs', 'package.json', 'router.d.ts'])
+  assert.deepEqual(info.files.map((f) => f.path).sort(), ['README.md', 'index.d.ts', 'index.mjs', 'package.json', 'procedures.mjs', 'router.d.ts'])
   const project = path.join(dir, 'consumer')
   const installed = path.join(project, 'node_modules/@wsgo-ts/client')
   mkdirSync(installed, { recursive: true })
   const untar = spawnSync('tar', ['-xzf', path.join(dir, info.filename), '-C', installed, '--strip-components=1'], { encoding: 'utf8' })
   assert.equal(untar.status, 0, untar.stderr)
   mkdirSync(path.join(project, 'node_modules/@trpc'), { recursive: true })
-  for (const name of ['@trpc/client', '@trpc/server', 'typescript']) symlinkSync(path.join(root, 'node_modules', name), path.join(project, 'node_modules', name))
+  // eventsource: an EventSource for subscriptions in Node 20, used by the run-time tests only.
+  for (const name of ['@trpc/client', '@trpc/server', 'typescript', 'eventsource']) symlinkSync(path.join(root, 'node_modules', name), path.join(project, 'node_modules', name))
   writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }))
   return project
 }
@@ -290,5 +291,50 @@ process.stdout.write(JSON.stringify(result))
     assert.equal(typeof result.status.state, 'string')
     assert.deepEqual(result.wrong, { errorCode: 'UNAUTHORIZED', httpStatus: 401, paths: [] })
     assert.deepEqual(result.none, { errorCode: 'UNAUTHORIZED', httpStatus: 401, paths: [] })
+  })
+
+  test('subscribes to the event stream over SSE, the key carried as api_key', { timeout: 60_000 }, async () => {
+    const result = (await runInProject(
+      `const { EventSource } = await import('eventsource')
+      const admin = createWsgoClient({ url: process.env.WSGO_URL, apiKey: process.env.KEY })
+      await admin.webhook.set.mutate({ url: 'http://127.0.0.1:9/hook' })
+      const { deliveryId } = await admin.webhook.test.mutate()
+      const stream = (apiKey) => new Promise((resolve) => {
+        const client = createWsgoClient({ url: process.env.WSGO_URL, apiKey, EventSource })
+        const timer = setTimeout(() => { sub.unsubscribe(); resolve('no event') }, 20_000)
+        const sub = client.events.onEvent.subscribe({ types: ['webhook_test'], lastEventId: '0' }, {
+          onData(event) { clearTimeout(timer); sub.unsubscribe(); resolve({ id: event.id, type: event.data.type, message: event.data.data.message }) },
+          onError(error) { clearTimeout(timer); sub.unsubscribe(); resolve(isWsgoClientError(error) ? { errorCode: error.data?.errorCode } : String(error)) },
+        })
+      })
+      return { deliveryId, event: await stream(process.env.KEY), wrongKey: await stream('wrong') }`,
+      { WSGO_URL: keyed.url, KEY },
+    )) as { deliveryId: string; event: { id: string; type: string; message: string }; wrongKey: unknown }
+    assert.match(result.event.id, /^\d+$/)
+    assert.equal(result.event.type, 'webhook_test')
+    assert.equal(typeof result.event.message, 'string')
+    assert.deepEqual(result.wrongKey, { errorCode: 'UNAUTHORIZED' })
+  })
+
+  test('a client given a session acts on it, with that session\'s own key, unless a call names another', { timeout: 60_000 }, async () => {
+    const result = (await runInProject(
+      `const admin = createWsgoClient({ url: process.env.WSGO_URL, apiKey: process.env.KEY })
+      await admin.sessions.create.mutate({ name: 'sales' })
+      const { key } = await admin.sessions.createKey.mutate({ session: 'sales' })
+      const sales = createWsgoClient({ url: process.env.WSGO_URL, apiKey: key, session: 'sales' })
+      return {
+        health: await sales.health.check.query(),
+        status: await sales.session.status.query(),
+        webhook: await sales.webhook.get.query(),
+        other: await failure(sales.session.status.query({ session: 'default' })),
+        unbound: await failure(createWsgoClient({ url: process.env.WSGO_URL, apiKey: key }).session.status.query()),
+      }`,
+      { WSGO_URL: keyed.url, KEY },
+    )) as { health: unknown; status: { loggedIn: boolean }; webhook: { url: unknown }; other: unknown; unbound: unknown }
+    assert.deepEqual(result.health, { status: 'ok' })
+    assert.equal(result.status.loggedIn, false)
+    assert.equal(result.webhook.url, null)
+    assert.deepEqual(result.other, { errorCode: 'FORBIDDEN', httpStatus: 403, paths: [] })
+    assert.deepEqual(result.unbound, { errorCode: 'FORBIDDEN', httpStatus: 403, paths: [] })
   })
 })
