@@ -1,9 +1,10 @@
-// A session's webhook: GET/POST /api/webhook, GET /api/webhook/deliveries, POST /api/webhook/test.
+// A session's webhook: GET/POST /api/webhook, GET /api/webhook/deliveries, POST
+// /api/webhook/deliveries/{id}/redeliver and /api/webhook/deliveries/redeliver, POST /api/webhook/test.
 import { z } from 'zod'
 import { ApiError } from '../errors.js'
 import { eventTypeSchema } from '../events/types.js'
 import type { Session } from '../session/session.js'
-import { deliveryCountsSchema, deliverySchema, deliveryStatuses } from '../webhooks/outbox.js'
+import { deliveryCountsSchema, deliverySchema, deliveryStatuses, finishedStatuses } from '../webhooks/outbox.js'
 import { router, sessionProcedure, withSession } from '../trpc.js'
 
 const webhookUrl = z
@@ -14,13 +15,21 @@ const webhookUrl = z
 export const webhookStateSchema = deliveryCountsSchema.extend({
   url: z.string().nullable(),
   events: z.array(eventTypeSchema).nullable().describe('Event names delivered; null means all'),
-  secretSet: z.boolean().describe('Whether deliveries are signed (X-Wsgo-Signature); the secret itself is never shown'),
+  secretSet: z.boolean().describe('Whether deliveries are signed (X-Wsgo-Signature, X-Wsgo-Signature-V2); the secret itself is never shown'),
+})
+
+const deliveryId = z.string().min(1).max(100).describe('A delivery id: its X-Wsgo-Delivery header')
+
+const redeliveredSchema = z.object({
+  id: z.string(),
+  previousStatus: z.enum(finishedStatuses),
+  status: z.literal('pending'),
 })
 
 export const webhookChangeSchema = z.object({
   url: webhookUrl,
   events: z.array(eventTypeSchema).nullable().optional().describe('Only deliver these events (omit to keep, null for all)'),
-  secret: z.string().max(512).nullable().optional().describe('HMAC secret for X-Wsgo-Signature (omit to keep, null to clear)'),
+  secret: z.string().max(512).nullable().optional().describe('HMAC secret for X-Wsgo-Signature and X-Wsgo-Signature-V2 (omit to keep, null to clear)'),
 })
 export type WebhookChange = z.infer<typeof webhookChangeSchema>
 
@@ -62,7 +71,9 @@ export const webhooksRouter = router({
         method: 'GET',
         path: '/api/webhook/deliveries',
         summary: 'Recent webhook deliveries, newest first',
-        description: 'The outbox: what is waiting, what was delivered (kept 7 days) and what was given up (kept 30 days), with attempts and the last error.',
+        description:
+          'The outbox: what is waiting, what was delivered (kept 7 days) and what was given up or refused for good (failed, dead: kept 30 days), with attempts and the last error. ' +
+          'For the next (older) page pass `before` = the last id of this page.',
         tags: ['Webhooks'],
       },
       runsOn: 'any',
@@ -71,10 +82,69 @@ export const webhooksRouter = router({
       withSession({
         status: z.enum(deliveryStatuses).optional().describe('Only deliveries in this state (pending includes those being sent now)'),
         limit: z.coerce.number().int().min(1).max(1000).default(100).describe('How many deliveries at most'),
+        before: deliveryId.optional().describe('Only deliveries older than this one: the last id of the previous page'),
       }),
     )
     .output(z.array(deliverySchema))
-    .query(({ ctx, input }) => ctx.session.outbox.list(input)),
+    .query(async ({ ctx, input }) => {
+      const { outbox } = ctx.session
+      const beforeSeq = input.before === undefined ? undefined : await outbox.seqOf(input.before)
+      if (input.before !== undefined && beforeSeq === undefined) {
+        throw new ApiError('VALIDATION_ERROR', 'Invalid input: before', { issues: [{ path: 'before', message: 'no delivery of this session has this id (it may have been pruned)' }] })
+      }
+      return outbox.list({ status: input.status, limit: input.limit, beforeSeq })
+    }),
+
+  // On the owner: its worker is told at once that rows are due.
+  redeliver: sessionProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/api/webhook/deliveries/{id}/redeliver',
+        summary: 'Send a delivery again',
+        description:
+          'Puts a dead, failed or delivered delivery back in line with the same id (X-Wsgo-Delivery) and its place in the order: pending, due now, its attempts and age counted afresh. ' +
+          'A delivery still pending or being sent is a 409; an unknown id a 404.',
+        tags: ['Webhooks'],
+      },
+    })
+    .input(withSession({ id: deliveryId }))
+    .output(redeliveredSchema)
+    .mutation(async ({ ctx, input }) => {
+      const result = await ctx.session.outbox.redeliver(input.id, new Date())
+      if ('error' in result) {
+        if (result.error === 'missing') throw new ApiError('NOT_FOUND', `No webhook delivery ${input.id} in this session (it may have been pruned)`)
+        throw new ApiError('CONFLICT', `Webhook delivery ${input.id} is already waiting for an attempt (pending or being sent)`)
+      }
+      ctx.session.worker.redelivered()
+      return { id: input.id, previousStatus: result.from, status: 'pending' as const }
+    }),
+
+  redeliverMany: sessionProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/api/webhook/deliveries/redeliver',
+        summary: 'Send many deliveries again',
+        description:
+          'Puts back in line, oldest first, the deliveries of one status (dead, failed or delivered) queued at or after `since`, at most `limit` per call (call again while `count` equals `limit`). ' +
+          'Each keeps its id and its place in the order.',
+        tags: ['Webhooks'],
+      },
+    })
+    .input(
+      withSession({
+        status: z.enum(finishedStatuses).describe('Which deliveries: dead, failed or delivered'),
+        since: z.iso.datetime({ offset: true, message: 'expected an ISO 8601 date-time, e.g. 2026-06-09T12:00:00Z' }).optional().describe('Only those queued at or after this time'),
+        limit: z.number().int().min(1).max(10_000).default(1_000).describe('How many at most in this call'),
+      }),
+    )
+    .output(z.object({ count: z.number().int().describe('How many were put back in line') }))
+    .mutation(async ({ ctx, input }) => {
+      const count = await ctx.session.outbox.redeliverMany({ status: input.status, since: input.since === undefined ? undefined : new Date(input.since), limit: input.limit }, new Date())
+      if (count > 0) ctx.session.worker.redelivered()
+      return { count }
+    }),
 
   test: sessionProcedure
     .meta({

@@ -1,6 +1,6 @@
-// One HTTP attempt at a delivery: the exact payload bytes, the wsgo headers and signature, a timeout,
-// and the answer sorted into what the worker does next (done, retry, turn the webhook off, or
-// leave it for later because the service is stopping).
+// One HTTP attempt at a delivery: the exact payload bytes, the wsgo headers and signatures, a timeout,
+// and the answer sorted into what the worker does next (done, retry, give the delivery up as dead,
+// turn the webhook off, or leave it for later because the service is stopping).
 import { createHmac } from 'node:crypto'
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
@@ -27,9 +27,10 @@ export type AttemptResult =
   | { outcome: 'gone'; status: 410; error: string }
   /**
    * Any other answer, a network error or a timeout: retried later. `retryAfterMs`: how long a 429
-   * or 503 asked to be left alone (its Retry-After header), if it said.
+   * or 503 asked to be left alone (its Retry-After header), if it said. `refused`: the receiver
+   * refused this request for good (see isRefusal); after a few such answers the delivery is dead.
    */
-  | { outcome: 'failed'; status: number | null; error: string; retryAfterMs?: number }
+  | { outcome: 'failed'; status: number | null; error: string; retryAfterMs?: number; refused?: true }
   | { outcome: 'aborted'; error: string }
 
 /** `sha256=<hex HMAC-SHA256 of the raw body>`, the X-Wsgo-Signature value. */
@@ -37,15 +38,39 @@ export function signatureOf(secret: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`
 }
 
-export function deliveryHeaders(attempt: Pick<Attempt, 'deliveryId' | 'event' | 'payload' | 'secret'>): Record<string, string> {
+/**
+ * `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`, the X-Wsgo-Signature-V2 value (the
+ * scheme of Stripe and Slack). X-Wsgo-Signature signs the body alone, so a captured request stays
+ * valid forever; this one signs the time of the attempt with it, so a receiver that refuses a `t`
+ * too far from its clock refuses replays. Each attempt is signed afresh with its own time.
+ */
+export function timedSignatureOf(secret: string, body: string, timestamp: number): string {
+  return `t=${timestamp},v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`
+}
+
+export function deliveryHeaders(attempt: Pick<Attempt, 'deliveryId' | 'event' | 'payload' | 'secret'>, now = Date.now()): Record<string, string> {
+  const timestamp = Math.floor(now / 1000)
   const headers: Record<string, string> = {
     'Content-Type': 'application/json',
     'User-Agent': USER_AGENT,
     'X-Wsgo-Event': attempt.event,
     'X-Wsgo-Delivery': attempt.deliveryId,
+    'X-Wsgo-Timestamp': String(timestamp),
   }
-  if (attempt.secret !== undefined) headers['X-Wsgo-Signature'] = signatureOf(attempt.secret, attempt.payload)
+  if (attempt.secret !== undefined) {
+    headers['X-Wsgo-Signature'] = signatureOf(attempt.secret, attempt.payload)
+    headers['X-Wsgo-Signature-V2'] = timedSignatureOf(attempt.secret, attempt.payload, timestamp)
+  }
   return headers
+}
+
+/**
+ * A 4xx that says "this request will never be accepted", as opposed to "not now": 408 (timeout),
+ * 409 (conflict), 425 (too early) and 429 (too many requests) are worth retrying; 410 turns the
+ * webhook off (worker.ts).
+ */
+export function isRefusal(status: number): boolean {
+  return status >= 400 && status < 500 && ![408, 409, 410, 425, 429].includes(status)
 }
 
 const TIMEOUT = Symbol('timeout')
@@ -65,7 +90,7 @@ export async function attemptDelivery(attempt: Attempt): Promise<AttemptResult> 
     if (status >= 300 && status < 400) {
       return { outcome: 'failed', status, error: `HTTP ${status} redirect${location ? ` to ${location}` : ''} not followed: set the final URL as the webhook` }
     }
-    const failed = { outcome: 'failed', status, error: `HTTP ${status}${excerpt(text)}` } as const
+    const failed = { outcome: 'failed', status, error: `HTTP ${status}${excerpt(text)}`, ...(isRefusal(status) && { refused: true as const }) } as const
     const retryAfterMs = status === 429 || status === 503 ? parseRetryAfter(retryAfter) : undefined
     return retryAfterMs === undefined ? failed : { ...failed, retryAfterMs }
   } catch (error) {

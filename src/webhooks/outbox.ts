@@ -12,8 +12,11 @@ import type { NewDelivery, OutboxRow, OutboxTable } from '../events/log.js'
 import { isoTimestamp } from '../events/types.js'
 import type { Db } from '../store/database.js'
 
-export const deliveryStatuses = ['pending', 'delivering', 'delivered', 'failed'] as const
+export const deliveryStatuses = ['pending', 'delivering', 'delivered', 'failed', 'dead'] as const
 export type DeliveryStatus = (typeof deliveryStatuses)[number]
+/** What a redeliver puts back in line: a delivery that is no longer waiting for an attempt. */
+export const finishedStatuses = ['delivered', 'failed', 'dead'] as const
+export type FinishedStatus = (typeof finishedStatuses)[number]
 
 /** What the worker needs of a claimed row to send it and settle it. */
 export const claimedRowSchema = z.object({
@@ -32,6 +35,7 @@ export const deliveryCountsSchema = z.object({
   pending: z.number().int().describe('Waiting for their first or next attempt (including those being sent now)'),
   delivered: z.number().int(),
   failed: z.number().int().describe('Given up: too old (and tried at least once), or the webhook URL was cleared'),
+  dead: z.number().int().describe('Refused for good by the receiver (a 4xx other than 408, 409, 410, 425, 429) a few times in a row'),
 })
 export type DeliveryCounts = z.infer<typeof deliveryCountsSchema>
 
@@ -39,12 +43,14 @@ export const deliverySchema = z
   .object({
     id: z.string().describe('The X-Wsgo-Delivery header: the same on every attempt'),
     event: z.string().describe('Event name, e.g. message'),
-    status: z.enum(deliveryStatuses).describe('pending (waiting for an attempt), delivering (being sent now), delivered, or failed (given up)'),
+    status: z
+      .enum(deliveryStatuses)
+      .describe('pending (waiting for an attempt), delivering (being sent now), delivered, failed (given up), or dead (refused for good by the receiver)'),
     attempts: z.number().int().describe('HTTP attempts made so far'),
     lastStatus: z.number().int().nullable().describe("HTTP status of the last attempt's answer; null before the first, or after a network error or timeout"),
     lastError: z.string().nullable().describe('Why the last failed attempt failed (kept after a later success)'),
     nextAttemptAt: isoTimestamp.nullable().describe('When a pending delivery is tried next; null once delivered or failed'),
-    createdAt: isoTimestamp,
+    createdAt: isoTimestamp.describe('When the delivery was queued: its event, or its last redeliver'),
     deliveredAt: isoTimestamp.nullable(),
   })
   .meta({ id: 'WebhookDelivery' })
@@ -114,6 +120,11 @@ export class Outbox implements OutboxTable {
     await this.db.webhookDelivery.updateMany({ where: { seq }, data: { status: 'failed', ...failure } })
   }
 
+  /** Refused for good: kept, with the receiver's status and answer, until someone redelivers it. */
+  async markDead(seq: number, failure: { attempts: number; lastStatus: number | null; lastError: string }): Promise<void> {
+    await this.db.webhookDelivery.updateMany({ where: { seq }, data: { status: 'dead', ...failure } })
+  }
+
   async retryLater(seq: number, nextAttemptAt: Date, failure: { attempts: number; lastStatus: number | null; lastError: string }): Promise<void> {
     await this.db.webhookDelivery.updateMany({ where: { seq }, data: { status: 'pending', nextAttemptAt, ...failure } })
   }
@@ -149,7 +160,7 @@ export class Outbox implements OutboxTable {
   }
 
   /** Keeps rows of a final status bounded: older than `keepMs` go, and all but the newest `keep`. */
-  async prune(status: 'delivered' | 'failed', keepMs: number, keep: number): Promise<number> {
+  async prune(status: FinishedStatus, keepMs: number, keep: number): Promise<number> {
     const where = { session: this.session, status }
     const old = await this.db.webhookDelivery.deleteMany({ where: { ...where, createdAt: { lt: new Date(Date.now() - keepMs) } } })
     // The newest `keep` stay: find the first row beyond them and delete from there down.
@@ -161,14 +172,73 @@ export class Outbox implements OutboxTable {
   async counts(): Promise<DeliveryCounts> {
     const groups = await this.db.webhookDelivery.groupBy({ by: ['status'], where: { session: this.session }, _count: { _all: true } })
     const count = (status: DeliveryStatus) => groups.find((g) => g.status === status)?._count._all ?? 0
-    return { pending: count('pending') + count('delivering'), delivered: count('delivered'), failed: count('failed') }
+    return { pending: count('pending') + count('delivering'), delivered: count('delivered'), failed: count('failed'), dead: count('dead') }
   }
 
-  /** Recent deliveries, newest first. `pending` also matches deliveries being sent right now. */
-  async list(options: { status?: DeliveryStatus | undefined; limit: number }): Promise<Delivery[]> {
+  /**
+   * The oldest delivery still waiting (pending or being sent), for an outbox depth/lag gauge:
+   * null when none waits. One indexed read.
+   */
+  async oldestWaiting(): Promise<Date | null> {
+    const row = await this.db.webhookDelivery.findFirst({
+      where: { session: this.session, status: { in: ['pending', 'delivering'] } },
+      orderBy: { seq: 'asc' },
+      select: { createdAt: true },
+    })
+    return row?.createdAt ?? null
+  }
+
+  /**
+   * Puts one finished delivery back in line with the same id and its place in the order (its seq):
+   * pending, due now, its attempts counted afresh and its age too (createdAt), so that an old
+   * delivery gets its retries rather than being given up at its first failure. Returns what it
+   * was, or why it could not: `missing` (no such delivery in this session) or `waiting` (it is
+   * pending or being sent already).
+   */
+  async redeliver(id: string, now: Date): Promise<{ from: FinishedStatus } | { error: 'missing' | 'waiting' }> {
+    const row = await this.db.webhookDelivery.findFirst({ where: { session: this.session, id }, select: { seq: true, status: true } })
+    if (!row) return { error: 'missing' }
+    const from = finishedStatuses.find((status) => status === row.status)
+    if (!from) return { error: 'waiting' }
+    // The status test keeps it atomic against another redeliver (or a prune) meanwhile.
+    const { count } = await this.db.webhookDelivery.updateMany({ where: { seq: row.seq, status: from }, data: this.requeued(now) })
+    return count === 1 ? { from } : { error: 'waiting' }
+  }
+
+  /**
+   * Puts back in line, oldest first, up to `limit` finished deliveries of one status queued at or
+   * after `since` (all when not given); returns how many.
+   */
+  async redeliverMany(options: { status: FinishedStatus; since?: Date | undefined; limit: number }, now: Date): Promise<number> {
+    const rows = await this.db.webhookDelivery.findMany({
+      where: { session: this.session, status: options.status, ...(options.since && { createdAt: { gte: options.since } }) },
+      orderBy: { seq: 'asc' },
+      take: options.limit,
+      select: { seq: true },
+    })
+    if (rows.length === 0) return 0
+    const { count } = await this.db.webhookDelivery.updateMany({ where: { seq: { in: rows.map((row) => row.seq) }, status: options.status }, data: this.requeued(now) })
+    return count
+  }
+
+  private requeued(now: Date) {
+    return { status: 'pending', attempts: 0, nextAttemptAt: now, createdAt: now, deliveredAt: null }
+  }
+
+  /** The position of a delivery in the order (a page cursor); undefined when this session has none by that id. */
+  async seqOf(id: string): Promise<number | undefined> {
+    const row = await this.db.webhookDelivery.findFirst({ where: { session: this.session, id }, select: { seq: true } })
+    return row?.seq
+  }
+
+  /**
+   * Recent deliveries, newest first; with `beforeSeq`, the page older than it. `pending` also
+   * matches deliveries being sent right now.
+   */
+  async list(options: { status?: DeliveryStatus | undefined; limit: number; beforeSeq?: number | undefined }): Promise<Delivery[]> {
     const status = options.status === 'pending' ? { in: ['pending', 'delivering'] } : options.status
     const rows = await this.db.webhookDelivery.findMany({
-      where: { session: this.session, ...(status !== undefined && { status }) },
+      where: { session: this.session, ...(status !== undefined && { status }), ...(options.beforeSeq !== undefined && { seq: { lt: options.beforeSeq } }) },
       orderBy: { seq: 'desc' },
       take: options.limit,
       omit: { payload: true },

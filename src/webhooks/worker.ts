@@ -18,6 +18,12 @@
 // given up with that one attempt. The cost: after an outage longer than maxAgeMs the aged backlog
 // is tried one row at a time before it is dropped.
 //
+// A poison delivery does not hold the queue for long: an answer that refuses it for good (a 4xx
+// other than 408, 409, 410, 425 and 429: deliver.ts isRefusal) `deadAfterAttempts` times makes it
+// `dead`, kept with the receiver's status and answer, and the rows behind it go on. Anything else
+// (5xx, timeouts, a receiver down) keeps the order and waits, up to maxAgeMs. A dead or failed
+// delivery goes back in line, same id, same place in the order, through redeliver (outbox.ts).
+//
 // A 410 Gone turns the webhook off but is not a clear: the refused row and the backlog stay pending
 // (and are not aged out) until a URL is set, which sends them, oldest first. Events recorded while
 // the webhook is off are not queued at all (there is no receiver to filter for). Clearing the URL
@@ -40,6 +46,25 @@ import { attemptDelivery, type AttemptResult } from './deliver.js'
 import type { WebhookSettings } from './settings.js'
 import type { ClaimedRow, Outbox } from './outbox.js'
 
+/** One settled attempt, for whoever measures deliveries (metrics): plain data, heard synchronously. */
+export interface AttemptOutcome {
+  session: string
+  event: string
+  /**
+   * delivered; retry (failed, tried again later); dead (refused for good); failed (given up: too
+   * old); gone (410, webhook turned off); aborted (the worker stopped: not counted as an attempt).
+   */
+  outcome: 'delivered' | 'retry' | 'dead' | 'failed' | 'gone' | 'aborted'
+  /** The answer's status, null after a network error or a timeout (or when aborted). */
+  status: number | null
+  /** '2xx', '3xx', '4xx', '5xx', or 'error' (no answer). */
+  statusClass: '2xx' | '3xx' | '4xx' | '5xx' | 'error'
+  /** The attempt's duration. */
+  ms: number
+  /** From the delivery's queueing (its event, or its redeliver) to this answer. */
+  sinceQueuedMs: number
+}
+
 type Row = ClaimedRow
 
 const DAY = 24 * 60 * 60_000
@@ -55,6 +80,8 @@ export interface WorkerOptions {
   retryMaxMs: number
   /** A delivery not done this long after its event is given up (WEBHOOK_MAX_AGE_MS). */
   maxAgeMs: number
+  /** A delivery refused for good (isRefusal) this many times in a row is dead. Default 3. */
+  deadAfterAttempts?: number
   /** Longest sleep between two looks at the outbox. Default 1 s. */
   pollMs?: number
   /** How often expired deliveries are given up and old rows pruned. Default 60 s. */
@@ -64,7 +91,7 @@ export interface WorkerOptions {
   /** Delivered rows are kept this long (default 7 days) and at most this many (default 10,000). */
   keepDeliveredMs?: number
   keepDelivered?: number
-  /** Failed rows, the record of what was lost: 30 days, 10,000 by default. */
+  /** Failed and dead rows, the record of what was lost: 30 days, 10,000 each by default. */
   keepFailedMs?: number
   keepFailed?: number
   /** Random source for the jitter (tests). */
@@ -113,6 +140,7 @@ export class WebhookWorker implements OutboxTaker {
   private housekeepingTimer: NodeJS.Timeout | undefined
   private housekeepingRun: Promise<void> | undefined
   private unsubscribe: (() => void) | undefined
+  private readonly attemptListeners = new Set<(outcome: AttemptOutcome) => void>()
 
   constructor(
     private readonly outbox: Outbox,
@@ -130,6 +158,7 @@ export class WebhookWorker implements OutboxTaker {
       keepDelivered: 10_000,
       keepFailedMs: 30 * DAY,
       keepFailed: 10_000,
+      deadAfterAttempts: 3,
       random: Math.random,
       ...options,
     }
@@ -138,6 +167,21 @@ export class WebhookWorker implements OutboxTaker {
   /** Whether only the oldest pending delivery is being tried (the receiver failed its last attempt). */
   get backingOff(): boolean {
     return this.backoff
+  }
+
+  /** Hears every settled attempt (metrics); returns the unsubscribe. */
+  onAttempt(listener: (outcome: AttemptOutcome) => void): () => void {
+    this.attemptListeners.add(listener)
+    return () => this.attemptListeners.delete(listener)
+  }
+
+  /**
+   * Deliveries were put back in line (redeliver): they may be due before anything the worker
+   * knows of, and older than what it would hand over.
+   */
+  redelivered(): void {
+    this.mayHaveMore = true
+    this.notify()
   }
 
   /** Starts delivering; may be called again after stop() (e.g. when this process becomes the lease holder). */
@@ -351,10 +395,26 @@ export class WebhookWorker implements OutboxTaker {
     // The mode changes before anything awaits, so no pump in between claims by the old mode (nor
     // sends more to a receiver that answered 410 while the URL is being turned off).
     if (result.outcome === 'failed' || result.outcome === 'gone') this.backoff = true
-    await this.settle(row, url, result, Math.round(performance.now() - started))
+    const ms = Math.round(performance.now() - started)
+    const outcome = await this.settle(row, url, result, ms)
+    this.tell(row, result, outcome, ms)
   }
 
-  private async settle(row: Row, url: string, result: AttemptResult, ms: number): Promise<void> {
+  private tell(row: Row, result: AttemptResult, outcome: AttemptOutcome['outcome'], ms: number): void {
+    if (this.attemptListeners.size === 0) return
+    const status = 'status' in result ? result.status : null
+    const statusClass = status === null ? 'error' : (`${Math.min(5, Math.max(2, Math.floor(status / 100)))}xx` as AttemptOutcome['statusClass'])
+    const told: AttemptOutcome = { session: this.outbox.session, event: row.event, outcome, status, statusClass, ms, sinceQueuedMs: Date.now() - row.createdAt.getTime() }
+    for (const listener of this.attemptListeners) {
+      try {
+        listener(told)
+      } catch (error) {
+        this.logger.error({ err: error }, 'a webhook attempt listener failed')
+      }
+    }
+  }
+
+  private async settle(row: Row, url: string, result: AttemptResult, ms: number): Promise<AttemptOutcome['outcome']> {
     const attempts = row.attempts + 1
     const log = { deliveryId: row.id, event: row.event, attempts, ms }
     switch (result.outcome) {
@@ -367,11 +427,11 @@ export class WebhookWorker implements OutboxTaker {
           this.backoff = false
           this.logger.info({ deliveryId: row.id }, 'webhook receiver answers again: resuming normal delivery')
         }
-        return
+        return 'delivered'
       }
       case 'aborted': {
         await this.outbox.unclaim([row.seq])
-        return
+        return 'aborted'
       }
       case 'gone': {
         // The receiver refused the endpoint, not this event: the row stays the oldest pending one,
@@ -380,17 +440,25 @@ export class WebhookWorker implements OutboxTaker {
         // Only if nobody set another URL while this attempt was out.
         await this.settings.turnOffAfterGone(url)
         this.logger.warn({ ...log, receiver: originOf(url) }, 'webhook receiver answered 410 Gone: webhook turned off; pending deliveries wait for a new URL')
-        return
+        return 'gone'
       }
       case 'failed': {
         const now = Date.now()
         const deadline = row.createdAt.getTime() + this.options.maxAgeMs
         const failure = { attempts, lastStatus: result.status, lastError: result.error }
+        if (result.refused && attempts >= this.options.deadAfterAttempts) {
+          // The receiver will never take this one: set aside, and the next oldest is tried now (in
+          // backoff it is the next probe, due since its event).
+          await this.outbox.markDead(row.seq, failure)
+          this.logger.error({ ...log, error: result.error }, 'webhook delivery refused for good: dead (POST /api/webhook/deliveries/{id}/redeliver sends it again)')
+          await this.reportFailure(row, attempts, result.error)
+          return 'dead'
+        }
         if (now >= deadline) {
           await this.outbox.markFailed(row.seq, failure)
           this.logger.error({ ...log, error: result.error }, 'webhook delivery given up')
           await this.reportFailure(row, attempts, result.error)
-          return
+          return 'failed'
         }
         const delay = retryDelay(attempts, { minMs: this.options.retryMinMs, maxMs: this.options.retryMaxMs }, this.options.random)
         // The last try happens at the deadline rather than never; but not sooner than the receiver
@@ -399,7 +467,7 @@ export class WebhookWorker implements OutboxTaker {
         const nextAttemptAt = new Date(Math.max(Math.min(now + delay, deadline), now + asked))
         await this.outbox.retryLater(row.seq, nextAttemptAt, failure)
         this.logger.warn({ ...log, error: result.error, retryInMs: nextAttemptAt.getTime() - now }, 'webhook delivery failed; backing off')
-        return
+        return 'retry'
       }
     }
   }
@@ -478,10 +546,11 @@ export class WebhookWorker implements OutboxTaker {
     }
   }
 
-  /** Keeps the outbox bounded: old and surplus delivered rows go; failed ones are kept longer. */
+  /** Keeps the outbox bounded: old and surplus delivered rows go; failed and dead ones are kept longer. */
   private async prune(): Promise<void> {
     const { keepDeliveredMs, keepDelivered, keepFailedMs, keepFailed } = this.options
-    for (const [status, keepMs, keep] of [['delivered', keepDeliveredMs, keepDelivered], ['failed', keepFailedMs, keepFailed]] as const) {
+    const kept = [['delivered', keepDeliveredMs, keepDelivered], ['failed', keepFailedMs, keepFailed], ['dead', keepFailedMs, keepFailed]] as const
+    for (const [status, keepMs, keep] of kept) {
       const count = await this.outbox.prune(status, keepMs, keep)
       if (count > 0) this.logger.debug({ status, count }, 'webhook outbox pruned')
     }
