@@ -8,6 +8,7 @@
 import type { AnyTRPCProcedure } from '@trpc/server'
 import type { OpenAPIObject } from 'trpc-to-openapi'
 import type { Meta } from '../trpc.js'
+import { requestExamples } from './openapi-request-examples.js'
 
 type Schema = {
   $ref?: string
@@ -65,7 +66,7 @@ export function exampleOf(schema: Schema | undefined, document: OpenAPIObject, m
       return example
     }
     case 'array':
-      return mode === 'request' && !schema.items ? [] : [exampleOf(schema.items, document, mode, depth + 1)]
+      return schema.items ? [exampleOf(schema.items, document, mode, depth + 1)] : []
     case 'string':
       return FORMATS[schema.format ?? ''] ?? 'text'
     case 'integer':
@@ -96,12 +97,19 @@ export function declareExamples(document: OpenAPIObject, procedures: Record<stri
     if (!meta?.openapi) continue
     const operation = (document.paths?.[meta.openapi.path] as Record<string, Operation> | undefined)?.[meta.openapi.method.toLowerCase()]
     if (!operation) continue
-    const given = (meta.examples?.input ?? {}) as Record<string, unknown>
+    const input = (meta.examples?.input ?? requestExamples[`${meta.openapi.method} ${meta.openapi.path}`]) as Record<string, unknown> | undefined
+    const inPath = new Set<string>()
     for (const parameter of operation.parameters ?? []) {
-      parameter.example ??= given[parameter.name] ?? exampleOf(parameter.schema, document, 'request')
+      inPath.add(parameter.name)
+      const example = input?.[parameter.name] ?? exampleOf(parameter.schema, document, 'request')
+      if (example !== undefined) parameter.example ??= example
     }
     const body = operation.requestBody?.content?.['application/json']
-    if (body) body.example ??= meta.examples?.input ?? exampleOf(body.schema, document, 'request')
+    if (body) {
+      // The body is what the example gives that no parameter takes.
+      const fields = input && Object.fromEntries(Object.entries(input).filter(([name]) => !inPath.has(name)))
+      body.example ??= fields ?? exampleOf(body.schema, document, 'request')
+    }
     const ok = operation.responses?.['200']?.content?.['application/json']
     if (ok) ok.example ??= meta.examples?.output ?? exampleOf(ok.schema, document, 'response')
   }

@@ -5,7 +5,8 @@ import { z } from 'zod'
 import type { OpenAPIObject } from 'trpc-to-openapi'
 import { eventDataSchemas, eventExamples, eventTypes, type EventType } from '../events/types.js'
 
-const SUMMARIES: Record<EventType, string> = {
+// Partial: an event added without a summary here is still documented, as "The <name> event".
+const SUMMARIES: Partial<Record<EventType | string, string>> = {
   message: 'A message arrived (or was sent from the phone)',
   connected: 'The session connected to WhatsApp',
   disconnected: 'The connection to WhatsApp closed; the service reconnects on its own',
@@ -13,16 +14,28 @@ const SUMMARIES: Record<EventType, string> = {
   logged_out: 'The device was logged out: pair again',
   webhook_failed: 'A delivery was given up after its retries',
   webhook_test: 'Sent by POST /api/webhook/test',
+  'message.ack': 'A sent message was delivered, read or played',
+  'message.edited': 'A message was edited',
+  'message.revoked': 'A message was deleted for everyone',
+  'group.participants': 'Participants were added, removed, promoted or demoted',
+  'group.update': 'A group\'s subject, description or settings changed',
+  call: 'A call was offered, ended or rejected',
 }
 
 const header = (name: string, description: string, required = true) => ({ name, in: 'header', required, description, schema: { type: 'string' } })
 
-/** An event's data schema as JSON Schema, without the keys that belong to a whole document. */
-function dataSchema(type: EventType): Record<string, unknown> {
-  const schema = z.toJSONSchema(eventDataSchemas[type], { target: 'draft-2020-12', io: 'output' }) as Record<string, unknown>
-  delete schema.$schema
-  delete schema.id
-  return schema
+/**
+ * An event's data schema as JSON Schema, without the keys that belong to a whole document; named
+ * schemas (zod `.meta({ id })`, e.g. MessageEvent) become components, shared with the API's own.
+ */
+function dataSchema(type: EventType, document: OpenAPIObject): unknown {
+  const generated = z.toJSONSchema(eventDataSchemas[type], { target: 'draft-2020-12', io: 'output' }) as Record<string, unknown>
+  const { $schema: _schema, $defs: defs = {}, id: _id, ...schema } = generated as Record<string, unknown> & { $defs?: Record<string, unknown> }
+  const toComponents = (value: unknown) => JSON.parse(JSON.stringify(value).replaceAll('"#/$defs/', '"#/components/schemas/'))
+  document.components ??= {}
+  document.components.schemas ??= {}
+  for (const [name, def] of Object.entries(defs)) document.components.schemas[name] ??= toComponents(def)
+  return toComponents(schema)
 }
 
 export function declareWebhooks(document: OpenAPIObject): void {
@@ -52,7 +65,7 @@ export function declareWebhooks(document: OpenAPIObject): void {
               schema: {
                 type: 'object',
                 required: ['event', 'data'],
-                properties: { event: { type: 'string', const: type }, data: dataSchema(type) },
+                properties: { event: { type: 'string', const: type }, data: dataSchema(type, document) },
               },
               example: { event: type, data: eventExamples[type] },
             },
