@@ -83,6 +83,12 @@ const fields = z.object({
   PUBLIC_URL: optionalString,
   /** How many events GET /api/events keeps (older ones are deleted as new ones arrive). */
   EVENT_LOG_LIMIT: z.coerce.number().int().min(1).max(100_000).default(500),
+  /** Live event streams (GET /api/events/stream, events.onEvent) open at once in this process; more are refused (429). */
+  EVENT_STREAM_MAX: z.coerce.number().int().min(1).default(100),
+  /** Events one stream holds for a client that reads slower than they come; past it the stream reads the log instead. */
+  EVENT_STREAM_BUFFER: z.coerce.number().int().min(1).max(100_000).default(1000),
+  /** A heartbeat on an idle live stream this often (proxies close silent connections). */
+  EVENT_STREAM_HEARTBEAT_MS: z.coerce.number().int().min(10).default(15_000),
 
   /** WhatsApp's WebSocket URL; Baileys' own default when unset. */
   WA_WS_URL: optionalString,

@@ -18,6 +18,8 @@ const codes = {
   PAYLOAD_TOO_LARGE: { status: 413, trpc: 'PAYLOAD_TOO_LARGE' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, trpc: 'UNSUPPORTED_MEDIA_TYPE' },
   METHOD_NOT_ALLOWED: { status: 405, trpc: 'METHOD_NOT_SUPPORTED' },
+  /** Too many live event streams are open in this process (EVENT_STREAM_MAX). */
+  TOO_MANY_STREAMS: { status: 429, trpc: 'TOO_MANY_REQUESTS' },
   WHATSAPP_ERROR: { status: 502, trpc: 'BAD_GATEWAY' },
   /** A send's media_url could not be fetched (unreachable, an error status, too slow). */
   MEDIA_FETCH_FAILED: { status: 502, trpc: 'BAD_GATEWAY' },

@@ -19,6 +19,7 @@ import { migrate } from './store/migrate.js'
 import type { Services } from './services.js'
 import { SessionKeys } from './session/keys.js'
 import { SessionManager } from './session/manager.js'
+import { streamRegistryOf } from './events/stream-registry.js'
 
 export interface Service {
   /** Base URL the HTTP server listens on, e.g. http://127.0.0.1:8080 */
@@ -121,6 +122,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
     (stopping ??= (async () => {
       stopRequested = true
       logger.info('stopping: no new requests, finishing in-flight ones')
+      // Live event streams never finish on their own: they end now, telling their clients why.
+      streamRegistryOf(services).endAll('the service is stopping')
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       // close() only drops connections idle right now; keep dropping those that finish their request.
       const sweep = setInterval(() => server.closeIdleConnections(), 50)

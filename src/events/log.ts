@@ -199,12 +199,24 @@ export class EventLog {
     })
   }
 
-  async list(options: { limit: number; type?: string | undefined }): Promise<LoggedEvent[]> {
+  /**
+   * Up to `limit` events, newest first; `before`/`after` are id cursors (exclusive). With `after` the
+   * page holds the events right after it (the oldest above it), still listed newest first, unless
+   * `oldestFirst` (how a live stream reads the log to catch up).
+   */
+  async list(options: { limit: number; type?: string | undefined; types?: readonly string[] | undefined; before?: number | undefined; after?: number | undefined; oldestFirst?: boolean }): Promise<LoggedEvent[]> {
+    const ascending = options.after !== undefined
     const rows = await this.db.event.findMany({
-      where: { session: this.session, ...(options.type && { type: options.type }) },
-      orderBy: { id: 'desc' },
+      where: {
+        session: this.session,
+        ...(options.type && { type: options.type }),
+        ...(options.types && { type: { in: [...options.types] } }),
+        ...((options.before !== undefined || options.after !== undefined) && { id: { ...(options.before !== undefined && { lt: options.before }), ...(options.after !== undefined && { gt: options.after }) } }),
+      },
+      orderBy: { id: ascending ? 'asc' : 'desc' },
       take: options.limit,
     })
+    if (ascending !== Boolean(options.oldestFirst)) rows.reverse()
     return rows.map((row) => ({ id: row.id, type: row.type, timestamp: row.createdAt.toISOString(), data: JSON.parse(row.data) as Record<string, unknown> }))
   }
 }

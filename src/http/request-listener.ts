@@ -1,6 +1,7 @@
 // How each kind of request reaches the one router.
 //   /trpc/*          typed tRPC endpoint (trpc-handler.ts, in front of Express: it parses its own
 //                    bodies and needs none of Express's machinery, which costs a third)
+//   /api/events/stream  the events live as Server-Sent Events (event-stream.ts: trpc-to-openapi cannot stream)
 //   /api/*, /health  REST paths of the same procedures (trpc-to-openapi); per-session paths
 //                    /api/sessions/{session}/... are the contract's paths for that session
 //                    (session-paths.ts)
@@ -31,6 +32,7 @@ import { restHandler } from './rest.js'
 import { declareQrFormats, qrRoute } from './qr.js'
 import { qrPage } from './qr-page.js'
 import { createTrpcHandler } from './trpc-handler.js'
+import { declareEventStream, eventStreamRoute, isEventStreamRequest } from './event-stream.js'
 import { isWebhookDelivery, refuseWebhookDelivery } from './webhook-loop.js'
 import { installErrorWording } from './wording.js'
 
@@ -88,6 +90,8 @@ export function createRequestListener(services: Services): RequestListener {
   const failed = failedRequest(logger)
   const crossSite = crossSiteGuard(config)
   const wrongHost = hostCheck(config)
+  // Server-Sent Events: a streaming answer trpc-to-openapi cannot give (event-stream.ts).
+  const eventStream = eventStreamRoute({ createContext, failed, heartbeatMs: config.EVENT_STREAM_HEARTBEAT_MS })
   return (req, res) => {
     logRequest(req, res)
     if (isWebhookDelivery(req)) return refuseWebhookDelivery(res)
@@ -99,6 +103,7 @@ export function createRequestListener(services: Services): RequestListener {
     scopeRequest(req)
     const url = req.url
     if (url.startsWith('/trpc/')) return trpc(req, res)
+    if (isEventStreamRequest(url)) return void eventStream(req, res)
     if ((url.startsWith('/api/') && !url.startsWith('/api/qr')) || url === '/health' || url.startsWith('/health?')) {
       return rest(req, res, (error) => (error === undefined ? app(req, res) : failed(error, req, res)))
     }
@@ -127,7 +132,7 @@ function createHttpApp(services: Services, rest: ReturnType<typeof restHandler>,
 
   app.use(jsonBody)
 
-  const document = buildOpenApiDocument(appRouter, { baseUrl: config.PUBLIC_URL ?? '/', version: API_VERSION }, [declareQrFormats, addSessionPaths])
+  const document = buildOpenApiDocument(appRouter, { baseUrl: config.PUBLIC_URL ?? '/', version: API_VERSION }, [declareQrFormats, addSessionPaths, declareEventStream])
   app.get('/openapi.json', (_req, res) => {
     res.json(document)
   })
