@@ -91,7 +91,7 @@ export type AppRouter = TRPCBuiltRouter<{
           /** Where to POST events; null or "" turns webhooks off */
           url: string | null;
           /** Only deliver these events (omit to keep, null for all) */
-          events?: ("message" | "qr" | "logged_out" | "connected" | "disconnected" | "webhook_failed" | "webhook_test")[] | null | undefined;
+          events?: ("message" | "qr" | "logged_out" | "connected" | "disconnected" | "webhook_failed" | "webhook_test" | "message.ack" | "message.edited" | "message.revoked" | "group.participants" | "group.update" | "call")[] | null | undefined;
           /** HMAC secret for X-Wsgo-Signature and X-Wsgo-Signature-V2 (omit to keep, null to clear) */
           secret?: string | null | undefined;
         } | undefined;
@@ -1593,9 +1593,9 @@ export type AppRouter = TRPCBuiltRouter<{
             /** Text, or the caption of a media message ("" when none) */
             text: string;
             isGroup: boolean;
-            type: "text" | "image" | "video" | "document" | "audio" | "sticker" | "location" | "contact" | "reaction" | "other";
+            type: "text" | "image" | "video" | "document" | "audio" | "sticker" | "location" | "contact" | "reaction" | "poll" | "poll_vote" | "other";
             /** For messages this account sent: pending, sent (WhatsApp has it), delivered, read, played (voice notes), or error. Received messages are delivered, read once read here or on the phone */
-            status: "error" | "sent" | "read" | "pending" | "delivered" | "played";
+            status: "error" | "sent" | "delivered" | "read" | "played" | "pending";
             edited: boolean;
             /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
             editedAt: string | null;
@@ -1611,6 +1611,57 @@ export type AppRouter = TRPCBuiltRouter<{
             fromMe?: boolean | undefined;
             /** The sender as a LID, when WhatsApp addressed them by LID */
             fromLid?: string | undefined;
+            /** The message this one replies to */
+            quotedMessageID?: string | undefined;
+            /** JIDs @mentioned in the text */
+            mentions?: string[] | undefined;
+            /** An audio message recorded as a voice note */
+            ptt?: boolean | undefined;
+            /** A video meant to loop like a GIF */
+            gifPlayback?: boolean | undefined;
+            /** Length of an audio or video */
+            seconds?: number | undefined;
+            media?: {
+              /** GET it for the bytes: /api/media/{messageID} */
+              url: string;
+              mimetype: string;
+              /** Bytes */
+              size: number;
+              /** Hex SHA-256 of the decrypted bytes */
+              sha256: string;
+              /** Whether the bytes are stored now */
+              available: boolean;
+              fileName?: string | undefined;
+              /** Why they are not: too large, or the download failed (retried later, or POST /api/media/{id}/retry) */
+              error?: string | undefined;
+            } | undefined;
+            location?: {
+              latitude: number;
+              longitude: number;
+              name?: string | undefined;
+              address?: string | undefined;
+            } | undefined;
+            /** Contact cards (one or several) */
+            contacts?: {
+              displayName: string;
+              vcard: string;
+            }[] | undefined;
+            reaction?: {
+              messageID: string;
+              /** "" when the reaction was removed */
+              emoji: string;
+            } | undefined;
+            poll?: {
+              question: string;
+              options: string[];
+              selectableCount: number;
+            } | undefined;
+            /** A vote on a poll this account sent, decrypted */
+            vote?: {
+              pollMessageID: string;
+              /** The options now chosen (none: the vote was withdrawn) */
+              options: string[];
+            } | undefined;
             /** Group messages this account sent: who received and read it */
             receipts?: {
               /** A group member: phone-number JID when known, else the LID */
@@ -1645,7 +1696,7 @@ export type AppRouter = TRPCBuiltRouter<{
         /** Messages newer than this cursor */
         after?: string | undefined;
         /** Only messages of this type */
-        type?: "text" | "image" | "video" | "document" | "audio" | "sticker" | "location" | "contact" | "reaction" | "other" | undefined;
+        type?: "text" | "image" | "video" | "document" | "audio" | "sticker" | "location" | "contact" | "reaction" | "poll" | "poll_vote" | "other" | undefined;
         /** Only messages from this person (a JID or a phone number) */
         sender?: string | undefined;
         /** Only messages sent at or after this time: ISO 8601, e.g. 2026-06-09T12:00:00Z */
@@ -1669,9 +1720,9 @@ export type AppRouter = TRPCBuiltRouter<{
           /** Text, or the caption of a media message ("" when none) */
           text: string;
           isGroup: boolean;
-          type: "text" | "image" | "video" | "document" | "audio" | "sticker" | "location" | "contact" | "reaction" | "other";
+          type: "text" | "image" | "video" | "document" | "audio" | "sticker" | "location" | "contact" | "reaction" | "poll" | "poll_vote" | "other";
           /** For messages this account sent: pending, sent (WhatsApp has it), delivered, read, played (voice notes), or error. Received messages are delivered, read once read here or on the phone */
-          status: "error" | "sent" | "read" | "pending" | "delivered" | "played";
+          status: "error" | "sent" | "delivered" | "read" | "played" | "pending";
           edited: boolean;
           /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
           editedAt: string | null;
@@ -1687,6 +1738,57 @@ export type AppRouter = TRPCBuiltRouter<{
           fromMe?: boolean | undefined;
           /** The sender as a LID, when WhatsApp addressed them by LID */
           fromLid?: string | undefined;
+          /** The message this one replies to */
+          quotedMessageID?: string | undefined;
+          /** JIDs @mentioned in the text */
+          mentions?: string[] | undefined;
+          /** An audio message recorded as a voice note */
+          ptt?: boolean | undefined;
+          /** A video meant to loop like a GIF */
+          gifPlayback?: boolean | undefined;
+          /** Length of an audio or video */
+          seconds?: number | undefined;
+          media?: {
+            /** GET it for the bytes: /api/media/{messageID} */
+            url: string;
+            mimetype: string;
+            /** Bytes */
+            size: number;
+            /** Hex SHA-256 of the decrypted bytes */
+            sha256: string;
+            /** Whether the bytes are stored now */
+            available: boolean;
+            fileName?: string | undefined;
+            /** Why they are not: too large, or the download failed (retried later, or POST /api/media/{id}/retry) */
+            error?: string | undefined;
+          } | undefined;
+          location?: {
+            latitude: number;
+            longitude: number;
+            name?: string | undefined;
+            address?: string | undefined;
+          } | undefined;
+          /** Contact cards (one or several) */
+          contacts?: {
+            displayName: string;
+            vcard: string;
+          }[] | undefined;
+          reaction?: {
+            messageID: string;
+            /** "" when the reaction was removed */
+            emoji: string;
+          } | undefined;
+          poll?: {
+            question: string;
+            options: string[];
+            selectableCount: number;
+          } | undefined;
+          /** A vote on a poll this account sent, decrypted */
+          vote?: {
+            pollMessageID: string;
+            /** The options now chosen (none: the vote was withdrawn) */
+            options: string[];
+          } | undefined;
           /** Group messages this account sent: who received and read it */
           receipts?: {
             /** A group member: phone-number JID when known, else the LID */
@@ -1728,9 +1830,9 @@ export type AppRouter = TRPCBuiltRouter<{
         /** Text, or the caption of a media message ("" when none) */
         text: string;
         isGroup: boolean;
-        type: "text" | "image" | "video" | "document" | "audio" | "sticker" | "location" | "contact" | "reaction" | "other";
+        type: "text" | "image" | "video" | "document" | "audio" | "sticker" | "location" | "contact" | "reaction" | "poll" | "poll_vote" | "other";
         /** For messages this account sent: pending, sent (WhatsApp has it), delivered, read, played (voice notes), or error. Received messages are delivered, read once read here or on the phone */
-        status: "error" | "sent" | "read" | "pending" | "delivered" | "played";
+        status: "error" | "sent" | "delivered" | "read" | "played" | "pending";
         edited: boolean;
         /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
         editedAt: string | null;
@@ -1746,6 +1848,57 @@ export type AppRouter = TRPCBuiltRouter<{
         fromMe?: boolean | undefined;
         /** The sender as a LID, when WhatsApp addressed them by LID */
         fromLid?: string | undefined;
+        /** The message this one replies to */
+        quotedMessageID?: string | undefined;
+        /** JIDs @mentioned in the text */
+        mentions?: string[] | undefined;
+        /** An audio message recorded as a voice note */
+        ptt?: boolean | undefined;
+        /** A video meant to loop like a GIF */
+        gifPlayback?: boolean | undefined;
+        /** Length of an audio or video */
+        seconds?: number | undefined;
+        media?: {
+          /** GET it for the bytes: /api/media/{messageID} */
+          url: string;
+          mimetype: string;
+          /** Bytes */
+          size: number;
+          /** Hex SHA-256 of the decrypted bytes */
+          sha256: string;
+          /** Whether the bytes are stored now */
+          available: boolean;
+          fileName?: string | undefined;
+          /** Why they are not: too large, or the download failed (retried later, or POST /api/media/{id}/retry) */
+          error?: string | undefined;
+        } | undefined;
+        location?: {
+          latitude: number;
+          longitude: number;
+          name?: string | undefined;
+          address?: string | undefined;
+        } | undefined;
+        /** Contact cards (one or several) */
+        contacts?: {
+          displayName: string;
+          vcard: string;
+        }[] | undefined;
+        reaction?: {
+          messageID: string;
+          /** "" when the reaction was removed */
+          emoji: string;
+        } | undefined;
+        poll?: {
+          question: string;
+          options: string[];
+          selectableCount: number;
+        } | undefined;
+        /** A vote on a poll this account sent, decrypted */
+        vote?: {
+          pollMessageID: string;
+          /** The options now chosen (none: the vote was withdrawn) */
+          options: string[];
+        } | undefined;
         /** Group messages this account sent: who received and read it */
         receipts?: {
           /** A group member: phone-number JID when known, else the LID */
@@ -1780,7 +1933,7 @@ export type AppRouter = TRPCBuiltRouter<{
         dead: number;
         url: string | null;
         /** Event names delivered; null means all */
-        events: ("message" | "qr" | "logged_out" | "connected" | "disconnected" | "webhook_failed" | "webhook_test")[] | null;
+        events: ("message" | "qr" | "logged_out" | "connected" | "disconnected" | "webhook_failed" | "webhook_test" | "message.ack" | "message.edited" | "message.revoked" | "group.participants" | "group.update" | "call")[] | null;
         /** Whether deliveries are signed (X-Wsgo-Signature, X-Wsgo-Signature-V2); the secret itself is never shown */
         secretSet: boolean;
       };
@@ -1796,7 +1949,7 @@ export type AppRouter = TRPCBuiltRouter<{
         /** Where to POST events; null or "" turns webhooks off */
         url: string | null;
         /** Only deliver these events (omit to keep, null for all) */
-        events?: ("message" | "qr" | "logged_out" | "connected" | "disconnected" | "webhook_failed" | "webhook_test")[] | null | undefined;
+        events?: ("message" | "qr" | "logged_out" | "connected" | "disconnected" | "webhook_failed" | "webhook_test" | "message.ack" | "message.edited" | "message.revoked" | "group.participants" | "group.update" | "call")[] | null | undefined;
         /** HMAC secret for X-Wsgo-Signature and X-Wsgo-Signature-V2 (omit to keep, null to clear) */
         secret?: string | null | undefined;
         /** The session to act on (default: default); REST names it in the path instead */
@@ -1812,7 +1965,7 @@ export type AppRouter = TRPCBuiltRouter<{
         dead: number;
         url: string | null;
         /** Event names delivered; null means all */
-        events: ("message" | "qr" | "logged_out" | "connected" | "disconnected" | "webhook_failed" | "webhook_test")[] | null;
+        events: ("message" | "qr" | "logged_out" | "connected" | "disconnected" | "webhook_failed" | "webhook_test" | "message.ack" | "message.edited" | "message.revoked" | "group.participants" | "group.update" | "call")[] | null;
         /** Whether deliveries are signed (X-Wsgo-Signature, X-Wsgo-Signature-V2); the secret itself is never shown */
         secretSet: boolean;
       };
@@ -1828,7 +1981,7 @@ export type AppRouter = TRPCBuiltRouter<{
     deliveries: TRPCQueryProcedure<{
       input: {
         /** Only deliveries in this state (pending includes those being sent now) */
-        status?: "pending" | "delivered" | "failed" | "dead" | "delivering" | undefined;
+        status?: "delivered" | "pending" | "failed" | "dead" | "delivering" | undefined;
         /** How many deliveries at most */
         limit?: unknown;
         /** Only deliveries older than this one: the last id of the previous page */
@@ -1842,7 +1995,7 @@ export type AppRouter = TRPCBuiltRouter<{
         /** Event name, e.g. message */
         event: string;
         /** pending (waiting for an attempt), delivering (being sent now), delivered, failed (given up), or dead (refused for good by the receiver) */
-        status: "pending" | "delivered" | "failed" | "dead" | "delivering";
+        status: "delivered" | "pending" | "failed" | "dead" | "delivering";
         /** HTTP attempts made so far */
         attempts: number;
         /** HTTP status of the last attempt's answer; null before the first, or after a network error or timeout */
@@ -1955,7 +2108,7 @@ export type AppRouter = TRPCBuiltRouter<{
     onEvent: TRPCSubscriptionProcedure<{
       input: {
         /** Only events of these types (all when absent) */
-        types?: ("message" | "qr" | "logged_out" | "connected" | "disconnected" | "webhook_failed" | "webhook_test")[] | undefined;
+        types?: ("message" | "qr" | "logged_out" | "connected" | "disconnected" | "webhook_failed" | "webhook_test" | "message.ack" | "message.edited" | "message.revoked" | "group.participants" | "group.update" | "call")[] | undefined;
         /** Resume right after this event id (what the stream sent last); absent: only events from now on */
         lastEventId?: string | null | undefined;
         /** The session to act on (default: default); REST names it in the path instead */
@@ -1980,12 +2133,49 @@ export type AppRouter = TRPCBuiltRouter<{
             timestamp: string;
             text: string;
             isGroup: boolean;
-            type?: "text" | "image" | "video" | "document" | "audio" | "sticker" | "location" | "contact" | "reaction" | "other" | undefined;
+            type?: "text" | "image" | "video" | "document" | "audio" | "sticker" | "location" | "contact" | "reaction" | "poll" | "poll_vote" | "other" | undefined;
             caption?: string | undefined;
             mimetype?: string | undefined;
             fileName?: string | undefined;
             fromMe?: boolean | undefined;
             fromLid?: string | undefined;
+            quotedMessageID?: string | undefined;
+            mentions?: string[] | undefined;
+            ptt?: boolean | undefined;
+            gifPlayback?: boolean | undefined;
+            seconds?: number | undefined;
+            media?: {
+              url: string;
+              mimetype: string;
+              size: number;
+              sha256: string;
+              available: boolean;
+              fileName?: string | undefined;
+              error?: string | undefined;
+            } | undefined;
+            location?: {
+              latitude: number;
+              longitude: number;
+              name?: string | undefined;
+              address?: string | undefined;
+            } | undefined;
+            contacts?: {
+              displayName: string;
+              vcard: string;
+            }[] | undefined;
+            reaction?: {
+              messageID: string;
+              emoji: string;
+            } | undefined;
+            poll?: {
+              question: string;
+              options: string[];
+              selectableCount: number;
+            } | undefined;
+            vote?: {
+              pollMessageID: string;
+              options: string[];
+            } | undefined;
           };
         } | {
           id: number;
@@ -2035,6 +2225,75 @@ export type AppRouter = TRPCBuiltRouter<{
           data: {
             message: string;
           };
+        } | {
+          id: number;
+          type: "message.ack";
+          timestamp: string;
+          data: {
+            messageID: string;
+            chat: string;
+            status: "sent" | "delivered" | "read" | "played";
+            timestamp: string;
+            participant?: string | undefined;
+          };
+        } | {
+          id: number;
+          type: "message.edited";
+          timestamp: string;
+          data: {
+            messageID: string;
+            chat: string;
+            from: string;
+            text: string;
+            isGroup: boolean;
+            timestamp: string;
+          };
+        } | {
+          id: number;
+          type: "message.revoked";
+          timestamp: string;
+          data: {
+            messageID: string;
+            chat: string;
+            from: string;
+            isGroup: boolean;
+            timestamp: string;
+          };
+        } | {
+          id: number;
+          type: "group.participants";
+          timestamp: string;
+          data: {
+            group: string;
+            action: "add" | "remove" | "promote" | "demote" | "modify";
+            participants: string[];
+            by?: string | undefined;
+          };
+        } | {
+          id: number;
+          type: "group.update";
+          timestamp: string;
+          data: {
+            group: string;
+            subject?: string | undefined;
+            description?: string | undefined;
+            announce?: boolean | undefined;
+            restrict?: boolean | undefined;
+            by?: string | undefined;
+          };
+        } | {
+          id: number;
+          type: "call";
+          timestamp: string;
+          data: {
+            callID: string;
+            from: string;
+            status: "offer" | "ringing" | "timeout" | "reject" | "accept" | "terminate";
+            isVideo: boolean;
+            isGroup: boolean;
+            timestamp: string;
+            rejected?: boolean | undefined;
+          };
         };
       }, void, unknown>;
       meta: object;
@@ -2058,32 +2317,270 @@ export type Issue = {
   message: string;
 };
 
-export type EventType = "message" | "qr" | "logged_out" | "connected" | "disconnected" | "webhook_failed" | "webhook_test";
+export type EventType = "message" | "qr" | "logged_out" | "connected" | "disconnected" | "webhook_failed" | "webhook_test" | "message.ack" | "message.edited" | "message.revoked" | "group.participants" | "group.update" | "call";
 
 export type LoggedEvent = {
   id: number;
   type: string;
+  /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
   timestamp: string;
   data: Record<string, unknown>;
 };
 
+/** One event as streamed: the log's `{id, type, timestamp, data}`, its data typed by its type. */
+export type StreamedEvent = {
+  id: number;
+  type: "message";
+  /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
+  timestamp: string;
+  data: {
+    /** Sender: phone-number JID when known, else the LID */
+    from: string;
+    /** Chat JID: the sender for a direct chat, the group JID for a group */
+    chat: string;
+    messageID: string;
+    pushName: string;
+    /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
+    timestamp: string;
+    /** Text, or the caption of a media message ("" when none) */
+    text: string;
+    isGroup: boolean;
+    type?: "text" | "image" | "video" | "document" | "audio" | "sticker" | "location" | "contact" | "reaction" | "poll" | "poll_vote" | "other" | undefined;
+    caption?: string | undefined;
+    mimetype?: string | undefined;
+    fileName?: string | undefined;
+    fromMe?: boolean | undefined;
+    /** The sender as a LID, when WhatsApp addressed them by LID */
+    fromLid?: string | undefined;
+    /** The message this one replies to */
+    quotedMessageID?: string | undefined;
+    /** JIDs @mentioned in the text */
+    mentions?: string[] | undefined;
+    /** An audio message recorded as a voice note */
+    ptt?: boolean | undefined;
+    /** A video meant to loop like a GIF */
+    gifPlayback?: boolean | undefined;
+    /** Length of an audio or video */
+    seconds?: number | undefined;
+    media?: {
+      /** GET it for the bytes: /api/media/{messageID} */
+      url: string;
+      mimetype: string;
+      /** Bytes */
+      size: number;
+      /** Hex SHA-256 of the decrypted bytes */
+      sha256: string;
+      /** Whether the bytes are stored now */
+      available: boolean;
+      fileName?: string | undefined;
+      /** Why they are not: too large, or the download failed (retried later, or POST /api/media/{id}/retry) */
+      error?: string | undefined;
+    } | undefined;
+    location?: {
+      latitude: number;
+      longitude: number;
+      name?: string | undefined;
+      address?: string | undefined;
+    } | undefined;
+    /** Contact cards (one or several) */
+    contacts?: {
+      displayName: string;
+      vcard: string;
+    }[] | undefined;
+    reaction?: {
+      messageID: string;
+      /** "" when the reaction was removed */
+      emoji: string;
+    } | undefined;
+    poll?: {
+      question: string;
+      options: string[];
+      selectableCount: number;
+    } | undefined;
+    /** A vote on a poll this account sent, decrypted */
+    vote?: {
+      pollMessageID: string;
+      /** The options now chosen (none: the vote was withdrawn) */
+      options: string[];
+    } | undefined;
+  };
+} | {
+  id: number;
+  type: "qr";
+  /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
+  timestamp: string;
+  data: {
+    qr: string;
+  };
+} | {
+  id: number;
+  type: "logged_out";
+  /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
+  timestamp: string;
+  data: {
+    reason: string;
+  };
+} | {
+  id: number;
+  type: "connected";
+  /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
+  timestamp: string;
+  data: {
+    device?: string | undefined;
+    pushName?: string | undefined;
+  };
+} | {
+  id: number;
+  type: "disconnected";
+  /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
+  timestamp: string;
+  data: {
+    reason: string;
+    code?: number | undefined;
+    reconnectInMs?: number | undefined;
+  };
+} | {
+  id: number;
+  type: "webhook_failed";
+  /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
+  timestamp: string;
+  data: {
+    deliveryId: string;
+    event: string;
+    attempts: number;
+    error: string;
+  };
+} | {
+  id: number;
+  type: "webhook_test";
+  /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
+  timestamp: string;
+  data: {
+    message: string;
+  };
+} | {
+  id: number;
+  type: "message.ack";
+  /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
+  timestamp: string;
+  data: {
+    messageID: string;
+    /** Chat JID: the sender for a direct chat, the group JID for a group */
+    chat: string;
+    status: "sent" | "delivered" | "read" | "played";
+    /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
+    timestamp: string;
+    /** In a group: the member whose phone it is */
+    participant?: string | undefined;
+  };
+} | {
+  id: number;
+  type: "message.edited";
+  /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
+  timestamp: string;
+  data: {
+    messageID: string;
+    /** Chat JID: the sender for a direct chat, the group JID for a group */
+    chat: string;
+    /** Sender: phone-number JID when known, else the LID */
+    from: string;
+    /** Text, or the caption of a media message ("" when none) */
+    text: string;
+    isGroup: boolean;
+    /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
+    timestamp: string;
+  };
+} | {
+  id: number;
+  type: "message.revoked";
+  /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
+  timestamp: string;
+  data: {
+    messageID: string;
+    /** Chat JID: the sender for a direct chat, the group JID for a group */
+    chat: string;
+    /** Sender: phone-number JID when known, else the LID */
+    from: string;
+    isGroup: boolean;
+    /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
+    timestamp: string;
+  };
+} | {
+  id: number;
+  type: "group.participants";
+  /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
+  timestamp: string;
+  data: {
+    group: string;
+    action: "add" | "remove" | "promote" | "demote" | "modify";
+    participants: string[];
+    /** Who did it */
+    by?: string | undefined;
+  };
+} | {
+  id: number;
+  type: "group.update";
+  /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
+  timestamp: string;
+  data: {
+    group: string;
+    subject?: string | undefined;
+    description?: string | undefined;
+    /** Only admins may send */
+    announce?: boolean | undefined;
+    /** Only admins may edit the group info */
+    restrict?: boolean | undefined;
+    /** Who did it */
+    by?: string | undefined;
+  };
+} | {
+  id: number;
+  type: "call";
+  /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
+  timestamp: string;
+  data: {
+    callID: string;
+    /** Sender: phone-number JID when known, else the LID */
+    from: string;
+    status: "offer" | "ringing" | "timeout" | "reject" | "accept" | "terminate";
+    isVideo: boolean;
+    isGroup: boolean;
+    /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
+    timestamp: string;
+    /** The service rejected it (REJECT_CALLS=true) */
+    rejected?: boolean | undefined;
+  };
+};
+
 /** GET /api/status, `session.status`: the connection to WhatsApp. */
 export type Status = {
+  /** The WebSocket to WhatsApp is up (also while showing a QR) */
   connected: boolean;
+  /** Paired and logged in: messages can be sent */
   loggedIn: boolean;
+  /** This linked device's JID, e.g. 573000000:1@s.whatsapp.net ("" before pairing) */
   device: string;
   pushName: string;
+  /** The phone's platform as WhatsApp reports it, e.g. smba, android */
   platform: string;
+  /** connecting, qr (waiting for a scan), open, closed, logged_out, standby (no process owns the session right now: it is moving to another process) */
   state: "connecting" | "qr" | "open" | "closed" | "logged_out" | "standby";
+  /** Why the connection last closed, when it is not open */
   lastDisconnect: {
     code: number | null;
     reason: string;
+    /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
     at: string;
   } | null;
+  /** Present while the database is degraded (cannot be written or reached), with the cause; absent when it works */
   store?: {
+    /** degraded: the database cannot be written or reached; the service retries it on its own */
     status: "ok" | "degraded";
+    /** unreachable, read-only, full, io, removed (the SQLite file was deleted while running); null when ok */
     cause: "unreachable" | "read-only" | "full" | "io" | "removed" | null;
+    /** The cause in a sentence, with the database's own words */
     reason: string | null;
+    /** When the store became degraded (ISO 8601 UTC) */
     since: string | null;
   } | undefined;
 };
@@ -2092,6 +2589,7 @@ export type Status = {
 export type SendResult = {
   status: "sent";
   messageID: string;
+  /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
   timestamp: string;
   chat: string;
   phoneJid?: string | undefined;
@@ -2101,20 +2599,27 @@ export type SendResult = {
 /** A session (WhatsApp number) of the deployment, `sessions.get`. */
 export type Session = {
   name: string;
+  /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
   createdAt: string;
   state: "connecting" | "qr" | "open" | "closed" | "logged_out" | "standby";
   loggedIn: boolean;
+  /** The linked device's JID ("" before pairing) */
   device: string;
   pushName: string;
+  /** The process that holds its WhatsApp connection (several processes share one PostgreSQL); null while it moves */
   owner: string | null;
 };
 
 /** One entry of `contacts.list`. */
 export type Contact = {
+  /** Phone-number JID when known, else the LID */
   jid: string;
   lid: string | null;
+  /** Digits, when known */
   phone: string | null;
+  /** Name saved in the phone's address book */
   name: string | null;
+  /** The contact's own push name */
   notify: string | null;
   verifiedName: string | null;
 };
@@ -2124,7 +2629,9 @@ export type Group = {
   jid: string;
   name: string;
   topic: string;
+  /** Number of participants */
   participants: number;
+  /** ISO 8601 UTC */
   createdAt: string | null;
 };
 
@@ -2133,21 +2640,36 @@ export type GroupInfo = {
   jid: string;
   subject: string;
   description: string | null;
+  /** Who created the group: phone-number JID when known, else the LID */
   owner: string | null;
+  /** ISO 8601 UTC */
   createdAt: string | null;
+  /** ISO 8601 UTC */
   subjectChangedAt: string | null;
+  /** Only admins can send messages */
   announce: boolean;
+  /** Only admins can change the subject, description and picture */
   locked: boolean;
+  /** People joining by invite link wait for an admin to approve them */
   joinApproval: boolean;
+  /** Who can add participants */
   memberAddMode: "admins" | "all_members";
+  /** How WhatsApp addresses members in this group */
   addressingMode: "lid" | "pn";
   size: number;
+  /** Everyone in the group (WhatsApp caps a group at 1024) */
   participants: {
+    /** The phone-number JID when known, else the LID */
     jid: string;
+    /** …@s.whatsapp.net, when WhatsApp or the session knows it */
     phoneJid: string | null;
+    /** …@lid, when known */
     lid: string | null;
+    /** Digits of the phone number, when known */
     phone: string | null;
+    /** superadmin (the creator), admin, or null for a plain member */
     admin: "admin" | "superadmin" | null;
+    /** admin or superadmin */
     isAdmin: boolean;
     isSuperAdmin: boolean;
   }[];
@@ -2155,36 +2677,106 @@ export type GroupInfo = {
 
 /** One entry of `chats.list`. */
 export type Chat = {
+  /** The chat: a person's phone-number JID (their LID when the number is unknown), or a group JID */
   jid: string;
   isGroup: boolean;
+  /** The person's number (digits); null for groups and unknown numbers */
   phone: string | null;
+  /** The person's LID, when known */
   lid: string | null;
+  /** The group subject, or the person's name (address book, else push name) */
   name: string | null;
   unreadCount: number;
+  /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
   lastActivityAt: string;
   lastMessage: {
+    /** Sender: phone-number JID when known, else the LID */
     from: string;
+    /** Chat JID: the sender for a direct chat, the group JID for a group */
     chat: string;
     messageID: string;
     pushName: string;
+    /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
     timestamp: string;
+    /** Text, or the caption of a media message ("" when none) */
     text: string;
     isGroup: boolean;
-    type: "text" | "image" | "video" | "document" | "audio" | "sticker" | "location" | "contact" | "reaction" | "other";
-    status: "error" | "sent" | "read" | "pending" | "delivered" | "played";
+    type: "text" | "image" | "video" | "document" | "audio" | "sticker" | "location" | "contact" | "reaction" | "poll" | "poll_vote" | "other";
+    /** For messages this account sent: pending, sent (WhatsApp has it), delivered, read, played (voice notes), or error. Received messages are delivered, read once read here or on the phone */
+    status: "error" | "sent" | "delivered" | "read" | "played" | "pending";
     edited: boolean;
+    /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
     editedAt: string | null;
+    /** Deleted for everyone by its sender: text and caption are emptied */
     deleted: boolean;
+    /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
     deletedAt: string | null;
+    /** This message's place in its chat: pass it as `before` or `after` to list from here */
     cursor: string;
     caption?: string | undefined;
     mimetype?: string | undefined;
     fileName?: string | undefined;
     fromMe?: boolean | undefined;
+    /** The sender as a LID, when WhatsApp addressed them by LID */
     fromLid?: string | undefined;
+    /** The message this one replies to */
+    quotedMessageID?: string | undefined;
+    /** JIDs @mentioned in the text */
+    mentions?: string[] | undefined;
+    /** An audio message recorded as a voice note */
+    ptt?: boolean | undefined;
+    /** A video meant to loop like a GIF */
+    gifPlayback?: boolean | undefined;
+    /** Length of an audio or video */
+    seconds?: number | undefined;
+    media?: {
+      /** GET it for the bytes: /api/media/{messageID} */
+      url: string;
+      mimetype: string;
+      /** Bytes */
+      size: number;
+      /** Hex SHA-256 of the decrypted bytes */
+      sha256: string;
+      /** Whether the bytes are stored now */
+      available: boolean;
+      fileName?: string | undefined;
+      /** Why they are not: too large, or the download failed (retried later, or POST /api/media/{id}/retry) */
+      error?: string | undefined;
+    } | undefined;
+    location?: {
+      latitude: number;
+      longitude: number;
+      name?: string | undefined;
+      address?: string | undefined;
+    } | undefined;
+    /** Contact cards (one or several) */
+    contacts?: {
+      displayName: string;
+      vcard: string;
+    }[] | undefined;
+    reaction?: {
+      messageID: string;
+      /** "" when the reaction was removed */
+      emoji: string;
+    } | undefined;
+    poll?: {
+      question: string;
+      options: string[];
+      selectableCount: number;
+    } | undefined;
+    /** A vote on a poll this account sent, decrypted */
+    vote?: {
+      pollMessageID: string;
+      /** The options now chosen (none: the vote was withdrawn) */
+      options: string[];
+    } | undefined;
+    /** Group messages this account sent: who received and read it */
     receipts?: {
+      /** A group member: phone-number JID when known, else the LID */
       jid: string;
+      /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
       deliveredAt: string | null;
+      /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
       readAt: string | null;
     }[] | undefined;
   } | null;
@@ -2192,28 +2784,93 @@ export type Chat = {
 
 /** A stored message, as `chats.messages` lists it. */
 export type StoredMessage = {
+  /** Sender: phone-number JID when known, else the LID */
   from: string;
+  /** Chat JID: the sender for a direct chat, the group JID for a group */
   chat: string;
   messageID: string;
   pushName: string;
+  /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
   timestamp: string;
+  /** Text, or the caption of a media message ("" when none) */
   text: string;
   isGroup: boolean;
-  type: "text" | "image" | "video" | "document" | "audio" | "sticker" | "location" | "contact" | "reaction" | "other";
-  status: "error" | "sent" | "read" | "pending" | "delivered" | "played";
+  type: "text" | "image" | "video" | "document" | "audio" | "sticker" | "location" | "contact" | "reaction" | "poll" | "poll_vote" | "other";
+  /** For messages this account sent: pending, sent (WhatsApp has it), delivered, read, played (voice notes), or error. Received messages are delivered, read once read here or on the phone */
+  status: "error" | "sent" | "delivered" | "read" | "played" | "pending";
   edited: boolean;
+  /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
   editedAt: string | null;
+  /** Deleted for everyone by its sender: text and caption are emptied */
   deleted: boolean;
+  /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
   deletedAt: string | null;
+  /** This message's place in its chat: pass it as `before` or `after` to list from here */
   cursor: string;
   caption?: string | undefined;
   mimetype?: string | undefined;
   fileName?: string | undefined;
   fromMe?: boolean | undefined;
+  /** The sender as a LID, when WhatsApp addressed them by LID */
   fromLid?: string | undefined;
+  /** The message this one replies to */
+  quotedMessageID?: string | undefined;
+  /** JIDs @mentioned in the text */
+  mentions?: string[] | undefined;
+  /** An audio message recorded as a voice note */
+  ptt?: boolean | undefined;
+  /** A video meant to loop like a GIF */
+  gifPlayback?: boolean | undefined;
+  /** Length of an audio or video */
+  seconds?: number | undefined;
+  media?: {
+    /** GET it for the bytes: /api/media/{messageID} */
+    url: string;
+    mimetype: string;
+    /** Bytes */
+    size: number;
+    /** Hex SHA-256 of the decrypted bytes */
+    sha256: string;
+    /** Whether the bytes are stored now */
+    available: boolean;
+    fileName?: string | undefined;
+    /** Why they are not: too large, or the download failed (retried later, or POST /api/media/{id}/retry) */
+    error?: string | undefined;
+  } | undefined;
+  location?: {
+    latitude: number;
+    longitude: number;
+    name?: string | undefined;
+    address?: string | undefined;
+  } | undefined;
+  /** Contact cards (one or several) */
+  contacts?: {
+    displayName: string;
+    vcard: string;
+  }[] | undefined;
+  reaction?: {
+    messageID: string;
+    /** "" when the reaction was removed */
+    emoji: string;
+  } | undefined;
+  poll?: {
+    question: string;
+    options: string[];
+    selectableCount: number;
+  } | undefined;
+  /** A vote on a poll this account sent, decrypted */
+  vote?: {
+    pollMessageID: string;
+    /** The options now chosen (none: the vote was withdrawn) */
+    options: string[];
+  } | undefined;
+  /** Group messages this account sent: who received and read it */
   receipts?: {
+    /** A group member: phone-number JID when known, else the LID */
     jid: string;
+    /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
     deliveredAt: string | null;
+    /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
     readAt: string | null;
   }[] | undefined;
 };
@@ -2225,20 +2882,29 @@ export type WebhookState = {
   failed: number;
   dead: number;
   url: string | null;
-  events: ("message" | "qr" | "logged_out" | "connected" | "disconnected" | "webhook_failed" | "webhook_test")[] | null;
+  events: ("message" | "qr" | "logged_out" | "connected" | "disconnected" | "webhook_failed" | "webhook_test" | "message.ack" | "message.edited" | "message.revoked" | "group.participants" | "group.update" | "call")[] | null;
   secretSet: boolean;
 };
 
 /** One webhook delivery, `webhook.deliveries`. */
-export type Delivery = {
+export type WebhookDelivery = {
+  /** The X-Wsgo-Delivery header: the same on every attempt */
   id: string;
+  /** Event name, e.g. message */
   event: string;
-  status: "pending" | "delivered" | "failed" | "dead" | "delivering";
+  /** pending (waiting for an attempt), delivering (being sent now), delivered, failed (given up), or dead (refused for good by the receiver) */
+  status: "delivered" | "pending" | "failed" | "dead" | "delivering";
+  /** HTTP attempts made so far */
   attempts: number;
+  /** HTTP status of the last attempt's answer; null before the first, or after a network error or timeout */
   lastStatus: number | null;
+  /** Why the last failed attempt failed (kept after a later success) */
   lastError: string | null;
+  /** When a pending delivery is tried next; null once delivered or failed */
   nextAttemptAt: string | null;
+  /** When the delivery was queued: its event, or its last redeliver */
   createdAt: string;
+  /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
   deliveredAt: string | null;
 };
 
@@ -2252,12 +2918,49 @@ export type EventPayloads = {
     timestamp: string;
     text: string;
     isGroup: boolean;
-    type?: "text" | "image" | "video" | "document" | "audio" | "sticker" | "location" | "contact" | "reaction" | "other" | undefined;
+    type?: "text" | "image" | "video" | "document" | "audio" | "sticker" | "location" | "contact" | "reaction" | "poll" | "poll_vote" | "other" | undefined;
     caption?: string | undefined;
     mimetype?: string | undefined;
     fileName?: string | undefined;
     fromMe?: boolean | undefined;
     fromLid?: string | undefined;
+    quotedMessageID?: string | undefined;
+    mentions?: string[] | undefined;
+    ptt?: boolean | undefined;
+    gifPlayback?: boolean | undefined;
+    seconds?: number | undefined;
+    media?: {
+      url: string;
+      mimetype: string;
+      size: number;
+      sha256: string;
+      available: boolean;
+      fileName?: string | undefined;
+      error?: string | undefined;
+    } | undefined;
+    location?: {
+      latitude: number;
+      longitude: number;
+      name?: string | undefined;
+      address?: string | undefined;
+    } | undefined;
+    contacts?: {
+      displayName: string;
+      vcard: string;
+    }[] | undefined;
+    reaction?: {
+      messageID: string;
+      emoji: string;
+    } | undefined;
+    poll?: {
+      question: string;
+      options: string[];
+      selectableCount: number;
+    } | undefined;
+    vote?: {
+      pollMessageID: string;
+      options: string[];
+    } | undefined;
   };
   qr: {
     qr: string;
@@ -2283,23 +2986,124 @@ export type EventPayloads = {
   webhook_test: {
     message: string;
   };
+  "message.ack": {
+    messageID: string;
+    chat: string;
+    status: "sent" | "delivered" | "read" | "played";
+    timestamp: string;
+    participant?: string | undefined;
+  };
+  "message.edited": {
+    messageID: string;
+    chat: string;
+    from: string;
+    text: string;
+    isGroup: boolean;
+    timestamp: string;
+  };
+  "message.revoked": {
+    messageID: string;
+    chat: string;
+    from: string;
+    isGroup: boolean;
+    timestamp: string;
+  };
+  "group.participants": {
+    group: string;
+    action: "add" | "remove" | "promote" | "demote" | "modify";
+    participants: string[];
+    by?: string | undefined;
+  };
+  "group.update": {
+    group: string;
+    subject?: string | undefined;
+    description?: string | undefined;
+    announce?: boolean | undefined;
+    restrict?: boolean | undefined;
+    by?: string | undefined;
+  };
+  call: {
+    callID: string;
+    from: string;
+    status: "offer" | "ringing" | "timeout" | "reject" | "accept" | "terminate";
+    isVideo: boolean;
+    isGroup: boolean;
+    timestamp: string;
+    rejected?: boolean | undefined;
+  };
 };
 
 /** The `data` of a `message` event: an incoming (or, with fromMe, own) message. */
-export type MessageEventData = {
+export type MessageEvent = {
+  /** Sender: phone-number JID when known, else the LID */
   from: string;
+  /** Chat JID: the sender for a direct chat, the group JID for a group */
   chat: string;
   messageID: string;
   pushName: string;
+  /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
   timestamp: string;
+  /** Text, or the caption of a media message ("" when none) */
   text: string;
   isGroup: boolean;
-  type?: "text" | "image" | "video" | "document" | "audio" | "sticker" | "location" | "contact" | "reaction" | "other" | undefined;
+  type?: "text" | "image" | "video" | "document" | "audio" | "sticker" | "location" | "contact" | "reaction" | "poll" | "poll_vote" | "other" | undefined;
   caption?: string | undefined;
   mimetype?: string | undefined;
   fileName?: string | undefined;
   fromMe?: boolean | undefined;
+  /** The sender as a LID, when WhatsApp addressed them by LID */
   fromLid?: string | undefined;
+  /** The message this one replies to */
+  quotedMessageID?: string | undefined;
+  /** JIDs @mentioned in the text */
+  mentions?: string[] | undefined;
+  /** An audio message recorded as a voice note */
+  ptt?: boolean | undefined;
+  /** A video meant to loop like a GIF */
+  gifPlayback?: boolean | undefined;
+  /** Length of an audio or video */
+  seconds?: number | undefined;
+  media?: {
+    /** GET it for the bytes: /api/media/{messageID} */
+    url: string;
+    mimetype: string;
+    /** Bytes */
+    size: number;
+    /** Hex SHA-256 of the decrypted bytes */
+    sha256: string;
+    /** Whether the bytes are stored now */
+    available: boolean;
+    fileName?: string | undefined;
+    /** Why they are not: too large, or the download failed (retried later, or POST /api/media/{id}/retry) */
+    error?: string | undefined;
+  } | undefined;
+  location?: {
+    latitude: number;
+    longitude: number;
+    name?: string | undefined;
+    address?: string | undefined;
+  } | undefined;
+  /** Contact cards (one or several) */
+  contacts?: {
+    displayName: string;
+    vcard: string;
+  }[] | undefined;
+  reaction?: {
+    messageID: string;
+    /** "" when the reaction was removed */
+    emoji: string;
+  } | undefined;
+  poll?: {
+    question: string;
+    options: string[];
+    selectableCount: number;
+  } | undefined;
+  /** A vote on a poll this account sent, decrypted */
+  vote?: {
+    pollMessageID: string;
+    /** The options now chosen (none: the vote was withdrawn) */
+    options: string[];
+  } | undefined;
 };
 
 /** The body the webhook POSTs for every event: `{event, data}`, `data` typed by `event`. */
@@ -2313,12 +3117,49 @@ export type WebhookPayload = {
     timestamp: string;
     text: string;
     isGroup: boolean;
-    type?: "text" | "image" | "video" | "document" | "audio" | "sticker" | "location" | "contact" | "reaction" | "other" | undefined;
+    type?: "text" | "image" | "video" | "document" | "audio" | "sticker" | "location" | "contact" | "reaction" | "poll" | "poll_vote" | "other" | undefined;
     caption?: string | undefined;
     mimetype?: string | undefined;
     fileName?: string | undefined;
     fromMe?: boolean | undefined;
     fromLid?: string | undefined;
+    quotedMessageID?: string | undefined;
+    mentions?: string[] | undefined;
+    ptt?: boolean | undefined;
+    gifPlayback?: boolean | undefined;
+    seconds?: number | undefined;
+    media?: {
+      url: string;
+      mimetype: string;
+      size: number;
+      sha256: string;
+      available: boolean;
+      fileName?: string | undefined;
+      error?: string | undefined;
+    } | undefined;
+    location?: {
+      latitude: number;
+      longitude: number;
+      name?: string | undefined;
+      address?: string | undefined;
+    } | undefined;
+    contacts?: {
+      displayName: string;
+      vcard: string;
+    }[] | undefined;
+    reaction?: {
+      messageID: string;
+      emoji: string;
+    } | undefined;
+    poll?: {
+      question: string;
+      options: string[];
+      selectableCount: number;
+    } | undefined;
+    vote?: {
+      pollMessageID: string;
+      options: string[];
+    } | undefined;
   };
 } | {
   event: "qr";
@@ -2355,5 +3196,62 @@ export type WebhookPayload = {
   event: "webhook_test";
   data: {
     message: string;
+  };
+} | {
+  event: "message.ack";
+  data: {
+    messageID: string;
+    chat: string;
+    status: "sent" | "delivered" | "read" | "played";
+    timestamp: string;
+    participant?: string | undefined;
+  };
+} | {
+  event: "message.edited";
+  data: {
+    messageID: string;
+    chat: string;
+    from: string;
+    text: string;
+    isGroup: boolean;
+    timestamp: string;
+  };
+} | {
+  event: "message.revoked";
+  data: {
+    messageID: string;
+    chat: string;
+    from: string;
+    isGroup: boolean;
+    timestamp: string;
+  };
+} | {
+  event: "group.participants";
+  data: {
+    group: string;
+    action: "add" | "remove" | "promote" | "demote" | "modify";
+    participants: string[];
+    by?: string | undefined;
+  };
+} | {
+  event: "group.update";
+  data: {
+    group: string;
+    subject?: string | undefined;
+    description?: string | undefined;
+    announce?: boolean | undefined;
+    restrict?: boolean | undefined;
+    by?: string | undefined;
+  };
+} | {
+  event: "call";
+  data: {
+    callID: string;
+    from: string;
+    status: "offer" | "ringing" | "timeout" | "reject" | "accept" | "terminate";
+    isVideo: boolean;
+    isGroup: boolean;
+    timestamp: string;
+    rejected?: boolean | undefined;
   };
 };

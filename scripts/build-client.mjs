@@ -177,6 +177,11 @@ export async function routerDocs(routerModule) {
       for (const input of procedure._def.inputs ?? []) collectFieldDocs(input, `${name} input`, fields)
       if (procedure._def.output) collectFieldDocs(procedure._def.output, `${name} output`, fields)
     }
+    // A named export of src/client.ts takes the descriptions of the schema registered under its name
+    // (`.meta({ id: 'Status' })`, also the OpenAPI document's component). zod 4 keeps the ids in the
+    // global registry's _idmap and has no public way to list them: without it, no docs, no failure.
+    const { z } = await import('zod')
+    for (const [id, schema] of z.globalRegistry._idmap ?? []) collectFieldDocs(schema, id, fields)
     return { procedures, fields }
   } finally {
     await unregister()
