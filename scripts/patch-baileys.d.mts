@@ -11,6 +11,10 @@ export declare function patchBaileysCrypto(file?: string): 'patched' | 'already 
 export declare function inspectBaileysReceipts(file?: string): 'original' | 'patched'
 /** Makes handleMessage's delivery receipt wait for `config.storeIncomingMessage`; throws on code it does not know. */
 export declare function patchBaileysReceipts(file?: string): 'patched' | 'already patched'
+/** 'original' or 'patched'; throws if processNode's queueing of live message stanzas is neither, or half patched. */
+export declare function inspectBaileysLiveQueue(file?: string): 'original' | 'patched'
+/** Routes live message stanzas through Baileys' queue that yields after each; throws on code it does not know. */
+export declare function patchBaileysLiveQueue(file?: string): 'patched' | 'already patched'
 /** Applies every patch to the installed Baileys, by patch name; throws on code it does not know. */
 export declare function patchBaileys(): Record<string, 'patched' | 'already patched'>
 /** Every patch, in the order they are applied: the installed file, its text as shipped and as patched. */

@@ -1,4 +1,4 @@
-// Two checked patches of the installed @whiskeysockets/baileys 7.0.0-rc14. Run at install
+// Three checked patches of the installed @whiskeysockets/baileys 7.0.0-rc14. Run at install
 // (postinstall, before the Prisma step) and by every build (scripts/build.mjs, so also before
 // `npm start`).
 //
@@ -21,6 +21,17 @@
 //    Without the option the receipt goes out as before (after cleanMessage, with the same values).
 //    Every other answer to a message stanza (the acks and nacks of undecryptable, ignored and
 //    newsletter messages, retry receipts) carries nothing the application stores, and is unchanged.
+//
+// 3. A burst of incoming messages does not hold the event loop (issue 18, item 2). `processNode`
+//    (lib/Socket/messages-recv.js) starts a handler for every live stanza as it arrives, all of them
+//    at once, and nothing in them yields: 2,000 messages kept HTTP and timers waiting for seconds.
+//    Offline stanzas already go through `makeOfflineNodeProcessor`, one at a time in arrival order
+//    with a turn of the event loop every 10. The patch sends live message stanzas through that same
+//    queue (so a live message no longer overtakes an offline one still queued) and yields after every
+//    stanza: the handler is milliseconds of decryption, a `setImmediate` a few microseconds.
+//    Decryption was one at a time already (Baileys' message mutex), so nothing runs slower. Stanzas
+//    still queued when the socket closes are not handled: they got no receipt, and WhatsApp delivers
+//    them again on the next connection. Calls, receipts and notifications that are live keep their path.
 //
 // Why patches of the installed files rather than wrapping from the service: the fix then holds for
 // every importer of Baileys in the process (the service under tsx, the esbuild bundle, which keeps
@@ -130,8 +141,55 @@ const RECEIPT = {
 `,
 }
 
+const LIVE_QUEUE = {
+  name: 'live stanzas in the yielding queue of processNode',
+  file: BAILEYS_MESSAGES_RECV_FILE,
+  review: 'check whether Baileys now queues live message stanzas and yields to the event loop between them, then update or drop this patch',
+  original: `    const offlineNodeProcessor = makeOfflineNodeProcessor(new Map([
+        ['message', handleMessage],
+        ['call', handleCall],
+        ['receipt', handleReceipt],
+        ['notification', handleNotification]
+    ]), {
+        isWsOpen: () => ws.isOpen,
+        onUnexpectedError,
+        yieldToEventLoop: () => new Promise(resolve => setImmediate(resolve))
+    });
+`,
+  patched: `    const offlineNodeProcessor = makeOfflineNodeProcessor(new Map([
+        ['message', handleMessage],
+        ['call', handleCall],
+        ['receipt', handleReceipt],
+        ['notification', handleNotification]
+    ]), {
+        isWsOpen: () => ws.isOpen,
+        onUnexpectedError,
+        yieldToEventLoop: () => new Promise(resolve => setImmediate(resolve))
+    }, 1); // wsgo-ts scripts/patch-baileys.mjs: a turn of the event loop after every stanza, not every 10
+`,
+  // The second half of the same patch, in processNode (applied together, see LIVE_QUEUE_ROUTE).
+}
+
+const LIVE_QUEUE_ROUTE = {
+  name: 'live message stanzas routed to that queue',
+  file: BAILEYS_MESSAGES_RECV_FILE,
+  review: LIVE_QUEUE.review,
+  original: `        const isOffline = !!node.attrs.offline;
+        if (isOffline) {
+            offlineNodeProcessor.enqueue(type, node);
+        }
+`,
+  patched: `        // wsgo-ts scripts/patch-baileys.mjs: live messages too, one at a time in arrival order, with a
+        // turn of the event loop between them; handled all at once, a burst held the process for seconds
+        const isOffline = !!node.attrs.offline || type === 'message';
+        if (isOffline) {
+            offlineNodeProcessor.enqueue(type, node);
+        }
+`,
+}
+
 /** Every patch, in the order they are applied: `{ name, file, original, patched }`. */
-export const BAILEYS_PATCHES = [VERIFY, RECEIPT]
+export const BAILEYS_PATCHES = [VERIFY, RECEIPT, LIVE_QUEUE, LIVE_QUEUE_ROUTE]
 const PATCHES = BAILEYS_PATCHES
 
 const count = (text, part) => text.split(part).length - 1
@@ -178,6 +236,18 @@ export const patchBaileysCrypto = (file = BAILEYS_CRYPTO_FILE) => apply(VERIFY, 
 export const inspectBaileysReceipts = (file = BAILEYS_MESSAGES_RECV_FILE) => inspect(RECEIPT, file)
 /** Makes handleMessage's receipt wait for config.storeIncomingMessage; throws if the code is neither shipped nor patched. */
 export const patchBaileysReceipts = (file = BAILEYS_MESSAGES_RECV_FILE) => apply(RECEIPT, file)
+
+/** 'original' or 'patched'; throws if processNode's queueing of live messages is neither (both halves must agree). */
+export function inspectBaileysLiveQueue(file = BAILEYS_MESSAGES_RECV_FILE) {
+  const states = [inspect(LIVE_QUEUE, file), inspect(LIVE_QUEUE_ROUTE, file)]
+  if (states[0] !== states[1]) throw new Error(`scripts/patch-baileys.mjs: ${file} is half patched (${LIVE_QUEUE.name}: ${states[0]}, ${LIVE_QUEUE_ROUTE.name}: ${states[1]})`)
+  return states[0]
+}
+/** Routes live message stanzas through Baileys' yielding queue; throws if the code is neither shipped nor patched. */
+export function patchBaileysLiveQueue(file = BAILEYS_MESSAGES_RECV_FILE) {
+  const results = [apply(LIVE_QUEUE, file), apply(LIVE_QUEUE_ROUTE, file)]
+  return results.includes('patched') ? 'patched' : 'already patched'
+}
 
 /** Applies every patch to the installed Baileys: `{ [name]: 'patched' | 'already patched' }`. Throws on code it does not know. */
 export function patchBaileys() {

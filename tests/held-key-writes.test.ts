@@ -57,3 +57,35 @@ test('writes no message follows go after the linger, after a message batch seale
   await keys.flush()
   assert.equal(stored(store), 'ratchet 5', 'a forgotten device writes nothing more')
 })
+
+test('batches made ready while the store is writing go together in its next write, oldest first; each writer resolves once its batch is in', async () => {
+  const store = new MemoryKeyStore()
+  const writes: string[][] = []
+  let open: () => void = () => {}
+  let gate = new Promise<void>((resolve) => (open = resolve))
+  const slow = {
+    get: store.get.bind(store),
+    async set(data: Record<string, Record<string, unknown>>) {
+      writes.push(Object.values(data).flatMap((values) => Object.entries(values).map(([id, value]) => `${id}=${String(value)}`)))
+      await gate
+      store.set(data as never)
+    },
+  }
+  const keys = new HeldKeyWrites(slow as never, 60_000)
+  const writers = [1, 2, 3, 4].map((n) => {
+    keys.set({ session: { [`c${n}.0`]: `r${n}` } } as never)
+    return keys.seal()
+  })
+  const done: number[] = []
+  const first = writers[0]!().then(() => done.push(1)) // message 1 stored: its keys go, the store is now busy
+  await new Promise((resolve) => setImmediate(resolve))
+  const rest = writers.slice(1, 3).map((write, index) => write().then(() => done.push(index + 2))) // messages 2 and 3 stored meanwhile
+  open()
+  await Promise.all([first, ...rest])
+  assert.deepEqual(writes, [['c1.0=r1'], ['c2.0=r2', 'c3.0=r3']], 'one write for messages 2 and 3; message 4 (not stored yet) waits')
+  assert.deepEqual(done, [1, 2, 3])
+  assert.equal(store.get('session', ['c4.0'])['c4.0'], undefined)
+  gate = Promise.resolve()
+  await writers[3]!()
+  assert.deepEqual(writes.at(-1), ['c4.0=r4'])
+})

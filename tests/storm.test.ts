@@ -8,10 +8,13 @@
 import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Worker } from 'node:worker_threads'
+import { readFileSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { BAILEYS_MESSAGES_RECV_FILE, BAILEYS_PATCHES, inspectBaileysLiveQueue, inspectBaileysReceipts, patchBaileysLiveQueue } from '../scripts/patch-baileys.mjs'
 import { EventLog, MAX_BATCH } from '../src/events/log.js'
 import { openClient } from '../src/store/database.js'
 import { migrate } from '../src/store/migrate.js'
-import { Outbox } from '../src/webhooks/outbox.js'
+import { Outbox, pendingTarget } from '../src/webhooks/outbox.js'
 import { releaseBaileysTimers, startStandIn } from './standin/index.js'
 import { textMessage } from './standin/contact-messages.js'
 import { startServiceProcess } from './support/child.js'
@@ -143,6 +146,12 @@ test('a burst of 600 incoming messages: each delivered exactly once, at its firs
     [],
     'no X-Wsgo-Delivery received twice',
   )
+  // One chat's messages are recorded in the order they came (scripts/patch-baileys.mjs queues live
+  // stanzas, the ingest queue records them in order): the newest events the log keeps, oldest first.
+  const logged = (await (await fetch(`${service.url}/api/events?type=message&limit=500`)).json()) as Array<{ data: { messageID?: string } }>
+  const order = logged.reverse().map((event) => event.data.messageID)
+  assert.ok(order.length >= 100, `the log keeps the burst's newest messages (${order.length})`)
+  assert.deepEqual(order, burst.ids.slice(-order.length), "the burst's messages recorded in arrival order")
   const rows = (await (await fetch(`${service.url}/api/webhook/deliveries?limit=1000`)).json()) as Array<{ id: string; status: string; attempts: number; lastError: string | null }>
   assert.equal(rows.length, BURST + 1)
   assert.deepEqual(
@@ -160,7 +169,7 @@ test('events recorded together share transactions, in the order they were record
   cleanups.push(() => db.$disconnect())
   const limit = 50
   const log = new EventLog(db, 'default', limit, new Outbox(db, 'default'))
-  log.useOutbox({ wants: () => true, notify() {} })
+  log.useOutbox({ targets: () => [pendingTarget('w1')] })
   // The real $transaction, counted.
   let transactions = 0
   const transaction = db.$transaction.bind(db)
@@ -197,4 +206,25 @@ test('events recorded together share transactions, in the order they were record
   db.$transaction = transaction
   const next = await log.record('message', sampleMessage(201))
   assert.ok(next.id > ids.at(-1)!)
+})
+
+test('the installed Baileys queues live message stanzas and yields between them; the patch step is idempotent, leaves the receipt patch alone and refuses code it does not know', () => {
+  assert.equal(inspectBaileysLiveQueue(), 'patched', 'npm install (postinstall) and every build patched node_modules')
+  const halves = BAILEYS_PATCHES.filter((patch) => patch.name.startsWith('live '))
+  assert.equal(halves.length, 2)
+  const copy = path.join(tempDir('wsgo-patch-'), 'messages-recv.js')
+  const patched = readFileSync(BAILEYS_MESSAGES_RECV_FILE, 'utf8')
+  // Back to the text Baileys ships for this patch only: patched again, then left alone, the receipt patch untouched.
+  writeFileSync(copy, halves.reduce((text, patch) => text.replace(patch.patched, patch.original), patched))
+  assert.equal(inspectBaileysLiveQueue(copy), 'original')
+  assert.equal(inspectBaileysReceipts(copy), 'patched')
+  assert.equal(patchBaileysLiveQueue(copy), 'patched')
+  assert.equal(readFileSync(copy, 'utf8'), patched)
+  assert.equal(patchBaileysLiveQueue(copy), 'already patched')
+  // Half of it (one half as shipped, the other patched) is reported, not passed over.
+  writeFileSync(copy, patched.replace(halves[1]!.patched, halves[1]!.original))
+  assert.throws(() => inspectBaileysLiveQueue(copy), /half patched/)
+  // A Baileys whose processNode changed is not patched blindly: the build fails and says so.
+  writeFileSync(copy, patched.replace(halves[1]!.patched, halves[1]!.original.replace('!!node.attrs.offline', "node.attrs.offline === 'true'")))
+  assert.throws(() => patchBaileysLiveQueue(copy), /live message stanzas routed to that queue/)
 })

@@ -442,19 +442,20 @@ export class WhatsAppConnection {
    */
   private async storeIncoming(message: WAMessage, receipt: () => Promise<void>): Promise<void> {
     // Its Signal key writes (the ratchet its decryption moved on) reach the store after its event.
+    // They are written outside the ingest queue: the next message's event is stored meanwhile, and
+    // the key writes of messages stored while the store was busy go in one transaction (see
+    // held-key-writes.ts; its order holds because the queue settles each take before the next).
     const writeKeys = this.heldKeys?.seal()
-    const stored = this.enqueue(async () => {
-      await this.incoming.take(message)
-      await writeKeys?.()
-    })
+    const stored = this.enqueue(() => this.incoming.take(message)).then(() => writeKeys?.())
     stored.then(receipt, () => this.log.warn({ id: message.key.id }, 'an incoming message was not stored: no receipt, WhatsApp delivers it again'))
     const settled = stored.then(
       () => undefined,
       () => undefined,
     )
     this.storing.push(settled)
-    // The ingest queue settles in order, so the oldest entry is always the one that just settled.
-    void settled.then(() => this.storing.shift())
+    // Removed by identity: a failed take settles at once, possibly before an earlier message's keys
+    // are written, so entries do not always settle oldest first.
+    void settled.then(() => this.storing.splice(this.storing.indexOf(settled), 1))
     while (this.storing.length > MAX_MESSAGES_WAITING_FOR_STORE) await this.storing[0]
   }
 

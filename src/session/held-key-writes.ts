@@ -15,13 +15,21 @@
 // message's batch sealed before them still waits for its event, right after that one.
 //
 // Batches reach the store one at a time and in the order they were sealed (a batch whose message
-// failed to be stored goes with the next one): the store never goes back to an older value.
+// failed to be stored goes with the next one): the store never goes back to an older value. Batches
+// that became ready while the store was busy go together in its next write: in a burst the
+// connection stores the next message's event while this one's keys are written, and a key-store
+// transaction per message cost more than the decryption itself (bench/RESULTS.md, storm).
+//
+// Ready batches are written oldest first, and the caller makes a batch ready only once every message
+// sealed before it has been stored or has failed (the connection's ingest queue runs in order), so a
+// batch left behind unready is one whose message failed, and it goes with the next ready one.
 import type { SignalDataSet, SignalDataTypeMap, SignalKeyStore } from '@whiskeysockets/baileys'
 
 type KeyType = keyof SignalDataTypeMap
 /** type -> id -> value, null to delete */
 type Writes = Map<KeyType, Map<string, unknown>>
-type Batch = { writes: Writes; ofMessage: boolean }
+/** ready: its message is stored (or it follows no message), so it may reach the store. */
+type Batch = { writes: Writes; ofMessage: boolean; ready: boolean }
 
 export class HeldKeyWrites implements SignalKeyStore {
   /** Written since the last seal. */
@@ -87,12 +95,18 @@ export class HeldKeyWrites implements SignalKeyStore {
    */
   seal(): () => Promise<void> {
     const batch = this.sealOpen(true)
-    return batch ? () => this.writeThrough(batch) : async () => {}
+    return batch
+      ? () => {
+          batch.ready = true
+          return this.writeThrough(batch)
+        }
+      : async () => {}
   }
 
   /** Writes everything held (the session is stopping). */
   async flush(): Promise<void> {
     this.sealOpen(false)
+    for (const batch of this.sealed) batch.ready = true
     const last = this.sealed.at(-1)
     if (last) await this.writeThrough(last)
   }
@@ -110,7 +124,7 @@ export class HeldKeyWrites implements SignalKeyStore {
     clearTimeout(this.timer)
     this.timer = undefined
     if (this.open.size === 0) return undefined
-    const batch = { writes: this.open, ofMessage }
+    const batch = { writes: this.open, ofMessage, ready: !ofMessage }
     this.open = new Map()
     this.sealed.push(batch)
     return batch
@@ -125,13 +139,14 @@ export class HeldKeyWrites implements SignalKeyStore {
 
   /**
    * Writes the batch, with the batches sealed before it that are still here (a message that failed
-   * to be stored) and the lingering ones right after it, in one write, after the writes before.
+   * to be stored), the ones after it that became ready meanwhile and the lingering ones right after
+   * those, in one write, after the writes before. Resolves once the batch is in the store.
    */
   private writeThrough(batch: Batch): Promise<void> {
     const run = this.writing.then(async () => {
       let upTo = this.sealed.indexOf(batch)
-      if (upTo < 0 || this.discarded) return // written already, with a later one
-      while (this.sealed[upTo + 1] && !this.sealed[upTo + 1]!.ofMessage) upTo++
+      if (upTo < 0 || this.discarded) return // written already, with an earlier call's write
+      while (this.sealed[upTo + 1]?.ready) upTo++
       const batches = this.sealed.slice(0, upTo + 1)
       const data: Record<string, Record<string, unknown>> = {}
       for (const { writes } of batches) {
