@@ -13,15 +13,13 @@ import { ALICE, startWithStandIn, waitUntil } from './support/whatsapp.js'
 
 const cleanups: Array<() => Promise<unknown>> = []
 after(async () => {
-  for (const cleanup of cleanups.reverse()) {
-    const t0 = Date.now()
-    await cleanup()
-    if (process.env.DEBUG_CLEANUP) console.error('cleanup', Date.now() - t0, cleanup.toString().slice(0, 60))
-  }
+  for (const cleanup of cleanups.reverse()) await cleanup()
 })
 
 async function start(env: Record<string, string> = {}): Promise<TestService> {
-  const service = await startTestService(env)
+  // fetch (undici) opens a fresh connection after a stream it was reading is aborted, and sends
+  // nothing on it; a stopping server waits for such a connection until the drain timeout.
+  const service = await startTestService(env, { drainTimeoutMs: 1_000 })
   cleanups.push(() => service.close())
   return service
 }
