@@ -48,6 +48,12 @@ function kindOf(procedure: AnyTRPCProcedure): Kind {
   return middlewares.includes(REQUIRE_KEY) ? 'protected' : 'public'
 }
 
+/** A send that may fetch its file from `media_url` (src/session/outgoing/media-source.ts) may fail to. */
+function fetchesMedia(procedure: AnyTRPCProcedure): boolean {
+  const inputs = (procedure as unknown as { _def: { inputs: { shape?: Record<string, unknown> }[] } })._def.inputs
+  return inputs.some((schema) => schema.shape?.media_url !== undefined)
+}
+
 function takesInput(procedure: AnyTRPCProcedure): boolean {
   const inputs = (procedure as unknown as { _def: { inputs: { def?: { type?: string } }[] } })._def.inputs
   return inputs.some((schema) => schema.def?.type !== 'void')
@@ -72,6 +78,7 @@ export function errorCodesOf(procedure: AnyTRPCProcedure, method: string): Error
       for (const code of ['SESSION_MOVING', 'CONFLICT', 'NOT_CONNECTED', 'WHATSAPP_ERROR', 'WHATSAPP_TIMEOUT'] as const) codes.add(code)
     }
   }
+  if (fetchesMedia(procedure)) codes.add('MEDIA_FETCH_FAILED')
   for (const code of meta?.errors ?? []) codes.add(code)
   return [...codes]
 }

@@ -9,7 +9,7 @@ import { errorBodySchema } from '../errors.js'
 import type { AppRouter } from '../routers/index.js'
 import type { Meta } from '../trpc.js'
 import { declareErrors } from './openapi-errors.js'
-import { declareExamples } from './openapi-examples.js'
+import { declareExamples, exampleOf } from './openapi-examples.js'
 import { declareWebhooks } from './openapi-webhooks.js'
 
 type Operation = { responses?: Record<string, { description?: string; content?: Record<string, { schema?: unknown }> }> }
@@ -68,6 +68,27 @@ function declarePublicAndDescriptions(document: OpenAPIObject, procedures: Recor
   }
 }
 
+type PatchedOperation = {
+  parameters?: { name: string; in: string; example?: unknown }[]
+  responses?: Record<string, { content?: Record<string, { schema?: object; example?: unknown }> }>
+}
+
+/**
+ * What the patches add gets examples too: the `{session}` of the per-session copies
+ * (session-paths.ts), and the JSON responses of operations that are not procedures (composed).
+ */
+function completeExamples(document: OpenAPIObject): void {
+  for (const pathItem of Object.values(document.paths ?? {})) {
+    for (const operation of Object.values(pathItem as Record<string, PatchedOperation>)) {
+      for (const parameter of operation.parameters ?? []) if (parameter.in === 'path' && parameter.name === 'session') parameter.example ??= 'default'
+      for (const response of Object.values(operation.responses ?? {})) {
+        const json = response.content?.['application/json']
+        if (json?.schema && json.example === undefined) json.example = exampleOf(json.schema, document, 'response')
+      }
+    }
+  }
+}
+
 export function buildOpenApiDocument(router: AppRouter, options: { baseUrl: string; version: string }, patches: DocumentPatch[] = []): OpenAPIObject {
   const document = generateOpenApiDocument(router, {
     title: 'wsgo - WhatsApp HTTP API',
@@ -95,5 +116,6 @@ export function buildOpenApiDocument(router: AppRouter, options: { baseUrl: stri
   // Last: examples are composed from the schemas as corrected above.
   declareExamples(document, procedures)
   for (const patch of patches) patch(document)
+  completeExamples(document)
   return document
 }

@@ -57,7 +57,7 @@ export const sendResultSchema = z
 const BASE64 = /^[A-Za-z0-9+/\-_]*={0,2}$/
 
 /** A 1x1 PNG: the example of every base64 image field. */
-export const TINY_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg=='
+export const TINY_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAACXBIWXMAAAPoAAAD6AG1e1JrAAAADUlEQVQImWP4z8DwHwAFAAH/q842iQAAAABJRU5ErkJggg=='
 
 /** Base64 (standard or URL-safe, optionally a `data:...;base64,` URL) decoded to bytes. */
 export const base64FileSchema = z

@@ -56,6 +56,7 @@ export const sessionRouter = router({
           '404 while there is no QR yet, 409 when already paired.',
         tags: ['Connection'],
       },
+      errors: ['NO_QR', 'ALREADY_PAIRED'],
     })
     .input(withSession({ format: z.enum(['text', 'image', 'base64']).optional().describe('omit for raw text') }))
     .output(qrSchema)
@@ -93,6 +94,7 @@ export const sessionRouter = router({
         description: 'Returns the 8-character code to type in WhatsApp > Linked devices > Link with phone number.',
         tags: ['Connection'],
       },
+      errors: ['ALREADY_PAIRED'],
     })
     .input(withSession({ phone: phoneSchema }))
     .output(z.object({ code: z.string().describe('8 characters, e.g. ABCD1234') }))
