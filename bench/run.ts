@@ -1,6 +1,6 @@
 // `npm run bench [-- <section> ...]`: runs the benchmark sections (all by default), prints their
 // tables and writes them into bench/RESULTS.md between the section's markers, leaving the written
-// analysis around them alone. Sections: http, ingest, webhooks, memory, startup, sessions, storm.
+// analysis around them alone. Sections: http, ingest, webhooks, memory, startup, sessions, storm, store, stream.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -24,6 +24,7 @@ const sections: Record<string, { title: string; run: (log: (line: string) => voi
   sessions: { title: 'Sessions: many paired sessions in one process, failover between processes', run: runSessions },
   storm: { title: 'Storm budget: the API and the webhook during a burst of incoming messages and a storm of undecryptable ones', run: runStorm },
   store: { title: 'Message store: chat and message lists among 1,000,000 stored messages', run: async (log) => (await import('./store.js')).runStore(log) },
+  stream: { title: 'Live events: incoming message to a connected SSE client, next to the webhook', run: async (log) => (await import('./events-stream.js')).runEventStream(log) },
 }
 
 const asked = process.argv.slice(2).filter((a) => a !== '--')
