@@ -228,3 +228,27 @@ test('the installed Baileys queues live message stanzas and yields between them;
   writeFileSync(copy, patched.replace(halves[1]!.patched, halves[1]!.original.replace('!!node.attrs.offline', "node.attrs.offline === 'true'")))
   assert.throws(() => patchBaileysLiveQueue(copy), /live message stanzas routed to that queue/)
 })
+
+test('SQLite statements give the event loop turns, a slice of statements per turn rather than one', async () => {
+  const dir = tempDir()
+  const url = `file:${dir}/slices.db`
+  await migrate(url)
+  const db = await openClient(url)
+  cleanups.push(() => db.$disconnect())
+  const STATEMENTS = 2_000
+  // A chain of statements, each awaited, as the ingest queue runs them; turns of the loop counted meanwhile.
+  let turns = 0
+  let running = true
+  const ticker = () => {
+    if (!running) return
+    turns++
+    setImmediate(ticker)
+  }
+  setImmediate(ticker)
+  for (let i = 0; i < STATEMENTS; i++) await db.$queryRaw`SELECT ${i} AS "n"`
+  running = false
+  // Without turns (better-sqlite3 answers synchronously) the ticker would not run at all meanwhile.
+  assert.ok(turns > 1, `the loop got turns during ${STATEMENTS} statements (${turns})`)
+  // A turn before every statement made a chain wait a loop iteration per statement (issue 18 #2).
+  assert.ok(turns < STATEMENTS / 2, `several statements per turn (${turns} turns for ${STATEMENTS})`)
+})

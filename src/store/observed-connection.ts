@@ -4,7 +4,11 @@
 // read-only file stays read-only after the file is fixed, and one whose file was deleted keeps
 // writing into the deleted file. Replacing it waits for the statements and transactions in flight,
 // and holds new ones until the new connection is in place.
+import { performance } from 'node:perf_hooks'
 import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory, SqlQuery, Transaction, IsolationLevel } from '@prisma/driver-adapter-utils'
+
+/** How long statements may run back to back on SQLite before the event loop gets a turn (see turn()). */
+export const SLICE_MS = 8
 
 export interface ConnectionObserver {
   failed(error: unknown): void
@@ -15,6 +19,8 @@ export class ObservedConnection implements SqlDriverAdapter {
   /** Statements and open transactions on `current`. */
   private busy = 0
   private idle: (() => void) | undefined
+  /** When this turn of the event loop ran its first statement (SQLite; see turn()). */
+  private sliceStart: number | undefined
   /** Set while the connection is being replaced or used alone: new work waits for it. */
   private gate: Promise<void> | undefined
   readonly getConnectionInfo?: SqlDriverAdapter['getConnectionInfo']
@@ -105,12 +111,28 @@ export class ObservedConnection implements SqlDriverAdapter {
   }
 
   /**
-   * better-sqlite3 works synchronously behind its promises: without a turn of the event loop before
-   * each statement, a burst (Baileys' key store, the event log, the outbox) is one long task and
-   * HTTP and timers wait for all of it (issue 18 #2). PostgreSQL waits on the network, which yields.
+   * better-sqlite3 works synchronously behind its promises: without turns of the event loop, a burst
+   * (Baileys' key store, the event log, the outbox, the message store) is one long task and HTTP and
+   * timers wait for all of it (issue 18 #2). PostgreSQL waits on the network, which yields.
+   *
+   * A turn before every statement made each chain of statements (the ingest queue: an event, its
+   * outbox row, its commit) wait a whole loop iteration per statement, and under a storm an iteration
+   * is tens of milliseconds: that, not SQLite, bounded the burst's throughput. So statements run on
+   * at once while the current slice of the loop has spent less than SLICE_MS on them, and wait for
+   * the next turn after that: long tasks stay bounded by the slice, a chain runs a slice's worth of
+   * statements per turn.
    */
   private turn(): Promise<void> | undefined {
-    return this.current.provider === 'sqlite' ? new Promise<void>((resolve) => setImmediate(resolve)) : undefined
+    if (this.current.provider !== 'sqlite') return undefined
+    const now = performance.now()
+    if (this.sliceStart === undefined) {
+      this.sliceStart = now
+      // The slice ends with this turn of the loop (check phase), whoever yields or not.
+      setImmediate(() => (this.sliceStart = undefined))
+      return undefined
+    }
+    if (now - this.sliceStart < SLICE_MS) return undefined
+    return new Promise<void>((resolve) => setImmediate(resolve))
   }
 
   private enter(): void {
