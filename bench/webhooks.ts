@@ -107,7 +107,8 @@ async function fetchLatency(receiver: FastReceiver, template: string, count: num
 
 /** A backlog of `count` recorded events, written with the worker stopped, then delivered. */
 async function backlogDrain(paired: Paired, template: string, count: number, round: number): Promise<Sample> {
-  const { events, worker: webhookWorker } = await paired.h.service.services.sessions.get('default')
+  const { events, webhooks } = await paired.h.service.services.sessions.get('default')
+  const webhookWorker = webhooks.first!.worker
   const data = (JSON.parse(template) as { data: Parameters<typeof events.record<'message'>>[1] }).data
   await webhookWorker.stop()
   const ids: string[] = []

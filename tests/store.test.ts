@@ -7,7 +7,7 @@ import path from 'node:path'
 import { openClient, providerOf } from '../src/store/database.js'
 import { migrate, prismaDir } from '../src/store/migrate.js'
 import { EventLog } from '../src/events/log.js'
-import { Outbox } from '../src/webhooks/outbox.js'
+import { Outbox, pendingTarget } from '../src/webhooks/outbox.js'
 // @ts-expect-error plain ESM helper shared with postinstall
 import { renderSchema, schemaPath, PROVIDERS } from '../scripts/prisma-schemas.mjs'
 import { stopTestDatabases, testDatabases } from './support/databases.js'
@@ -64,7 +64,7 @@ for (const database of databases) {
       try {
         const log = new EventLog(db, 'default', 500, new Outbox(db, 'default'))
         let notified = 0
-        log.useOutbox({ wants: (type) => type === 'message', notify: () => notified++ })
+        log.useOutbox({ targets: (type) => (type === 'message' ? [pendingTarget('w1', () => notified++)] : []) })
         for (let i = 0; i < 2_000; i++) {
           await log.record(i % 2 ? 'message' : 'qr', i % 2 ? sampleMessage(i) : { qr: `code-${i}` })
         }

@@ -66,7 +66,7 @@ describe('a delivery refused for good', () => {
     // One at a time, so that arrival order is the queue's order (several in flight may overtake).
     const svc = await service({ WEBHOOK_CONCURRENCY: '1' })
     const outcomes: AttemptOutcome[] = []
-    ;(await session(svc)).worker.onAttempt((outcome) => outcomes.push(outcome))
+    ;(await session(svc)).webhooks.onAttempt((outcome) => outcomes.push(outcome))
     assert.equal((await call(svc, 'POST', '/api/webhook', { url: hook.url, events: ['message'] })).status, 200)
 
     const ids = [await record(svc, 1), await record(svc, 'bad'), await record(svc, 3), await record(svc, 4), await record(svc, 5)]
@@ -86,7 +86,8 @@ describe('a delivery refused for good', () => {
     assert.deepEqual([state.pending, state.delivered, state.failed, state.dead], [0, 4, 0, 1])
     // Reported like any delivery given up.
     const reported = await until(async () => (await (await session(svc)).events.list({ limit: 5, type: 'webhook_failed' }))[0], 'the webhook_failed event')
-    assert.deepEqual(reported.data, { deliveryId: bad, event: 'message', attempts: 3, error: 'HTTP 400: no such template: bad' })
+    const first = (await session(svc)).webhooks.first!
+    assert.deepEqual(reported.data, { deliveryId: bad, webhook: first.id, event: 'message', attempts: 3, error: 'HTTP 400: no such template: bad' })
     // The metrics hook heard every attempt with its outcome.
     assert.deepEqual(
       outcomes.filter((o) => o.status === 400).map((o) => [o.outcome, o.statusClass]),
@@ -189,6 +190,7 @@ describe('redelivery', () => {
       [{ status: 'dead', since: 'yesterday' }, 'since'],
       [{ status: 'dead', limit: 0 }, 'limit'],
       [{ status: 'dead', limit: 'all' }, 'limit'],
+      [{ status: 'dead', limit: '5' }, 'limit'],
     ] as const) {
       const res = await call(svc, 'POST', '/api/webhook/deliveries/redeliver', body)
       assert.equal(res.status, 400, JSON.stringify(body))

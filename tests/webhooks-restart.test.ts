@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs'
 import path from 'node:path'
 import { buildServer } from '../scripts/build.mjs'
 import { EventLog } from '../src/events/log.js'
-import { Outbox } from '../src/webhooks/outbox.js'
+import { Outbox, pendingTarget } from '../src/webhooks/outbox.js'
 import { openClient, type Db } from '../src/store/database.js'
 import { startServiceProcess, type ServiceProcess } from './support/child.js'
 import { freePort } from './support/postgres.js'
@@ -66,7 +66,9 @@ test('SIGKILL in the middle of 200 pending deliveries: after a restart all 200 a
   let db: Db = await openClient(env.DATABASE_URL)
   cleanups.push(() => db.$disconnect())
   const log = new EventLog(db, 'default', 500, new Outbox(db, 'default'))
-  log.useOutbox({ wants: () => true, notify() {} })
+  // Rows for the webhook the service made of that POST: written pending, its worker claims them.
+  const webhook = await db.webhook.findFirstOrThrow({ where: { session: 'default' }, orderBy: { position: 'asc' } })
+  log.useOutbox({ targets: () => [pendingTarget(webhook.id)] })
   const ids: string[] = []
   for (let i = 0; i < 200; i++) ids.push((await log.record('message', sampleMessage(i))).deliveryId!)
   open = true

@@ -1,6 +1,6 @@
 // Records one session's events. One transaction appends the event to the rolling log, trims the log to its cap,
-// and, when the webhook wants this event, writes its outbox row: an event is never in the log
-// without its delivery, or delivered without being logged.
+// and writes an outbox row for each webhook that wants this event: an event is never in the log
+// without its deliveries, or delivered without being logged.
 //
 // Group commit: events recorded while a transaction is being written wait for it, then go together
 // in the next one (at most MAX_BATCH, in the order record() was called), so a burst is a few dozen
@@ -12,18 +12,25 @@ import type { Db, Prisma } from '../store/database.js'
 import type { EventData, EventType, LoggedEvent } from './types.js'
 
 export interface OutboxPolicy {
-  /** Whether an event of this type goes to the webhook now (URL set, filter matches). */
-  wants(type: EventType): boolean
-  /** Called after a transaction that added a pending outbox row has committed (not for a row handed over). */
-  notify(): void
+  /** The webhooks an event of this type goes to now (URL set, on, filter matches), first webhook first: a row each. */
+  targets(type: EventType): readonly OutboxTarget[]
+}
+
+/** A webhook's delivery worker, as the recorder sees it. */
+export interface OutboxTarget {
+  /** The webhook's id, written in its rows. */
+  readonly webhook: string
+  /** Asked before its row is written (see Handover); after the commit it is handed the row, or woken. */
+  handover(): Handover
 }
 
 /** An outbox row as record() wrote it: the same fields as a row the worker claims itself. */
-export type OutboxRow = Omit<NewDelivery, 'status'> & { seq: number; attempts: number }
+export type OutboxRow = Omit<NewDelivery, 'status' | 'webhook'> & { seq: number; attempts: number }
 
 /** An outbox row about to be written with its event. */
 export interface NewDelivery {
   id: string
+  webhook: string
   event: string
   payload: string
   status: 'pending' | 'delivering'
@@ -51,18 +58,17 @@ export interface Handover {
   abandoned(): void
 }
 
-export interface OutboxTaker {
-  handover(): Handover
-}
-
 export interface RecordedEvent {
   id: number
   type: EventType
   timestamp: string
+  /** The first webhook's delivery of it (X-Wsgo-Delivery), if any webhook wants it. */
   deliveryId: string | undefined
+  /** Its delivery to each webhook that wants it, first webhook first. */
+  deliveryIds: string[]
 }
 
-const noOutbox: OutboxPolicy = { wants: () => false, notify: () => {} }
+const noOutbox: OutboxPolicy = { targets: () => [] }
 
 /**
  * Events per transaction at most. On SQLite a transaction runs without a turn of the event loop
@@ -76,14 +82,13 @@ interface Pending {
   data: unknown
   text: string
   createdAt: Date
-  delivery: (Omit<NewDelivery, 'createdAt'> & { handover: Handover | undefined }) | undefined
+  deliveries: Array<Omit<NewDelivery, 'createdAt'> & { handover: Handover }>
   resolve(recorded: RecordedEvent): void
   reject(error: unknown): void
 }
 
 export class EventLog {
   private outbox: OutboxPolicy = noOutbox
-  private taker: OutboxTaker | undefined
   private readonly listeners = new Set<(event: RecordedEvent, data: unknown) => void>()
   /** Recorded, waiting for their transaction, oldest first. */
   private readonly queue: Pending[] = []
@@ -102,11 +107,6 @@ export class EventLog {
     this.outbox = outbox
   }
 
-  /** The running delivery worker takes the rows written from now on (undefined: it stopped). */
-  handOverTo(taker: OutboxTaker | undefined): void {
-    this.taker = taker
-  }
-
   /** In-process subscribers (e.g. the /qr page's stream) hear every event after it is stored. */
   subscribe(listener: (event: RecordedEvent, data: unknown) => void): () => void {
     this.listeners.add(listener)
@@ -115,16 +115,19 @@ export class EventLog {
 
   record<T extends EventType>(type: T, data: EventData<T>): Promise<RecordedEvent> {
     return new Promise<RecordedEvent>((resolve, reject) => {
-      const deliveryId = this.outbox.wants(type) ? randomUUID() : undefined
-      const handover = deliveryId ? this.taker?.handover() : undefined
+      const targets = this.outbox.targets(type)
+      // One text for every webhook's row: the exact bytes each receiver gets.
+      const payload = targets.length > 0 ? JSON.stringify({ event: type, data }) : ''
+      const deliveries = targets.map((target) => {
+        const handover = target.handover()
+        return { id: randomUUID(), webhook: target.webhook, event: type, payload, status: handover.claimed ? ('delivering' as const) : ('pending' as const), handover }
+      })
       this.queue.push({
         type,
         data,
         text: JSON.stringify(data),
         createdAt: new Date(),
-        delivery: deliveryId
-          ? { id: deliveryId, event: type, payload: JSON.stringify({ event: type, data }), status: handover?.claimed ? 'delivering' : 'pending', handover }
-          : undefined,
+        deliveries,
         resolve,
         reject,
       })
@@ -137,26 +140,25 @@ export class EventLog {
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, MAX_BATCH)
-        let written: Array<{ id: number; seq: number | undefined }>
+        let written: Array<{ id: number; seqs: number[] }>
         try {
           written = await this.write(batch)
         } catch (error) {
           for (const entry of batch) {
-            entry.delivery?.handover?.abandoned()
+            for (const delivery of entry.deliveries) delivery.handover.abandoned()
             entry.reject(error)
           }
           continue
         }
-        let notify = false
         batch.forEach((entry, index) => {
-          const { id, seq } = written[index]!
-          const recorded: RecordedEvent = { id, type: entry.type, timestamp: entry.createdAt.toISOString(), deliveryId: entry.delivery?.id }
-          const { delivery } = entry
-          if (delivery && seq !== undefined) {
-            const row: OutboxRow = { seq, id: delivery.id, event: delivery.event, payload: delivery.payload, attempts: 0, createdAt: entry.createdAt }
-            if (delivery.handover) delivery.handover.committed(row)
-            else notify = true
-          }
+          const { id, seqs } = written[index]!
+          const deliveryIds = entry.deliveries.map((delivery) => delivery.id)
+          const recorded: RecordedEvent = { id, type: entry.type, timestamp: entry.createdAt.toISOString(), deliveryId: deliveryIds[0], deliveryIds }
+          entry.deliveries.forEach((delivery, at) => {
+            const row: OutboxRow = { seq: seqs[at]!, id: delivery.id, event: delivery.event, payload: delivery.payload, attempts: 0, createdAt: entry.createdAt }
+            // A worker woken for a pending row coalesces the wake-ups of a whole batch into one look.
+            delivery.handover.committed(row)
+          })
           try {
             for (const listener of this.listeners) listener(recorded, entry.data)
           } catch (error) {
@@ -165,8 +167,6 @@ export class EventLog {
           }
           entry.resolve(recorded)
         })
-        // One wake-up of the worker for the whole batch.
-        if (notify) this.outbox.notify()
       }
     } finally {
       this.writing = undefined
@@ -178,14 +178,11 @@ export class EventLog {
    * event with its outbox row if any, in order, then one trim. Plain SQL: the query builder costs
    * about twice the CPU per statement, and this runs for every event.
    */
-  private async write(batch: Pending[]): Promise<Array<{ id: number; seq: number | undefined }>> {
+  private async write(batch: Pending[]): Promise<Array<{ id: number; seqs: number[] }>> {
     const statements: Array<Prisma.PrismaPromise<Array<{ id?: number | bigint; seq?: number | bigint }>>> = []
     for (const entry of batch) {
       statements.push(this.db.$queryRaw`INSERT INTO "Event" ("session", "type", "data", "createdAt") VALUES (${this.session}, ${entry.type}, ${entry.text}, ${entry.createdAt}) RETURNING "id"`)
-      if (entry.delivery) {
-        const { handover: _handover, ...row } = entry.delivery
-        statements.push(this.outboxTable.insertStatement({ ...row, createdAt: entry.createdAt }))
-      }
+      for (const { handover: _handover, ...row } of entry.deliveries) statements.push(this.outboxTable.insertStatement({ ...row, createdAt: entry.createdAt }))
     }
     // Everything older than the session's newest `limit` events goes.
     const trim = this.db.$executeRaw`DELETE FROM "Event" WHERE "session" = ${this.session} AND "id" < (SELECT "id" FROM "Event" WHERE "session" = ${this.session} ORDER BY "id" DESC LIMIT 1 OFFSET ${this.limit - 1})`
@@ -193,9 +190,8 @@ export class EventLog {
     let at = 0
     return batch.map((entry) => {
       const event = results[at++] as Array<{ id: number | bigint }>
-      const outbox = entry.delivery ? (results[at++] as Array<{ seq: number | bigint }>) : undefined
-      const seq = outbox?.[0]?.seq
-      return { id: Number(event[0]!.id), seq: seq === undefined ? undefined : Number(seq) }
+      const seqs = entry.deliveries.map(() => Number((results[at++] as Array<{ seq: number | bigint }>)[0]!.seq))
+      return { id: Number(event[0]!.id), seqs }
     })
   }
 

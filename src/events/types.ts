@@ -32,7 +32,7 @@ export const eventDataSchemas = {
   disconnected: z.object({ code: z.number().optional(), reason: z.string(), reconnectInMs: z.number().min(0).optional() }),
   qr: z.object({ qr: z.string() }),
   logged_out: z.object({ reason: z.string() }),
-  webhook_failed: z.object({ deliveryId: z.string(), event: z.string(), attempts: z.number().int().min(0), error: z.string() }),
+  webhook_failed: z.object({ deliveryId: z.string(), webhook: z.string().optional().describe('The id of the webhook it was for'), event: z.string(), attempts: z.number().int().min(0), error: z.string() }),
   webhook_test: z.object({ message: z.string() }),
 } as const
 

@@ -6,9 +6,11 @@ import { contactsRouter } from './contacts.js'
 import { eventsRouter } from './events.js'
 import { groupsRouter } from './groups.js'
 import { healthRouter } from './health.js'
+import { mediaRouter } from './media.js'
 import { messagesRouter } from './messages.js'
 import { sessionRouter } from './session.js'
 import { sessionsRouter } from './sessions.js'
+import { webhookEndpointsRouter } from './webhook-endpoints.js'
 import { webhooksRouter } from './webhooks.js'
 
 export const appRouter = router({
@@ -20,7 +22,9 @@ export const appRouter = router({
   contacts: contactsRouter,
   chats: chatsRouter,
   webhook: webhooksRouter,
+  webhooks: webhookEndpointsRouter,
   events: eventsRouter,
+  media: mediaRouter,
 })
 
 export type AppRouter = typeof appRouter

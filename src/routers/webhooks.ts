@@ -1,4 +1,5 @@
-// A session's webhook: GET/POST /api/webhook, GET /api/webhook/deliveries, POST
+// A session's webhook, as the contract knows it (its first webhook; /api/webhooks manages them all,
+// webhook-endpoints.ts): GET/POST /api/webhook, GET /api/webhook/deliveries, POST
 // /api/webhook/deliveries/{id}/redeliver and /api/webhook/deliveries/redeliver, POST /api/webhook/test.
 import { z } from 'zod'
 import { ApiError } from '../errors.js'
@@ -6,6 +7,7 @@ import { eventTypeSchema } from '../events/types.js'
 import type { Session } from '../session/session.js'
 import { deliveryCountsSchema, deliverySchema, deliveryStatuses, finishedStatuses } from '../webhooks/outbox.js'
 import { router, sessionProcedure, withSession } from '../trpc.js'
+import { jsonNumber } from './inputs.js'
 
 const webhookUrl = z
   .union([z.literal(''), z.null(), z.url({ protocol: /^https?$/, message: 'expected an http:// or https:// URL' })])
@@ -35,17 +37,23 @@ export type WebhookChange = z.infer<typeof webhookChangeSchema>
 
 export async function webhookState(session: Session): Promise<z.infer<typeof webhookStateSchema>> {
   // The owner's settings are the live ones; elsewhere they are read afresh from the store.
-  if (!session.isOwned) await session.webhook.load()
-  const { webhook, outbox } = session
-  return { url: webhook.url, events: webhook.events, secretSet: webhook.secret !== undefined, ...(await outbox.counts()) }
+  if (!session.isOwned) await session.webhooks.load()
+  const first = session.webhooks.first
+  if (!first) return { url: null, events: null, secretSet: session.webhooks.envSecretSet, pending: 0, delivered: 0, failed: 0, dead: 0 }
+  const { settings } = first
+  return { url: settings.url, events: settings.events, secretSet: settings.secret !== undefined, ...(await session.outbox.counts(first.id)) }
 }
 
-export function applyWebhookChange(session: Session, change: WebhookChange): Promise<void> {
-  return session.webhook.update({
+/** The contract's POST /api/webhook: changes the session's first webhook, made if there is none. */
+export async function applyWebhookChange(session: Session, change: WebhookChange): Promise<void> {
+  const value = {
     url: change.url,
     ...(change.events !== undefined && { events: change.events }),
     ...(change.secret !== undefined && { secret: change.secret === '' ? null : change.secret }),
-  })
+  }
+  const first = session.webhooks.first
+  if (first) return first.settings.update(value)
+  if (!(await session.webhooks.create(value))) throw new ApiError('CONFLICT', 'This session has as many webhooks as it can have')
 }
 
 export const webhooksRouter = router({
@@ -83,6 +91,7 @@ export const webhooksRouter = router({
         status: z.enum(deliveryStatuses).optional().describe('Only deliveries in this state (pending includes those being sent now)'),
         limit: z.coerce.number().int().min(1).max(1000).default(100).describe('How many deliveries at most'),
         before: deliveryId.optional().describe('Only deliveries older than this one: the last id of the previous page'),
+        webhook: z.string().min(1).max(100).optional().describe('Only those of this webhook (its id in GET /api/webhooks)'),
       }),
     )
     .output(z.array(deliverySchema))
@@ -92,7 +101,7 @@ export const webhooksRouter = router({
       if (input.before !== undefined && beforeSeq === undefined) {
         throw new ApiError('VALIDATION_ERROR', 'Invalid input: before', { issues: [{ path: 'before', message: 'no delivery of this session has this id (it may have been pruned)' }] })
       }
-      return outbox.list({ status: input.status, limit: input.limit, beforeSeq })
+      return outbox.list({ status: input.status, limit: input.limit, beforeSeq, webhook: input.webhook })
     }),
 
   // On the owner: its worker is told at once that rows are due.
@@ -116,7 +125,7 @@ export const webhooksRouter = router({
         if (result.error === 'missing') throw new ApiError('NOT_FOUND', `No webhook delivery ${input.id} in this session (it may have been pruned)`)
         throw new ApiError('CONFLICT', `Webhook delivery ${input.id} is already waiting for an attempt (pending or being sent)`)
       }
-      ctx.session.worker.redelivered()
+      ctx.session.webhooks.redelivered()
       return { id: input.id, previousStatus: result.from, status: 'pending' as const }
     }),
 
@@ -136,13 +145,15 @@ export const webhooksRouter = router({
       withSession({
         status: z.enum(finishedStatuses).describe('Which deliveries: dead, failed or delivered'),
         since: z.iso.datetime({ offset: true, message: 'expected an ISO 8601 date-time, e.g. 2026-06-09T12:00:00Z' }).optional().describe('Only those queued at or after this time'),
-        limit: z.number().int().min(1).max(10_000).default(1_000).describe('How many at most in this call'),
+        limit: jsonNumber(1, 10_000, { int: true }).default(1_000).describe('How many at most in this call'),
+        webhook: z.string().min(1).max(100).optional().describe('Only those of this webhook (its id in GET /api/webhooks)'),
       }),
     )
     .output(z.object({ count: z.number().int().describe('How many were put back in line') }))
     .mutation(async ({ ctx, input }) => {
-      const count = await ctx.session.outbox.redeliverMany({ status: input.status, since: input.since === undefined ? undefined : new Date(input.since), limit: input.limit }, new Date())
-      if (count > 0) ctx.session.worker.redelivered()
+      const since = input.since === undefined ? undefined : new Date(input.since)
+      const count = await ctx.session.outbox.redeliverMany({ status: input.status, since, webhook: input.webhook, limit: input.limit }, new Date())
+      if (count > 0) ctx.session.webhooks.redelivered()
       return { count }
     }),
 
@@ -152,15 +163,15 @@ export const webhooksRouter = router({
         method: 'POST',
         path: '/api/webhook/test',
         summary: 'Send a test event to the webhook',
-        description: 'Records a webhook_test event, delivered through the outbox like any other (whatever the events filter); follow it with GET /api/webhook/deliveries.',
+        description: 'Records a webhook_test event, delivered through the outbox like any other (whatever the events filter) to every webhook that is on; the answer names the first webhook\'s delivery. Follow it with GET /api/webhook/deliveries.',
         tags: ['Webhooks'],
       },
     })
     .input(withSession())
     .output(z.object({ deliveryId: z.string().describe('Its X-Wsgo-Delivery header, and its id in GET /api/webhook/deliveries') }))
     .mutation(async ({ ctx }) => {
-      const { events, webhook } = ctx.session
-      if (webhook.url === null) throw new ApiError('CONFLICT', 'No webhook URL is set: set one with POST /api/webhook first')
+      const { events, webhooks } = ctx.session
+      if (!webhooks.first || webhooks.first.settings.url === null) throw new ApiError('CONFLICT', 'No webhook URL is set: set one with POST /api/webhook first')
       const recorded = await events.record('webhook_test', { message: 'Test delivery from wsgo-ts' })
       // The URL may have been cleared in the meantime; then nothing was queued.
       if (recorded.deliveryId === undefined) throw new ApiError('CONFLICT', 'The webhook was turned off meanwhile: nothing to deliver to')

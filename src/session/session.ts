@@ -1,5 +1,5 @@
-// One session (a linked WhatsApp account) as this process holds it: its event log, webhook settings,
-// outbox and delivery worker, always; and its WhatsApp side (contacts book and connection) only while
+// One session (a linked WhatsApp account) as this process holds it: its event log, webhooks (each
+// with its settings and delivery worker) and outbox, always; and its WhatsApp side (contacts book and connection) only while
 // this process owns the session (see ownership.ts). Every process holds every session, so any of
 // them can answer the reads the store can answer; the owner alone talks to WhatsApp and delivers.
 import type { UserFacingSocketConfig } from '@whiskeysockets/baileys'
@@ -7,11 +7,11 @@ import type { Config } from '../config.js'
 import { ApiError } from '../errors.js'
 import { EventLog } from '../events/log.js'
 import { MessageHistory } from '../messages/history.js'
+import { MediaStore } from '../media/store.js'
 import type { Logger } from '../logger.js'
 import type { Db } from '../store/database.js'
 import { Outbox } from '../webhooks/outbox.js'
-import { WebhookSettings } from '../webhooks/settings.js'
-import { WebhookWorker, workerOptionsFrom } from '../webhooks/worker.js'
+import { SessionWebhooks } from '../webhooks/session-webhooks.js'
 import type { WhatsAppConnection } from './connection.js'
 import type { WhatsAppParts } from './load-whatsapp.js'
 import type { ContactView } from './shapes.js'
@@ -29,11 +29,14 @@ export interface SessionDependencies {
 
 export class Session {
   readonly events: EventLog
-  readonly webhook: WebhookSettings
+  /** Its webhooks; the first is the contract's /api/webhook. */
+  readonly webhooks: SessionWebhooks
+  /** Every webhook's deliveries. */
   readonly outbox: Outbox
-  readonly worker: WebhookWorker
   /** Chats and stored messages, read from the store (any process answers). */
   readonly history: MessageHistory
+  /** Incoming media, from the store (any process serves it). */
+  readonly media: MediaStore
   private parts: Promise<WhatsAppParts> | undefined
   private owned = false
   /** own() and disown() run one at a time, in call order. */
@@ -46,16 +49,16 @@ export class Session {
     const { db, config, logger } = deps
     this.outbox = new Outbox(db, name)
     this.events = new EventLog(db, name, config.EVENT_LOG_LIMIT, this.outbox)
-    this.webhook = new WebhookSettings(db, name, config.WEBHOOK_SECRET)
     this.history = new MessageHistory(db, name)
-    // EventLog writes the outbox row with the event and wakes the worker that delivers it.
-    this.worker = new WebhookWorker(this.outbox, this.webhook, this.events, logger, workerOptionsFrom(config))
-    this.events.useOutbox({ wants: (type) => this.webhook.wants(type), notify: () => this.worker.notify() })
+    this.media = new MediaStore(db, name)
+    // EventLog writes an outbox row per webhook with the event and hands it to that webhook's worker.
+    this.webhooks = new SessionWebhooks(db, name, this.outbox, this.events, logger, config)
+    this.events.useOutbox(this.webhooks)
   }
 
   static async open(name: string, deps: SessionDependencies): Promise<Session> {
     const session = new Session(name, deps)
-    await session.webhook.load()
+    await session.webhooks.load()
     return session
   }
 
@@ -72,8 +75,8 @@ export class Session {
     this.owned = true
     return this.serially(async () => {
       if (!this.owned) return
-      await this.webhook.load()
-      await this.worker.start()
+      await this.webhooks.load()
+      await this.webhooks.start()
       this.parts ??= this.createParts()
       await (await this.parts).connection.start()
     })
@@ -90,7 +93,7 @@ export class Session {
       const parts = this.parts
       this.parts = undefined
       if (parts) await (await parts.catch(() => undefined))?.connection.stop()
-      await this.worker.stop()
+      await this.webhooks.stop()
     })
   }
 

@@ -1,14 +1,15 @@
 // The webhook outbox of one session: every statement on the WebhookDelivery table lives here. Rows
 // are written by the event recorder (src/events/log.ts, through insertStatement(), in the same
-// transaction as their event), claimed and settled by the delivery worker (worker.ts), and read by
-// the API (counts, list).
+// transaction as their event), one per webhook that wants the event; claimed and settled by that
+// webhook's delivery worker (worker.ts) through an Outbox bound to it (forWebhook), so a receiver
+// that is down holds only its own rows; and read by the API (counts, list, redeliver).
 //
 // The statements made for every delivery (insert, claim, settle) are plain SQL rather than Prisma's
 // query builder, which costs about twice the CPU per statement here (bench/RESULTS.md). They are
 // written so that SQLite (3.35+, for RETURNING) and PostgreSQL both accept them; dates go in as Date
 // parameters, which the adapters store exactly as the query builder does.
 import { z } from 'zod'
-import type { NewDelivery, OutboxRow, OutboxTable } from '../events/log.js'
+import type { NewDelivery, OutboxRow, OutboxTable, OutboxTarget } from '../events/log.js'
 import { isoTimestamp } from '../events/types.js'
 import type { Db } from '../store/database.js'
 
@@ -42,6 +43,7 @@ export type DeliveryCounts = z.infer<typeof deliveryCountsSchema>
 export const deliverySchema = z
   .object({
     id: z.string().describe('The X-Wsgo-Delivery header: the same on every attempt'),
+    webhook: z.string().describe('The id of the webhook it goes to (GET /api/webhooks)'),
     event: z.string().describe('Event name, e.g. message'),
     status: z
       .enum(deliveryStatuses)
@@ -57,16 +59,39 @@ export const deliverySchema = z
 export type Delivery = z.infer<typeof deliverySchema>
 
 export class Outbox implements OutboxTable {
+  /** The rows this outbox acts on: the session's, or one webhook's. */
+  private readonly scope: { session: string; webhook?: string }
+
   constructor(
     private readonly db: Db,
     readonly session: string,
-  ) {}
+    /** Bound to one webhook (its worker's outbox), or undefined for the whole session's (the API's). */
+    readonly webhook?: string,
+  ) {
+    this.scope = { session, ...(webhook !== undefined && { webhook }) }
+  }
+
+  /** The same outbox, bound to one webhook's rows: what its worker claims and settles. */
+  forWebhook(webhook: string): Outbox {
+    return new Outbox(this.db, this.session, webhook)
+  }
+
+  private get boundWebhook(): string {
+    if (this.webhook === undefined) throw new Error('this outbox is not bound to a webhook')
+    return this.webhook
+  }
 
   /** The INSERT for a new row, to run in the event's transaction; it returns the row's `seq`. */
   insertStatement(row: NewDelivery) {
     return this.db.$queryRaw<Array<{ seq: number | bigint }>>`
-      INSERT INTO "WebhookDelivery" ("session", "id", "event", "payload", "status", "createdAt", "nextAttemptAt")
-      VALUES (${this.session}, ${row.id}, ${row.event}, ${row.payload}, ${row.status}, ${row.createdAt}, ${row.createdAt}) RETURNING "seq"`
+      INSERT INTO "WebhookDelivery" ("session", "webhook", "id", "event", "payload", "status", "createdAt", "nextAttemptAt")
+      VALUES (${this.session}, ${row.webhook}, ${row.id}, ${row.event}, ${row.payload}, ${row.status}, ${row.createdAt}, ${row.createdAt}) RETURNING "seq"`
+  }
+
+  /** A webhook was deleted: its rows go with it. */
+  async deleteWebhookRows(webhook: string): Promise<number> {
+    const { count } = await this.db.webhookDelivery.deleteMany({ where: { session: this.session, webhook } })
+    return count
   }
 
   /**
@@ -79,7 +104,7 @@ export class Outbox implements OutboxTable {
       UPDATE "WebhookDelivery" SET "status" = 'delivering'
       WHERE "status" = 'pending' AND "seq" IN (
         SELECT "seq" FROM "WebhookDelivery"
-        WHERE "session" = ${this.session} AND "status" = 'pending' AND "nextAttemptAt" <= ${now} ORDER BY "seq" LIMIT ${limit}
+        WHERE "session" = ${this.session} AND "webhook" = ${this.boundWebhook} AND "status" = 'pending' AND "nextAttemptAt" <= ${now} ORDER BY "seq" LIMIT ${limit}
       )
       RETURNING "seq", "id", "event", "payload", "attempts", "createdAt"`
     return claimedRowsSchema.parse(rows).sort((a, b) => a.seq - b.seq)
@@ -87,24 +112,24 @@ export class Outbox implements OutboxTable {
 
   /** The oldest pending row (the backoff probe's candidate). */
   head(): Promise<{ seq: number; nextAttemptAt: Date } | null> {
-    return this.db.webhookDelivery.findFirst({ where: { session: this.session, status: 'pending' }, orderBy: { seq: 'asc' }, select: { seq: true, nextAttemptAt: true } })
+    return this.db.webhookDelivery.findFirst({ where: { ...this.scope, status: 'pending' }, orderBy: { seq: 'asc' }, select: { seq: true, nextAttemptAt: true } })
   }
 
   /** Claims one row if it is still pending. */
   async claimOne(seq: number): Promise<ClaimedRow | undefined> {
-    const [row] = await this.db.webhookDelivery.updateManyAndReturn({ where: { seq, session: this.session, status: 'pending' }, data: { status: 'delivering' } })
+    const [row] = await this.db.webhookDelivery.updateManyAndReturn({ where: { seq, ...this.scope, status: 'pending' }, data: { status: 'delivering' } })
     return row
   }
 
   /** Rows left 'delivering' (by a process that died, or before a handover) are pending again. */
   async requeueInterrupted(): Promise<number> {
-    const { count } = await this.db.webhookDelivery.updateMany({ where: { session: this.session, status: 'delivering' }, data: { status: 'pending' } })
+    const { count } = await this.db.webhookDelivery.updateMany({ where: { ...this.scope, status: 'delivering' }, data: { status: 'pending' } })
     return count
   }
 
   /** Whether a pending row has been tried before: the receiver was failing. */
   async isRetrying(): Promise<boolean> {
-    return (await this.db.webhookDelivery.findFirst({ where: { session: this.session, status: 'pending', attempts: { gt: 0 } }, select: { seq: true } })) !== null
+    return (await this.db.webhookDelivery.findFirst({ where: { ...this.scope, status: 'pending', attempts: { gt: 0 } }, select: { seq: true } })) !== null
   }
 
   /** Claimed rows that will not be sent now: pending again (not counted as an attempt). */
@@ -131,12 +156,12 @@ export class Outbox implements OutboxTable {
 
   /** Every pending row is due now (the receiver answers again, or a new URL was set). */
   async makePendingDue(now: Date): Promise<void> {
-    await this.db.webhookDelivery.updateMany({ where: { session: this.session, status: 'pending', nextAttemptAt: { gt: now } }, data: { nextAttemptAt: now } })
+    await this.db.webhookDelivery.updateMany({ where: { ...this.scope, status: 'pending', nextAttemptAt: { gt: now } }, data: { nextAttemptAt: now } })
   }
 
   /** The URL was cleared: what is still pending is given up. */
   async dropPending(reason: string): Promise<number> {
-    const { count } = await this.db.webhookDelivery.updateMany({ where: { session: this.session, status: 'pending' }, data: { status: 'failed', lastError: reason } })
+    const { count } = await this.db.webhookDelivery.updateMany({ where: { ...this.scope, status: 'pending' }, data: { status: 'failed', lastError: reason } })
     return count
   }
 
@@ -146,7 +171,7 @@ export class Outbox implements OutboxTable {
    */
   expiredPending(cutoff: Date, take: number) {
     return this.db.webhookDelivery.findMany({
-      where: { session: this.session, status: 'pending', attempts: { gt: 0 }, createdAt: { lt: cutoff } },
+      where: { ...this.scope, status: 'pending', attempts: { gt: 0 }, createdAt: { lt: cutoff } },
       orderBy: { seq: 'asc' },
       take,
       select: { seq: true, id: true, event: true, attempts: true, lastError: true },
@@ -161,7 +186,7 @@ export class Outbox implements OutboxTable {
 
   /** Keeps rows of a final status bounded: older than `keepMs` go, and all but the newest `keep`. */
   async prune(status: FinishedStatus, keepMs: number, keep: number): Promise<number> {
-    const where = { session: this.session, status }
+    const where = { ...this.scope, status }
     const old = await this.db.webhookDelivery.deleteMany({ where: { ...where, createdAt: { lt: new Date(Date.now() - keepMs) } } })
     // The newest `keep` stay: find the first row beyond them and delete from there down.
     const boundary = await this.db.webhookDelivery.findFirst({ where, orderBy: { seq: 'desc' }, skip: keep, select: { seq: true } })
@@ -169,8 +194,9 @@ export class Outbox implements OutboxTable {
     return old.count + surplus.count
   }
 
-  async counts(): Promise<DeliveryCounts> {
-    const groups = await this.db.webhookDelivery.groupBy({ by: ['status'], where: { session: this.session }, _count: { _all: true } })
+  /** By status: this outbox's rows, or one webhook's (`webhook`). */
+  async counts(webhook?: string): Promise<DeliveryCounts> {
+    const groups = await this.db.webhookDelivery.groupBy({ by: ['status'], where: { ...this.scope, ...(webhook !== undefined && { webhook }) }, _count: { _all: true } })
     const count = (status: DeliveryStatus) => groups.find((g) => g.status === status)?._count._all ?? 0
     return { pending: count('pending') + count('delivering'), delivered: count('delivered'), failed: count('failed'), dead: count('dead') }
   }
@@ -181,7 +207,7 @@ export class Outbox implements OutboxTable {
    */
   async oldestWaiting(): Promise<Date | null> {
     const row = await this.db.webhookDelivery.findFirst({
-      where: { session: this.session, status: { in: ['pending', 'delivering'] } },
+      where: { ...this.scope, status: { in: ['pending', 'delivering'] } },
       orderBy: { seq: 'asc' },
       select: { createdAt: true },
     })
@@ -195,23 +221,23 @@ export class Outbox implements OutboxTable {
    * was, or why it could not: `missing` (no such delivery in this session) or `waiting` (it is
    * pending or being sent already).
    */
-  async redeliver(id: string, now: Date): Promise<{ from: FinishedStatus } | { error: 'missing' | 'waiting' }> {
-    const row = await this.db.webhookDelivery.findFirst({ where: { session: this.session, id }, select: { seq: true, status: true } })
+  async redeliver(id: string, now: Date): Promise<{ from: FinishedStatus; webhook: string } | { error: 'missing' | 'waiting' }> {
+    const row = await this.db.webhookDelivery.findFirst({ where: { ...this.scope, id }, select: { seq: true, status: true, webhook: true } })
     if (!row) return { error: 'missing' }
     const from = finishedStatuses.find((status) => status === row.status)
     if (!from) return { error: 'waiting' }
     // The status test keeps it atomic against another redeliver (or a prune) meanwhile.
     const { count } = await this.db.webhookDelivery.updateMany({ where: { seq: row.seq, status: from }, data: this.requeued(now) })
-    return count === 1 ? { from } : { error: 'waiting' }
+    return count === 1 ? { from, webhook: row.webhook } : { error: 'waiting' }
   }
 
   /**
    * Puts back in line, oldest first, up to `limit` finished deliveries of one status queued at or
    * after `since` (all when not given); returns how many.
    */
-  async redeliverMany(options: { status: FinishedStatus; since?: Date | undefined; limit: number }, now: Date): Promise<number> {
+  async redeliverMany(options: { status: FinishedStatus; since?: Date | undefined; webhook?: string | undefined; limit: number }, now: Date): Promise<number> {
     const rows = await this.db.webhookDelivery.findMany({
-      where: { session: this.session, status: options.status, ...(options.since && { createdAt: { gte: options.since } }) },
+      where: { ...this.scope, status: options.status, ...(options.webhook !== undefined && { webhook: options.webhook }), ...(options.since && { createdAt: { gte: options.since } }) },
       orderBy: { seq: 'asc' },
       take: options.limit,
       select: { seq: true },
@@ -227,7 +253,7 @@ export class Outbox implements OutboxTable {
 
   /** The position of a delivery in the order (a page cursor); undefined when this session has none by that id. */
   async seqOf(id: string): Promise<number | undefined> {
-    const row = await this.db.webhookDelivery.findFirst({ where: { session: this.session, id }, select: { seq: true } })
+    const row = await this.db.webhookDelivery.findFirst({ where: { ...this.scope, id }, select: { seq: true } })
     return row?.seq
   }
 
@@ -235,16 +261,22 @@ export class Outbox implements OutboxTable {
    * Recent deliveries, newest first; with `beforeSeq`, the page older than it. `pending` also
    * matches deliveries being sent right now.
    */
-  async list(options: { status?: DeliveryStatus | undefined; limit: number; beforeSeq?: number | undefined }): Promise<Delivery[]> {
+  async list(options: { status?: DeliveryStatus | undefined; limit: number; beforeSeq?: number | undefined; webhook?: string | undefined }): Promise<Delivery[]> {
     const status = options.status === 'pending' ? { in: ['pending', 'delivering'] } : options.status
     const rows = await this.db.webhookDelivery.findMany({
-      where: { session: this.session, ...(status !== undefined && { status }), ...(options.beforeSeq !== undefined && { seq: { lt: options.beforeSeq } }) },
+      where: {
+        ...this.scope,
+        ...(options.webhook !== undefined && { webhook: options.webhook }),
+        ...(status !== undefined && { status }),
+        ...(options.beforeSeq !== undefined && { seq: { lt: options.beforeSeq } }),
+      },
       orderBy: { seq: 'desc' },
       take: options.limit,
       omit: { payload: true },
     })
     return rows.map((row) => ({
       id: row.id,
+      webhook: row.webhook,
       event: row.event,
       status: row.status as DeliveryStatus,
       attempts: row.attempts,
@@ -255,4 +287,13 @@ export class Outbox implements OutboxTable {
       deliveredAt: row.deliveredAt?.toISOString() ?? null,
     }))
   }
+}
+
+/**
+ * A webhook's rows written pending, for a worker elsewhere to claim (another process, or none yet):
+ * what a recorder uses when no worker of this process takes them over. `committed` is called for
+ * each row once its transaction has committed.
+ */
+export function pendingTarget(webhook: string, committed: () => void = () => {}): OutboxTarget {
+  return { webhook, handover: () => ({ claimed: false, committed, abandoned: () => {} }) }
 }

@@ -1,5 +1,6 @@
-// The delivery worker: moves outbox rows (written by src/events/log.ts with their event) to the
-// webhook. It claims rows in `seq` order with an atomic pending -> delivering update, sends them
+// The delivery worker of one webhook (a session has one per webhook, session-webhooks.ts): moves
+// that webhook's outbox rows (written by src/events/log.ts with their event) to its receiver; a
+// receiver that is down holds only its own rows. It claims rows in `seq` order with an atomic pending -> delivering update, sends them
 // (deliver.ts) with up to `concurrency` in flight, and settles each: delivered, retried later
 // (backoff.ts), or given up and reported as a `webhook_failed` event.
 //
@@ -39,11 +40,11 @@
 // 'delivering' by a process that died are pending again at start(): delivery is at least once,
 // with the same X-Wsgo-Delivery id.
 import type { Config } from '../config.js'
-import type { EventLog, Handover, OutboxTaker } from '../events/log.js'
+import type { EventLog, Handover, OutboxTarget } from '../events/log.js'
 import type { Logger } from '../logger.js'
 import { retryDelay } from '../backoff.js'
 import { attemptDelivery, type AttemptResult } from './deliver.js'
-import type { WebhookSettings } from './settings.js'
+import { targetOf, type WebhookSettings } from './settings.js'
 import type { ClaimedRow, Outbox } from './outbox.js'
 
 /** One settled attempt, for whoever measures deliveries (metrics): plain data, heard synchronously. */
@@ -113,7 +114,7 @@ interface InFlight {
   done: Promise<void>
 }
 
-export class WebhookWorker implements OutboxTaker {
+export class WebhookWorker implements OutboxTarget {
   private readonly options: Required<WorkerOptions>
   private readonly logger: Logger
   private readonly inFlight = new Map<number, InFlight>()
@@ -149,7 +150,7 @@ export class WebhookWorker implements OutboxTaker {
     logger: Logger,
     options: WorkerOptions,
   ) {
-    this.logger = logger.child({ component: 'webhooks', session: outbox.session })
+    this.logger = logger.child({ component: 'webhooks', session: outbox.session, webhook: settings.id })
     this.options = {
       pollMs: 1_000,
       housekeepingMs: 60_000,
@@ -162,6 +163,11 @@ export class WebhookWorker implements OutboxTaker {
       random: Math.random,
       ...options,
     }
+  }
+
+  /** The webhook's id (its rows carry it). */
+  get webhook(): string {
+    return this.settings.id
   }
 
   /** Whether only the oldest pending delivery is being tried (the receiver failed its last attempt). */
@@ -197,11 +203,11 @@ export class WebhookWorker implements OutboxTaker {
     // Restarted during an outage: keep probing with one delivery rather than sending the whole backlog.
     this.backoff = await this.outbox.isRetrying()
     this.unsubscribe = this.settings.onChange((next, previous) => {
-      // `gone` too: a clear after a 410 leaves the URL null but now drops the kept backlog.
-      if (next.url !== previous.url || next.gone !== previous.gone) void this.urlChanged(next.url)
+      // `gone` and `enabled` too: a clear after a 410 or a pause leaves the target null but now
+      // drops the kept backlog.
+      if (targetOf(next) !== targetOf(previous) || next.gone !== previous.gone || next.enabled !== previous.enabled) void this.urlChanged(targetOf(next))
     })
     this.started = true
-    this.events.handOverTo(this)
     await this.runHousekeeping()
     this.housekeepingTimer = setInterval(() => void this.runHousekeeping(), this.options.housekeepingMs).unref()
     this.notify()
@@ -252,7 +258,7 @@ export class WebhookWorker implements OutboxTaker {
 
   /** A row written claimed: sent now, or put back to pending if the worker changed mode meanwhile. */
   private takeOver(row: Row, generation: number): void {
-    const url = this.settings.url
+    const url = this.settings.target
     if (generation === this.generation && this.started && !this.stopping && !this.backoff && url !== null) return this.launch(row, url)
     this.mayHaveMore = true
     // Pending again for the next claim (or start): never left 'delivering' by a running worker.
@@ -269,7 +275,6 @@ export class WebhookWorker implements OutboxTaker {
   stop(): Promise<void> {
     return (this.stopping ??= (async () => {
       this.started = false
-      this.events.handOverTo(undefined)
       clearTimeout(this.wakeTimer)
       clearInterval(this.housekeepingTimer)
       this.unsubscribe?.()
@@ -317,12 +322,12 @@ export class WebhookWorker implements OutboxTaker {
   /** Claims and launches what may be sent now, then sets the timer for the next look. */
   private async fill(): Promise<void> {
     if (this.stopping) return
-    const url = this.settings.url
+    const url = this.settings.target
     if (url === null) {
-      // Nothing is recorded for the webhook until a URL is set again, and setting one notifies.
+      // Nothing is recorded for the webhook until a URL is set again (or it is on again), which notifies.
       clearTimeout(this.wakeTimer)
-      // Cleared through the API, what waits is given up; turned off by a 410, it waits for a URL.
-      return this.settings.gone ? undefined : this.dropPending()
+      // Cleared through the API, what waits is given up; turned off by a 410 or paused, it waits.
+      return this.settings.holding ? undefined : this.dropPending()
     }
     return this.backoff ? this.claimProbe(url) : this.claimDue(url)
   }
@@ -475,7 +480,7 @@ export class WebhookWorker implements OutboxTaker {
   /** What gave up is an event of its own (not for a failed report itself: that would loop). */
   private async reportFailure(row: Pick<Row, 'id' | 'event'>, attempts: number, error: string): Promise<void> {
     if (row.event === 'webhook_failed') return
-    await this.events.record('webhook_failed', { deliveryId: row.id, event: row.event, attempts, error })
+    await this.events.record('webhook_failed', { deliveryId: row.id, webhook: this.settings.id, event: row.event, attempts, error })
   }
 
   private async makePendingDue(): Promise<void> {
@@ -528,8 +533,8 @@ export class WebhookWorker implements OutboxTaker {
    * tried are left for their attempt (see the header).
    */
   private async expire(): Promise<void> {
-    // Off after a 410, the backlog is on hold for the next URL, whatever its age.
-    if (this.settings.url === null) return
+    // Off after a 410 or paused, the backlog is on hold, whatever its age.
+    if (this.settings.target === null) return
     const cutoff = new Date(Date.now() - this.options.maxAgeMs)
     while (!this.stopping) {
       const rows = await this.outbox.expiredPending(cutoff, 100)
