@@ -209,6 +209,26 @@ test('SSE: key-gated (401 without or with a wrong key), bad input is a 400 namin
   assert.equal(post.headers.get('allow'), 'GET')
 })
 
+test('SSE: a session key streams its own session only (403 elsewhere)', async () => {
+  const service = await start({ API_KEY: 'admin-key' })
+  const admin = { 'x-api-key': 'admin-key', 'content-type': 'application/json' }
+  assert.equal((await fetch(`${service.url}/api/sessions`, { method: 'POST', headers: admin, body: JSON.stringify({ name: 'sales' }) })).status, 200)
+  const made = await fetch(`${service.url}/api/sessions/sales/keys`, { method: 'POST', headers: admin, body: '{}' })
+  const { key } = (await made.json()) as { key: string }
+  const own = await SseReader.open(`${service.url}/api/sessions/sales/events/stream?type=webhook_test`, { 'x-api-key': key })
+  assert.equal(own.response.status, 200)
+  const sales = await service.services.sessions.get('sales')
+  const recorded = await sales.events.record('webhook_test', { message: 'to sales' })
+  const [event] = await own.events(1)
+  assert.equal(event!.id, recorded.id)
+  own.close()
+  for (const path of ['/api/events/stream', '/api/sessions/default/events/stream']) {
+    const res = await fetch(`${service.url}${path}`, { headers: { 'x-api-key': key } })
+    assert.equal(res.status, 403, path)
+    assert.equal(((await res.json()) as { code: string }).code, 'FORBIDDEN')
+  }
+})
+
 test('SSE: concurrent streams are capped (429), and a closed one frees its place', async () => {
   const service = await start({ EVENT_STREAM_MAX: '2' })
   const path = `${service.url}/api/events/stream`
@@ -245,14 +265,14 @@ test('SSE: a stopping service ends its streams with a reason instead of holding 
   assert.ok(Date.now() - started < 5_000, `stopped after ${Date.now() - started} ms`)
 })
 
-test('a slow reader holds at most EVENT_STREAM_BUFFER events; the rest are read from the log, none lost', async () => {
+test('a slow reader holds at most EVENT_STREAM_BUFFER events; the rest are read from the log, none lost', { timeout: 30_000 }, async () => {
   const service = await start()
   const session = await service.services.sessions.get('default')
   const controller = new AbortController()
-  const tail = new EventTail(session.events, { types: ['webhook_test'], maxBuffered: 5, isLocal: () => true, pollMs: 1_000, signal: controller.signal })
+  // From the start of the log (it holds no webhook_test event yet): no race with "from now on".
+  const tail = new EventTail(session.events, { types: ['webhook_test'], after: 0, maxBuffered: 5, isLocal: () => true, pollMs: 1_000, signal: controller.signal })
   const events = tail.events()
   const firstPull = events.next()
-  await waitUntil('the tail to listen', async () => ((session.events as unknown as { listeners: Set<unknown> }).listeners.size > 0 ? true : undefined))
   const first = await record(service, 'first')
   assert.equal((await firstPull).value?.id, first.id)
 
@@ -270,16 +290,15 @@ test('a slow reader holds at most EVENT_STREAM_BUFFER events; the rest are read 
   assert.equal((await events.next()).done, true)
 })
 
-test('a stream on a process that does not own the session reads what the owner records from the log', async () => {
+test('a stream on a process that does not own the session reads what the owner records from the log', { timeout: 30_000 }, async () => {
   const service = await start()
   const session = await service.services.sessions.get('default')
   // Another process's recorder on the same database: this process's listeners never hear its events.
   const owner = new EventLog(service.db, 'default', 500, { insertStatement: () => assert.fail('no outbox row is written') })
   const controller = new AbortController()
-  const tail = new EventTail(session.events, { types: ['webhook_test'], maxBuffered: 100, isLocal: () => false, pollMs: 20, signal: controller.signal })
+  const tail = new EventTail(session.events, { types: ['webhook_test'], after: 0, maxBuffered: 100, isLocal: () => false, pollMs: 20, signal: controller.signal })
   const events = tail.events()
   const pulls = [events.next(), events.next()]
-  await new Promise((resolve) => setTimeout(resolve, 50))
   const a = await owner.record('webhook_test', { message: 'elsewhere a' })
   const b = await owner.record('webhook_test', { message: 'elsewhere b' })
   const got = await Promise.all(pulls)
