@@ -97,6 +97,10 @@ const fields = z.object({
   WA_SYNC_FULL_HISTORY: boolean(false),
   /** Days a stored message is kept (GET /api/chats/{jid}/messages); 0 keeps none (sent ones stay for retries, see sent-messages.ts). */
   MESSAGE_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(90),
+  /** Incoming media larger than this is not kept (its `message` event says so in `media.error`). */
+  MEDIA_MAX_BYTES: byteSize('64mb'),
+  /** Reject every incoming WhatsApp call (the `call` event is still recorded). */
+  REJECT_CALLS: boolean(false),
   /** Pause after each retry receipt Baileys sends for a message it could not decrypt (Baileys' default). */
   WA_RETRY_REQUEST_DELAY_MS: milliseconds(250),
   /** Minimum gap between two outgoing messages (a guard against being flagged as spam). */

@@ -34,6 +34,7 @@ import { qrPage } from './qr-page.js'
 import { createTrpcHandler } from './trpc-handler.js'
 import { declareEventStream, eventStreamRoute, isEventStreamRequest } from './event-stream.js'
 import { isWebhookDelivery, refuseWebhookDelivery } from './webhook-loop.js'
+import { isMediaDownload, mediaDownloadRoute } from '../media/http.js'
 import { installErrorWording } from './wording.js'
 
 export const API_VERSION = '1.0.0'
@@ -92,6 +93,7 @@ export function createRequestListener(services: Services): RequestListener {
   const wrongHost = hostCheck(config)
   // Server-Sent Events: a streaming answer trpc-to-openapi cannot give (event-stream.ts).
   const eventStream = eventStreamRoute({ createContext, failed, heartbeatMs: config.EVENT_STREAM_HEARTBEAT_MS })
+  const mediaDownload = mediaDownloadRoute(createContext, failed)
   return (req, res) => {
     logRequest(req, res)
     if (isWebhookDelivery(req)) return refuseWebhookDelivery(res)
@@ -104,6 +106,8 @@ export function createRequestListener(services: Services): RequestListener {
     const url = req.url
     if (url.startsWith('/trpc/')) return trpc(req, res)
     if (isEventStreamRequest(url)) return void eventStream(req, res)
+    // The bytes of incoming media: not JSON, which trpc-to-openapi cannot send (src/media/http.ts).
+    if (isMediaDownload(req)) return void mediaDownload(req, res)
     if ((url.startsWith('/api/') && !url.startsWith('/api/qr')) || url === '/health' || url.startsWith('/health?')) {
       return rest(req, res, (error) => (error === undefined ? app(req, res) : failed(error, req, res)))
     }

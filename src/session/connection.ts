@@ -17,12 +17,16 @@ import makeWASocket, {
 import type { Config } from '../config.js'
 import { ApiError } from '../errors.js'
 import type { EventLog } from '../events/log.js'
+import type { EventData } from '../events/types.js'
 import type { Logger } from '../logger.js'
 import type { AuthStore, StoredAuthState } from './auth-store.js'
 import type { ContactBook } from './contacts.js'
 import { GroupMetadataCache } from './group-cache.js'
 import { HeldKeyWrites } from './held-key-writes.js'
 import { IncomingMessages } from './incoming.js'
+import { acksFromReceipts, acksFromUpdates, callEvent, groupUpdateEvent, participantsEvent } from './incoming/updates.js'
+import { IncomingMedia } from '../media/incoming-media.js'
+import type { MediaStore } from '../media/store.js'
 import { printQrInTerminal } from './qr-terminal.js'
 import type { ConnectionState, GroupSummary, LastDisconnect, SentMessage, SessionStatus } from './shapes.js'
 import type { SentMessageStore } from './sent-messages.js'
@@ -44,6 +48,8 @@ export interface ConnectionDependencies {
   sentMessages: SentMessageStore
   /** Keeps every message and chat (src/messages/store.ts). */
   messages?: MessageStore
+  /** Keeps incoming media (src/media/); without it media messages carry no `media`. */
+  media?: MediaStore
   /** Extra Baileys options (e.g. a fetch agent), merged over the service's own. */
   socketOptions?: Partial<UserFacingSocketConfig>
   /** Print each new QR code in the terminal (the default for `npm start`). */
@@ -51,6 +57,10 @@ export interface ConnectionDependencies {
 }
 
 const GROUPS_CACHE_MS = 30_000
+/** A media download that takes longer fails (and is tried again later). */
+const MEDIA_DOWNLOAD_TIMEOUT_MS = 60_000
+/** How often failed media downloads are tried again, and old media pruned, while connected. */
+const MEDIA_MAINTENANCE_MS = 5 * 60_000
 /** How long a closed socket gets to hand over the messages it was still decrypting. */
 const CLOSE_DRAIN_MS = 100
 
@@ -96,6 +106,9 @@ export class WhatsAppConnection {
   /** Whether the current socket got as far as a QR or an open connection. */
   private reachedWhatsApp = false
   private readonly incoming: IncomingMessages
+  /** Incoming media downloads, when the session keeps media. */
+  readonly media: IncomingMedia | undefined
+  private mediaTimer: NodeJS.Timeout | undefined
   private groupsCache: { at: number; groups: GroupSummary[] } | undefined
   /** Group metadata for sends (Baileys' cachedGroupMetadata); kept across reconnects. */
   readonly groupMetadata = new GroupMetadataCache()
@@ -111,11 +124,16 @@ export class WhatsAppConnection {
     this.baileysLogger = quietLogger(deps.logger.child({ module: 'baileys', session: deps.session }, { level: baileysLevel(deps.config.LOG_LEVEL) }))
     routeLibsignalConsole(this.baileysLogger)
     this.version = deps.config.WA_VERSION ? (deps.config.WA_VERSION.split('.').map(Number) as WAVersion) : undefined
+    const fetchOptions = deps.socketOptions?.options as RequestInit | undefined
+    this.media = deps.media
+      ? new IncomingMedia(deps.media, { maxBytes: deps.config.MEDIA_MAX_BYTES, timeoutMs: MEDIA_DOWNLOAD_TIMEOUT_MS, fetchOptions }, this.log)
+      : undefined
     this.incoming = new IncomingMessages({
       contacts: deps.contacts,
       events: deps.events,
       self: () => this.auth?.creds.me?.id,
       lidStore: () => this.socket?.signalRepository.lidMapping,
+      media: this.media,
     })
   }
 
@@ -186,6 +204,8 @@ export class WhatsAppConnection {
       await this.closeSocket()
       this.setState('closed')
     })
+    clearInterval(this.mediaTimer)
+    this.mediaTimer = undefined
     await this.credsWrites
     await this.ingest
     await this.heldKeys?.flush().catch((error) => this.log.error({ err: error }, 'writing the last Signal keys failed'))
@@ -425,10 +445,36 @@ export class WhatsAppConnection {
     socket.ev.on('groups.update', (updates) => {
       this.groupsCache = undefined
       for (const update of updates) if (update.id) this.groupMetadata.forget(update.id)
+      this.enqueue(async () => {
+        for (const update of updates) {
+          const event = groupUpdateEvent(update, this.deps.contacts.resolve)
+          if (event) await this.deps.events.record('group.update', event)
+        }
+      })
     })
-    socket.ev.on('group-participants.update', ({ id }) => {
+    socket.ev.on('group-participants.update', (update) => {
       this.groupsCache = undefined
-      this.groupMetadata.forget(id)
+      this.groupMetadata.forget(update.id)
+      this.enqueue(() => this.deps.events.record('group.participants', participantsEvent(update, this.deps.contacts.resolve)))
+    })
+    // Receipts of what this account sent: direct chats as status updates, groups per member.
+    socket.ev.on('messages.update', (updates) => {
+      const acks = acksFromUpdates(updates, this.deps.contacts.resolve)
+      if (acks.length) this.enqueue(() => this.recordAll('message.ack', acks))
+    })
+    socket.ev.on('message-receipt.update', (receipts) => {
+      const acks = acksFromReceipts(receipts, this.deps.contacts.resolve)
+      if (acks.length) this.enqueue(() => this.recordAll('message.ack', acks))
+    })
+    socket.ev.on('call', (calls) => {
+      for (const call of calls) {
+        const reject = this.deps.config.REJECT_CALLS && call.status === 'offer'
+        const event = callEvent(call, this.deps.contacts.resolve, reject)
+        if (event) this.enqueue(() => this.deps.events.record('call', event))
+        if (reject && current()) {
+          void socket.rejectCall(call.id, call.from).catch((error) => this.log.warn({ err: error, call: call.id }, 'rejecting a call failed'))
+        }
+      }
     })
     socket.ev.on('groups.upsert', (groups) => {
       this.groupsCache = undefined
@@ -441,6 +487,8 @@ export class WhatsAppConnection {
    * Signal keys its decryption wrote), not if that fails. Resolves when Baileys may decrypt the next one.
    */
   private async storeIncoming(message: WAMessage, receipt: () => Promise<void>): Promise<void> {
+    // Its media starts downloading now, while earlier messages are still being stored.
+    this.incoming.prepare(message)
     // Its Signal key writes (the ratchet its decryption moved on) reach the store after its event.
     // They are written outside the ingest queue: the next message's event is stored meanwhile, and
     // the key writes of messages stored while the store was busy go in one transaction (see
@@ -484,6 +532,7 @@ export class WhatsAppConnection {
       this.lastDisconnect = null
       const me = this.auth?.creds.me
       this.log.info({ device: me?.id }, 'WhatsApp connected')
+      this.maintainMedia()
       this.enqueue(() => this.deps.events.record('connected', { ...(me?.id && { device: me.id }), ...(me?.name && { pushName: me.name }) }))
     }
     if (update.connection === 'close') {
@@ -528,6 +577,24 @@ export class WhatsAppConnection {
         return
       }
     }
+  }
+
+  private async recordAll<T extends 'message.ack'>(type: T, events: Array<EventData<T>>): Promise<void> {
+    for (const event of events) await this.deps.events.record(type, event)
+  }
+
+  /** While this process runs the session: failed media downloads are tried again, old media pruned. */
+  private maintainMedia(): void {
+    const media = this.media
+    const store = this.deps.media
+    if (!media || !store || this.mediaTimer) return
+    const run = () =>
+      void (async () => {
+        await media.retryFailed()
+        await store.prune(this.deps.config.MESSAGE_RETENTION_DAYS)
+      })().catch((error) => this.log.warn({ err: error }, 'media maintenance failed'))
+    this.mediaTimer = setInterval(run, MEDIA_MAINTENANCE_MS)
+    this.mediaTimer.unref?.()
   }
 
   /** Deletes the stored auth state; the next socket starts with fresh creds (a new QR). */

@@ -1,10 +1,12 @@
 // Incoming messages: toMessageEvent() turns a message Baileys received into the contract's
 // `message` event (see ../shared/notes/api-decisions.md for the LID rules; pure, the LID -> phone
 // lookup is passed in), and IncomingMessages is a session's inbound path around it.
-import { isJidGroup, isLidUser, jidNormalizedUser, normalizeMessageContent, type WAMessage } from '@whiskeysockets/baileys'
+import { isJidGroup, isLidUser, jidNormalizedUser, type WAMessage } from '@whiskeysockets/baileys'
 import type { EventLog } from '../events/log.js'
 import type { EventData } from '../events/types.js'
+import type { IncomingMedia } from '../media/incoming-media.js'
 import type { ContactBook } from './contacts.js'
+import { changeOf, describeContent, mediaPartOf, type MessageChange } from './incoming/content.js'
 
 type MessageEvent = EventData<'message'>
 export type LidResolver = (lid: string) => string | undefined
@@ -12,38 +14,6 @@ export type LidResolver = (lid: string) => string | undefined
 function toIso(timestamp: WAMessage['messageTimestamp']): string {
   const seconds = typeof timestamp === 'number' ? timestamp : timestamp ? Number(timestamp.toString()) : Date.now() / 1000
   return new Date(seconds * 1000).toISOString()
-}
-
-/** The displayable part of a message: its type, text and media details. Undefined for protocol noise. */
-function describeContent(message: WAMessage['message']): Pick<MessageEvent, 'type' | 'text' | 'caption' | 'mimetype' | 'fileName'> | undefined {
-  const content = normalizeMessageContent(message)
-  if (!content) return undefined
-  if (content.conversation) return { type: 'text', text: content.conversation }
-  if (content.extendedTextMessage?.text) return { type: 'text', text: content.extendedTextMessage.text }
-  const media = (
-    [
-      ['image', content.imageMessage],
-      ['video', content.videoMessage],
-      ['document', content.documentMessage],
-      ['audio', content.audioMessage],
-      ['sticker', content.stickerMessage],
-    ] as const
-  ).find(([, m]) => m)
-  if (media) {
-    const [type, m] = media
-    const caption = 'caption' in m! ? (m.caption ?? undefined) : undefined
-    return {
-      type,
-      text: caption ?? '',
-      ...(caption !== undefined && { caption }),
-      ...(m!.mimetype && { mimetype: m!.mimetype }),
-      ...('fileName' in m! && m.fileName && { fileName: m.fileName }),
-    }
-  }
-  if (content.locationMessage) return { type: 'location', text: content.locationMessage.name ?? content.locationMessage.address ?? '' }
-  if (content.contactMessage) return { type: 'contact', text: content.contactMessage.displayName ?? '' }
-  if (content.reactionMessage) return { type: 'reaction', text: content.reactionMessage.text ?? '' }
-  return undefined
 }
 
 /** A person as a phone-number JID where one is known anywhere, plus the LID when there is one. */
@@ -62,11 +32,10 @@ export interface IncomingContext {
   self: string | undefined
 }
 
-export function toMessageEvent(message: WAMessage, { resolve, self }: IncomingContext): MessageEvent | undefined {
+/** Who wrote a message and in which chat, as events name them. */
+function addressOf(message: WAMessage, { resolve, self }: IncomingContext): { from: string; chat: string; isGroup: boolean; fromLid?: string } | undefined {
   const { key } = message
-  if (!key.remoteJid || !key.id) return undefined
-  const content = describeContent(message.message)
-  if (!content) return undefined
+  if (!key.remoteJid) return undefined
   const isGroup = Boolean(isJidGroup(key.remoteJid))
   // The other side of a direct chat; in a group, the participant who wrote.
   const counterpart = isGroup ? person([key.participantAlt, key.participant], resolve) : person([key.remoteJidAlt, key.remoteJid], resolve)
@@ -75,13 +44,41 @@ export function toMessageEvent(message: WAMessage, { resolve, self }: IncomingCo
   return {
     from: sender.jid,
     chat: isGroup ? key.remoteJid : (counterpart?.jid ?? key.remoteJid),
+    isGroup,
+    ...(sender.lid && { fromLid: sender.lid }),
+  }
+}
+
+export function toMessageEvent(message: WAMessage, context: IncomingContext): MessageEvent | undefined {
+  const { key } = message
+  if (!key.remoteJid || !key.id) return undefined
+  const content = describeContent(message.message)
+  if (!content) return undefined
+  const address = addressOf(message, context)
+  if (!address) return undefined
+  const { quotedMessageID, mentions, media, location, contacts, reaction, poll, vote, ptt, gifPlayback, seconds, ...base } = content
+  // The contract's fields first, in its order; the additions after.
+  return {
+    from: address.from,
+    chat: address.chat,
     messageID: key.id,
     pushName: message.pushName ?? '',
     timestamp: toIso(message.messageTimestamp),
-    ...content,
-    isGroup,
+    ...base,
+    isGroup: address.isGroup,
     ...(key.fromMe && { fromMe: true }),
-    ...(sender.lid && { fromLid: sender.lid }),
+    ...(address.fromLid && { fromLid: address.fromLid }),
+    ...(quotedMessageID && { quotedMessageID }),
+    ...(mentions && { mentions }),
+    ...(ptt && { ptt }),
+    ...(gifPlayback && { gifPlayback }),
+    ...(seconds !== undefined && { seconds }),
+    ...(media && { media }),
+    ...(location && { location }),
+    ...(contacts && { contacts }),
+    ...(reaction && { reaction }),
+    ...(poll && { poll }),
+    ...(vote && { vote }),
   }
 }
 
@@ -99,6 +96,8 @@ export interface IncomingDependencies {
   self(): string | undefined
   /** Baileys' own LID store on the current socket, if there is one. */
   lidStore(): { getPNForLID(lid: string): Promise<string | null | undefined> } | undefined
+  /** Downloads and keeps incoming media; without it a media message's event has no `media`. */
+  media?: IncomingMedia | undefined
 }
 
 /**
@@ -124,6 +123,17 @@ export class IncomingMessages {
    * committed (or once it is known to need none), and rejects if the store failed, so that no
    * receipt goes out and WhatsApp delivers it again.
    */
+  /**
+   * A message just decrypted, still waiting for its turn: its media starts downloading now, so that
+   * the downloads of messages decrypted together overlap while their events are recorded in order.
+   */
+  prepare(message: WAMessage): void {
+    const { id, remoteJid } = message.key
+    if (!id || !remoteJid || !this.deps.media || this.seen.has(id) || this.sent.has(id)) return
+    const part = mediaPartOf(message.message)
+    if (part) void this.deps.media.start(id, remoteJid, part).catch(() => {})
+  }
+
   async take(message: WAMessage): Promise<void> {
     await this.handle([message])
     this.taken.add(message)
@@ -146,12 +156,31 @@ export class IncomingMessages {
       if (pairs.length) await contacts.rememberMappings(pairs)
       await this.learnFromBaileys([remoteJid, participant])
       if (remoteJid === 'status@broadcast' || remoteJid?.endsWith('@newsletter')) continue
-      const event = toMessageEvent(message, { resolve: contacts.resolve, self })
+      const context = { resolve: contacts.resolve, self }
+      const change = changeOf(message.message)
+      if (change) {
+        await this.recordChange(message, change, context)
+        remember(this.seen, id)
+        continue
+      }
+      const event = toMessageEvent(message, context)
       if (!event) continue
+      const part = this.deps.media && !message.key.fromMe ? mediaPartOf(message.message) : undefined
+      // Waits for this message's own download only (started at decryption, see prepare()).
+      if (part) event.media = await this.deps.media!.start(id, message.key.remoteJid!, part)
       await events.record('message', event)
       // Only once stored: a message whose event failed is taken again when it comes back.
       remember(this.seen, id)
     }
+  }
+
+  /** An edit or a deletion for everyone, as `message.edited` / `message.revoked`. */
+  private async recordChange(message: WAMessage, change: MessageChange, context: IncomingContext): Promise<void> {
+    const address = addressOf(message, context)
+    if (!address) return
+    const common = { messageID: change.messageID, chat: address.chat, from: address.from, isGroup: address.isGroup, timestamp: toIso(message.messageTimestamp) }
+    if (change.kind === 'edited') await this.deps.events.record('message.edited', { ...common, text: change.text })
+    else await this.deps.events.record('message.revoked', common)
   }
 
   /** The ids of the newest message events in the log (a failed read is tried again next time). */

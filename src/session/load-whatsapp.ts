@@ -7,6 +7,7 @@ import type { EventLog } from '../events/log.js'
 import type { Logger } from '../logger.js'
 import type { Db } from '../store/database.js'
 import { MessageStore } from '../messages/store.js'
+import { MediaStore } from '../media/store.js'
 import { AuthStore } from './auth-store.js'
 import { WhatsAppConnection } from './connection.js'
 import { ContactBook } from './contacts.js'
@@ -42,6 +43,7 @@ export async function createWhatsAppParts({ session, config, logger, db, events,
     events,
     sentMessages,
     messages: new MessageStore({ db, session, logger, retentionDays: config.MESSAGE_RETENTION_DAYS, resolve: contacts.resolve }),
+    media: new MediaStore(db, session),
     printQr,
     ...(socketOptions && { socketOptions }),
   })
