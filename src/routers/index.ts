@@ -6,6 +6,7 @@ import { contactsRouter } from './contacts.js'
 import { eventsRouter } from './events.js'
 import { groupsRouter } from './groups.js'
 import { healthRouter } from './health.js'
+import { mediaRouter } from './media.js'
 import { messagesRouter } from './messages.js'
 import { sessionRouter } from './session.js'
 import { sessionsRouter } from './sessions.js'
@@ -23,6 +24,7 @@ export const appRouter = router({
   webhook: webhooksRouter,
   webhooks: webhookEndpointsRouter,
   events: eventsRouter,
+  media: mediaRouter,
 })
 
 export type AppRouter = typeof appRouter

@@ -7,6 +7,7 @@ import type { Config } from '../config.js'
 import { ApiError } from '../errors.js'
 import { EventLog } from '../events/log.js'
 import { MessageHistory } from '../messages/history.js'
+import { MediaStore } from '../media/store.js'
 import type { Logger } from '../logger.js'
 import type { Db } from '../store/database.js'
 import { Outbox } from '../webhooks/outbox.js'
@@ -34,6 +35,8 @@ export class Session {
   readonly outbox: Outbox
   /** Chats and stored messages, read from the store (any process answers). */
   readonly history: MessageHistory
+  /** Incoming media, from the store (any process serves it). */
+  readonly media: MediaStore
   private parts: Promise<WhatsAppParts> | undefined
   private owned = false
   /** own() and disown() run one at a time, in call order. */
@@ -47,6 +50,7 @@ export class Session {
     this.outbox = new Outbox(db, name)
     this.events = new EventLog(db, name, config.EVENT_LOG_LIMIT, this.outbox)
     this.history = new MessageHistory(db, name)
+    this.media = new MediaStore(db, name)
     // EventLog writes an outbox row per webhook with the event and hands it to that webhook's worker.
     this.webhooks = new SessionWebhooks(db, name, this.outbox, this.events, logger, config)
     this.events.useOutbox(this.webhooks)
