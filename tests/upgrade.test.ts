@@ -25,7 +25,10 @@ const PREVIOUS_RELEASE = '20261125142259_init'
 const SESSIONS = '20261201094933_sessions'
 /** Stored messages and chats (issue 17). */
 const MESSAGES = '20261201124832_messages'
-const SESSION_TABLES = ['AuthKey', 'Setting', 'Contact', 'LidMapping', 'Event', 'WebhookDelivery', 'SentMessage', 'Message', 'Chat'] as const
+/** Media, the last migration before several webhooks per session (issue 16). */
+const MEDIA = '20261201135457_media'
+// The old webhook Setting is the first Webhook row now (src/webhooks/session-webhooks.ts).
+const SESSION_TABLES = ['AuthKey', 'Webhook', 'Contact', 'LidMapping', 'Event', 'WebhookDelivery', 'SentMessage', 'Message', 'Chat'] as const
 const ALICE_PN = `${ALICE.phone}@s.whatsapp.net`
 const ALICE_LID = `${ALICE.lid}@lid`
 const BOB_PN = `${BOB.phone}@s.whatsapp.net`
@@ -213,6 +216,12 @@ for (const database of databases) {
         const resent = receiver.requests.find((r) => r.deliveryId === old.pendingDelivery.id)!
         assert.equal(resent.text, old.pendingDelivery.payload)
         assert.equal(resent.headers['x-wsgo-signature'], `sha256=${createHmac('sha256', OLD_SECRET).update(resent.body).digest('hex')}`)
+        // It is the session's first (and only) webhook, with the old deliveries.
+        const webhooks = await api<Array<{ id: string; url: string; first: boolean; secretSet: boolean }>>('/api/webhooks')
+        assert.deepEqual(webhooks.map((w) => [w.url, w.first, w.secretSet]), [[receiver.url, true, true]])
+        const oldRows = await service.db.webhookDelivery.findMany({ where: { id: { in: [old.pendingDelivery.id, old.deliveredDelivery] } }, select: { webhook: true } })
+        assert.deepEqual(oldRows.map((row) => row.webhook), [webhooks[0]!.id, webhooks[0]!.id])
+        assert.equal(await service.db.setting.count({ where: { key: 'webhook' } }), 0, 'the old setting is gone')
 
         // Contacts, with Bob's LID resolved through the old mapping.
         const contacts = await api<ContactView[]>('/api/contacts')
@@ -298,6 +307,54 @@ for (const database of databases) {
         const authKeys = new Set((await db.authKey.findMany({ select: { type: true, id: true } })).map((k) => `${k.type}/${k.id}`))
         const missing = old.authKeys.map(([type, id]) => `${type}/${id}`).filter((key) => !authKeys.has(key))
         assert.deepEqual(missing, [], 'every auth row of the old release is the default session\'s')
+      } finally {
+        for (const cleanup of cleanups.reverse()) await cleanup()
+      }
+    })
+
+    test('each session\'s single webhook setting becomes its first webhook, with its deliveries', { timeout: 60_000 }, async () => {
+      const cleanups: Array<() => Promise<unknown>> = []
+      try {
+        const url = await database.fresh()
+        assert.ok((await migrate(url, { upTo: MEDIA })).includes(MEDIA))
+        const hook = await Receiver.start()
+        cleanups.push(() => hook.close())
+        // What the release before several webhooks left: a Setting per session, rows without a webhook id.
+        const db = await openClient(url)
+        const now = new Date()
+        const pending = randomUUID()
+        const failed = randomUUID()
+        try {
+          // 'default' was made by the sessions migration.
+          await db.$executeRaw`INSERT INTO "Session" ("name", "createdAt") VALUES ('sales', ${now})`
+          const defaultHook = JSON.stringify({ url: hook.url, events: ['message'], secret: OLD_SECRET })
+          const salesHook = JSON.stringify({ url: null, events: null, secret: null, gone: true })
+          await db.$executeRaw`INSERT INTO "Setting" ("session", "key", "value", "updatedAt") VALUES ('default', 'webhook', ${defaultHook}, ${now}), ('sales', 'webhook', ${salesHook}, ${now})`
+          const payload = JSON.stringify({ event: 'message', data: messageData('OLD1', 'waiting', now) })
+          await db.$executeRaw`INSERT INTO "WebhookDelivery" ("session", "id", "event", "payload", "status", "createdAt", "nextAttemptAt")
+            VALUES ('default', ${pending}, 'message', ${payload}, 'pending', ${now}, ${now}), ('sales', ${failed}, 'message', ${payload}, 'failed', ${now}, ${now})`
+        } finally {
+          await db.$disconnect()
+        }
+
+        const service = await startTestService({ DATABASE_URL: url })
+        cleanups.push(() => service.close())
+        const api = async (path: string) => (await fetch(`${service.url}${path}`)).json() as Promise<any>
+        const [mine] = (await api('/api/webhooks')) as Array<{ id: string; url: string; events: string[] | null; secretSet: boolean; first: boolean; pending: number }>
+        assert.deepEqual([mine?.url, mine?.events, mine?.secretSet, mine?.first], [hook.url, ['message'], true, true])
+        // The pending delivery goes out with its id, signed with the old secret both ways.
+        await hook.waitFor((requests) => requests.some((r) => r.deliveryId === pending), 10_000, 'the old pending delivery')
+        const sent = hook.requests.find((r) => r.deliveryId === pending)!
+        assert.equal(sent.headers['x-wsgo-signature'], `sha256=${createHmac('sha256', OLD_SECRET).update(sent.body).digest('hex')}`)
+        const timestamp = String(sent.headers['x-wsgo-timestamp'])
+        assert.equal(sent.headers['x-wsgo-signature-v2'], `t=${timestamp},v1=${createHmac('sha256', OLD_SECRET).update(`${timestamp}.${sent.text}`).digest('hex')}`)
+        // The other session's webhook, turned off by a 410, keeps that state and its record.
+        const [sales] = (await api('/api/sessions/sales/webhooks')) as Array<{ id: string; url: string | null; failed: number }>
+        assert.deepEqual([sales?.url, sales?.failed], [null, 1])
+        const listed = (await api('/api/sessions/sales/webhook/deliveries?status=failed')) as Array<{ id: string; webhook: string }>
+        assert.deepEqual(listed.map((d) => [d.id, d.webhook]), [[failed, sales!.id]])
+        assert.equal(await service.db.setting.count({ where: { key: 'webhook' } }), 0, 'the old settings are gone')
+        assert.equal(await service.db.webhookDelivery.count({ where: { webhook: '' } }), 0, 'every row has its webhook')
       } finally {
         for (const cleanup of cleanups.reverse()) await cleanup()
       }
