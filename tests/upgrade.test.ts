@@ -27,6 +27,8 @@ const SESSIONS = '20261201094933_sessions'
 const MESSAGES = '20261201124832_messages'
 /** Media, the last migration before several webhooks per session (issue 16). */
 const MEDIA = '20261201135457_media'
+/** Several webhooks per session (issue 16). */
+const WEBHOOKS = '20261201135704_webhooks'
 // The old webhook Setting is the first Webhook row now (src/webhooks/session-webhooks.ts).
 const SESSION_TABLES = ['AuthKey', 'Webhook', 'Contact', 'LidMapping', 'Event', 'WebhookDelivery', 'SentMessage', 'Message', 'Chat'] as const
 const ALICE_PN = `${ALICE.phone}@s.whatsapp.net`
@@ -188,7 +190,7 @@ for (const database of databases) {
           return (await res.json()) as T
         }
 
-        assert.deepEqual(await appliedMigrations(service.db), [PREVIOUS_RELEASE, SESSIONS, MESSAGES], 'the later migrations ran at start-up')
+        assert.deepEqual(await appliedMigrations(service.db), [PREVIOUS_RELEASE, SESSIONS, MESSAGES, MEDIA, WEBHOOKS], 'the later migrations ran at start-up')
 
         // Logged in as the same linked device, by logging in: no registration, no QR.
         const status = await waitUntil('loggedIn', async () => {

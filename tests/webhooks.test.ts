@@ -519,8 +519,10 @@ describe('webhook delivery', () => {
     // The last attempt was made at the deadline, not dropped before it.
     assert.ok(hook.requests.at(-1)!.at - row.createdAt.getTime() >= 200 - 2)
     const [shown] = await deliveries(svc, '?status=failed')
+    const webhook = (await defaultSession(svc)).webhooks.first!.id
     assert.deepEqual(shown, {
       id,
+      webhook,
       event: 'message',
       status: 'failed',
       attempts: row.attempts,
@@ -531,7 +533,7 @@ describe('webhook delivery', () => {
       deliveredAt: null,
     })
     const failures = (await get(svc, '/api/events?type=webhook_failed')).body as Array<{ data: Record<string, unknown> }>
-    assert.deepEqual(failures.map((e) => e.data), [{ deliveryId: id, event: 'message', attempts: row.attempts, error: 'HTTP 500: boom' }])
+    assert.deepEqual(failures.map((e) => e.data), [{ deliveryId: id, webhook, event: 'message', attempts: row.attempts, error: 'HTTP 500: boom' }])
     // The filter was ['message']; and webhook_failed is only ever sent when the filter names it.
     assert.ok(hook.requests.every((r) => r.event === 'message'))
 
