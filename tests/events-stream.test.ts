@@ -290,22 +290,34 @@ test('a slow reader holds at most EVENT_STREAM_BUFFER events; the rest are read 
   assert.equal((await events.next()).done, true)
 })
 
-test('a stream on a process that does not own the session reads what the owner records from the log', { timeout: 30_000 }, async () => {
+test('streams on a process that does not own the session read what the owner records from the log, also after the session moves away', { timeout: 30_000 }, async () => {
   const service = await start()
   const session = await service.services.sessions.get('default')
   // Another process's recorder on the same database: this process's listeners never hear its events.
   const owner = new EventLog(service.db, 'default', 500, { insertStatement: () => assert.fail('no outbox row is written') })
   const controller = new AbortController()
-  const tail = new EventTail(session.events, { types: ['webhook_test'], after: 0, maxBuffered: 100, isLocal: () => false, pollMs: 20, signal: controller.signal })
-  const events = tail.events()
-  const pulls = [events.next(), events.next()]
+  const tail = (isLocal: () => boolean) =>
+    new EventTail(session.events, { types: ['webhook_test'], after: 0, maxBuffered: 100, isLocal, pollMs: 20, signal: controller.signal }).events()
+  // Two streams here (sharing one poll of the log), and one whose process owns the session until it moves.
+  const remote = [tail(() => false), tail(() => false)]
+  let ownedHere = true
+  const moving = tail(() => ownedHere)
+  const pulls = remote.map((events) => [events.next(), events.next()])
   const a = await owner.record('webhook_test', { message: 'elsewhere a' })
   const b = await owner.record('webhook_test', { message: 'elsewhere b' })
-  const got = await Promise.all(pulls)
-  assert.deepEqual(
-    got.map((result) => result.value?.id),
-    [a.id, b.id],
-  )
+  for (const pair of pulls) {
+    assert.deepEqual(
+      (await Promise.all(pair)).map((result) => result.value?.id),
+      [a.id, b.id],
+    )
+  }
+  // The moving stream got a and b from its first read of the log; then the session moves away.
+  assert.equal((await moving.next()).value?.id, a.id)
+  assert.equal((await moving.next()).value?.id, b.id)
+  const afterMove = moving.next()
+  ownedHere = false
+  const c = await owner.record('webhook_test', { message: 'after the move' })
+  assert.equal((await afterMove).value?.id, c.id)
   controller.abort()
 })
 

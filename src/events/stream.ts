@@ -7,9 +7,10 @@
 // the client got: nothing still in the log is lost, and memory does not grow with the backlog.
 //
 // Another process may own the session (several processes on one PostgreSQL): its events are then
-// recorded there, and this process's listener never hears them, so the tail polls the log by id
-// every `pollMs` instead. Polling rather than forwarding the stream to the owner keeps a stream
-// alive across a change of owner, and costs one indexed read per interval.
+// recorded there, and this process's listener never hears them, so the log is polled instead: one
+// read of its newest id every `pollMs` for the session, shared by all its streams here, and a read
+// of the new events by each stream only when there are some. Polling rather than forwarding the
+// stream to the owner keeps a stream alive across a change of owner.
 import { z } from 'zod'
 import type { EventLog, RecordedEvent } from './log.js'
 import { eventDataSchemas, eventTypes, isoTimestamp, type EventData, type EventType } from './types.js'
@@ -37,6 +38,9 @@ export interface TailOptions {
 
 /** Events read from the log per query while catching up. */
 const PAGE = 100
+
+/** How often an idle stream checks that its process still owns the session. */
+const OWNERSHIP_CHECK_MS = 1_000
 
 export class EventTail {
   private buffer: StreamedEvent[] = []
@@ -68,12 +72,16 @@ export class EventTail {
     const onAbort = () => this.wake?.()
     signal.addEventListener('abort', onAbort, { once: true })
     try {
+      const watch = newestIdWatch(this.log, this.options.pollMs)
+      // The newest id the shared poll had seen before the last read of the log: anything newer may be unread.
+      let readPast = watch.observed
       let cursor = this.options.after ?? (await this.newestId())
       let catchUp = this.options.after !== undefined
       let wasLocal = this.options.isLocal()
       while (!signal.aborted) {
         if (catchUp || this.overflowed) {
           // From here on the listener holds what comes; what came before is in the log.
+          readPast = watch.observed
           this.overflowed = false
           this.buffer = []
           catchUp = false
@@ -103,8 +111,12 @@ export class EventTail {
           catchUp = true
           continue
         }
-        await this.nextPush(local ? undefined : this.options.pollMs)
-        if (!local) catchUp = true
+        // While local, waking now and then notices the session moving away (no event says so).
+        if (local) await this.nextPush(OWNERSHIP_CHECK_MS)
+        else {
+          await watch.past(readPast, signal)
+          catchUp = true
+        }
       }
     } finally {
       signal.removeEventListener('abort', onAbort)
@@ -127,15 +139,15 @@ export class EventTail {
     this.wake?.()
   }
 
-  /** Resolves at the next event (or abort), or after `timeoutMs` when given. */
-  private nextPush(timeoutMs: number | undefined): Promise<void> {
+  /** Resolves at the next event, when the stream is aborted, or after `timeoutMs`. */
+  private nextPush(timeoutMs: number): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer)
         this.wake = undefined
         resolve()
       }
-      const timer = timeoutMs === undefined ? undefined : setTimeout(done, timeoutMs)
+      const timer = setTimeout(done, timeoutMs)
       this.wake = done
     })
   }
@@ -143,4 +155,54 @@ export class EventTail {
   private async newestId(): Promise<number> {
     return (await this.log.list({ limit: 1 }))[0]?.id ?? 0
   }
+}
+
+/**
+ * The newest id of one session's log, read every `everyMs` while some stream of this process waits
+ * for events another process records: one query per session and interval, however many streams.
+ */
+class NewestIdWatch {
+  /** The newest id seen so far (-1 before the first read). */
+  observed = -1
+  private readonly waiters = new Map<() => void, number>()
+  private timer: NodeJS.Timeout | undefined
+
+  constructor(
+    private readonly log: EventLog,
+    private readonly everyMs: number,
+  ) {}
+
+  /** Resolves once the log holds an id above `seen` (or the signal aborts). */
+  past(seen: number, signal: AbortSignal): Promise<void> {
+    if (this.observed > seen || signal.aborted) return Promise.resolve()
+    return new Promise((resolve) => {
+      const done = () => {
+        this.waiters.delete(done)
+        signal.removeEventListener('abort', done)
+        resolve()
+      }
+      this.waiters.set(done, seen)
+      signal.addEventListener('abort', done, { once: true })
+      this.timer ??= setTimeout(() => void this.poll(), this.everyMs)
+    })
+  }
+
+  private async poll(): Promise<void> {
+    try {
+      this.observed = Math.max(this.observed, (await this.log.list({ limit: 1 }))[0]?.id ?? 0)
+    } catch {
+      // The store failing is reported by its health check; the next interval tries again.
+    }
+    this.timer = undefined
+    for (const [done, seen] of this.waiters) if (this.observed > seen) done()
+    if (this.waiters.size > 0) this.timer = setTimeout(() => void this.poll(), this.everyMs)
+  }
+}
+
+const watches = new WeakMap<EventLog, NewestIdWatch>()
+
+function newestIdWatch(log: EventLog, everyMs: number): NewestIdWatch {
+  let watch = watches.get(log)
+  if (!watch) watches.set(log, (watch = new NewestIdWatch(log, everyMs)))
+  return watch
 }
