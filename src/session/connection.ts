@@ -352,6 +352,10 @@ export class WhatsAppConnection {
         await this.deps.sentMessages.save(sent.key.id, jid, sent.message).catch((error) => this.log.error({ err: error }, 'keeping the sent message failed'))
       }
       const seconds = Number(sent.messageTimestamp?.toString() ?? Math.floor(Date.now() / 1000))
+      // Baileys announces no server ack (it only reports failed ones): a message it handed to
+      // WhatsApp without an error is `sent`, the first of its receipts.
+      const messageID = sent.key.id
+      void this.enqueue(() => this.deps.events.record('message.ack', { messageID, chat: jid, status: 'sent', timestamp: new Date().toISOString() })).catch(() => {})
       return { messageID: sent.key.id, timestamp: new Date(seconds * 1000).toISOString() }
     })
   }

@@ -32,18 +32,25 @@ export function acksFromUpdates(updates: BaileysEventMap['messages.update'], res
   return acks
 }
 
-/** Per-member receipts of messages sent to a group: one `message.ack` each, naming the member. */
+/**
+ * Per-member receipts of messages sent to a group: one `message.ack` each, naming the member.
+ * Baileys merges the receipts of one member that arrive together into one (delivered and read
+ * timestamps side by side), so each one present is an ack. (It reports a played group voice note
+ * as read.)
+ */
 export function acksFromReceipts(receipts: BaileysEventMap['message-receipt.update'], resolve: LidResolver): Ack[] {
   const acks: Ack[] = []
   for (const { key, receipt } of receipts) {
     if (!key.id || !key.remoteJid) continue
-    const [status, at] = receipt.playedTimestamp
-      ? (['played', receipt.playedTimestamp] as const)
-      : receipt.readTimestamp
-        ? (['read', receipt.readTimestamp] as const)
-        : (['delivered', receipt.receiptTimestamp] as const)
     const participant = named(receipt.userJid, resolve)
-    acks.push({ messageID: key.id, chat: key.remoteJid, status, ...(participant && { participant }), timestamp: isoOf(at) })
+    const steps = [
+      ['delivered', receipt.receiptTimestamp],
+      ['read', receipt.readTimestamp],
+      ['played', receipt.playedTimestamp],
+    ] as const
+    for (const [status, at] of steps) {
+      if (at) acks.push({ messageID: key.id, chat: key.remoteJid, status, ...(participant && { participant }), timestamp: isoOf(at) })
+    }
   }
   return acks
 }
