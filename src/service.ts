@@ -12,6 +12,7 @@ import type { UserFacingSocketConfig } from '@whiskeysockets/baileys'
 import type { Config } from './config.js'
 import { answerClientError } from './http/client-error.js'
 import { Forwarder } from './http/forward.js'
+import { IdempotencyStore } from './idempotency/store.js'
 import { createRequestListener } from './http/request-listener.js'
 import { createLogger, type Logger } from './logger.js'
 import { openClient, type Db } from './store/database.js'
@@ -72,7 +73,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     socketOptions: options.socketOptions,
     internalUrl: () => internalUrl,
   })
-  const services: Services = { config, logger, sessions, keys: new SessionKeys(db), forward: new Forwarder(config) }
+  const services: Services = { config, logger, sessions, keys: new SessionKeys(db), forward: new Forwarder(config), idempotency: new IdempotencyStore(db) }
   const server = createServer(createRequestListener(services))
   // Longer than the usual client and proxy idle timeouts (so the server is not the one closing a
   // socket a client is about to reuse); stop() drops idle connections itself.

@@ -11,6 +11,7 @@ import { z } from 'zod'
 import { ApiError, describeError, validationError, type ErrorCode } from './errors.js'
 import type { Services } from './services.js'
 import { DEFAULT_SESSION, isSessionName, sessionNameSchema } from './session/names.js'
+import { idempotencyKeyOf, runIdempotent } from './idempotency/middleware.js'
 
 export interface Context {
   services: Services
@@ -20,6 +21,8 @@ export interface Context {
   pathSession: string | undefined
   /** The call was forwarded by another process of the deployment, with the right secret. */
   forwarded: boolean
+  /** The Idempotency-Key header of a REST call (tRPC calls give `idempotencyKey` in their input). */
+  idempotencyKey?: string | undefined
 }
 
 /** Who is calling: the admin (API_KEY, or no key configured) or the holder of one session's key. */
@@ -38,6 +41,8 @@ export interface Meta extends OpenApiMeta {
   errors?: ErrorCode[]
   /** A whole request and response for the OpenAPI document, where field examples do not compose one. */
   examples?: { input?: unknown; output?: unknown }
+  /** A send: an Idempotency-Key makes a retry answer the first result instead of sending again (src/idempotency). */
+  idempotent?: boolean
 }
 
 const t = initTRPC
@@ -121,8 +126,10 @@ const onSession = t.middleware(async ({ ctx, meta, path, type, getRawInput, next
     if (type === 'subscription') throw new ApiError('CONFLICT', 'Subscriptions are not forwarded between processes')
     // The caller's key stays here: the hop carries the internal secret instead.
     const { api_key: _key, ...rest } = raw !== null && typeof raw === 'object' ? raw : {}
+    // The owner keeps the Idempotency-Key's record: a REST header travels as the tRPC field.
+    const idempotencyKey = meta?.idempotent ? idempotencyKeyOf(ctx, raw) : undefined
     try {
-      const data = await services.forward.call(route.owner.url, path, type, { ...rest, session: name }, name)
+      const data = await services.forward.call(route.owner.url, path, type, { ...rest, session: name, ...(idempotencyKey !== undefined && { idempotencyKey }) }, name)
       // The owner validated the input and the output: its answer is this call's.
       return { ok: true, data, marker: middlewareMarker } as MiddlewareResult<never>
     } catch (error) {
@@ -134,11 +141,22 @@ const onSession = t.middleware(async ({ ctx, meta, path, type, getRawInput, next
   }
 })
 
+/** Sends marked `idempotent` run once per Idempotency-Key, in the process that owns the session. */
+const idempotent = t.middleware(async ({ ctx, meta, path, getRawInput, next }) => {
+  if (!meta?.idempotent) return next()
+  const raw = await getRawInput()
+  const key = idempotencyKeyOf(ctx, raw)
+  if (key === undefined) return next()
+  const session = (ctx as Context & { session: { name: string } }).session.name
+  const outcome = await runIdempotent(ctx.services.idempotency, { session, key, path, input: raw }, next)
+  return 'replayed' in outcome ? ({ ok: true, data: outcome.replayed, marker: middlewareMarker } as MiddlewareResult<never>) : outcome.result
+})
+
 export const router = t.router
 export const publicProcedure = t.procedure
 export const protectedProcedure = t.procedure.use(requireKey)
 export const adminProcedure = protectedProcedure.use(requireAdmin)
 /** An admin procedure on one session (deleting it, its keys). */
 export const adminSessionProcedure = adminProcedure.use(onSession)
-export const sessionProcedure = protectedProcedure.use(onSession)
+export const sessionProcedure = protectedProcedure.use(onSession).use(idempotent)
 export const createCallerFactory = t.createCallerFactory

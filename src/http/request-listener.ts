@@ -49,6 +49,11 @@ function presentedKey(req: IncomingMessage): string | undefined {
   return query ?? undefined
 }
 
+function headerOf(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name]
+  return typeof value === 'string' ? value : undefined
+}
+
 /** The server's request listener: /trpc/* to tRPC, everything else to the Express app. */
 export function createRequestListener(services: Services): RequestListener {
   const { config, logger } = services
@@ -64,6 +69,7 @@ export function createRequestListener(services: Services): RequestListener {
     presentedKey: presentedKey(req),
     pathSession: pathSessionOf(req),
     forwarded: isForwarded(req),
+    idempotencyKey: headerOf(req, 'idempotency-key'),
   })
   // A failure the service raised on purpose (ApiError: WhatsApp not connected, a session moving,
   // WhatsApp refusing) is an expected state, told by the request line; anything else is a bug.

@@ -15,6 +15,7 @@ const fromMeField = jsonBoolean()
 export const messageActions = {
   sendReaction: sessionProcedure
     .meta({
+      idempotent: true,
       openapi: {
         method: 'POST',
         path: '/api/send/reaction',
@@ -44,6 +45,7 @@ export const messageActions = {
 
   editMessage: sessionProcedure
     .meta({
+      idempotent: true,
       openapi: {
         method: 'POST',
         path: '/api/messages/edit',
@@ -61,6 +63,7 @@ export const messageActions = {
 
   deleteMessage: sessionProcedure
     .meta({
+      idempotent: true,
       openapi: {
         method: 'POST',
         path: '/api/messages/delete',

@@ -12,7 +12,7 @@ import { mediaSends } from './send-media.js'
 
 export const messagesRouter = router({
   sendText: sessionProcedure
-    .meta({ openapi: { method: 'POST', path: '/api/send/text', summary: 'Send a text message', description: 'To `phone` (or any `chat`: a person, a LID or a group), optionally quoting `reply_to` and @mentioning `mentions`.', tags: ['Messaging'] } })
+    .meta({ idempotent: true, openapi: { method: 'POST', path: '/api/send/text', summary: 'Send a text message', description: 'To `phone` (or any `chat`: a person, a LID or a group), optionally quoting `reply_to` and @mentioning `mentions`.', tags: ['Messaging'] } })
     .input(withSession({ ...sendFields, message: messageTextSchema }))
     .output(messageSentSchema)
     .mutation(async ({ ctx, input }) => {
@@ -21,7 +21,7 @@ export const messagesRouter = router({
     }),
 
   sendImage: sessionProcedure
-    .meta({ openapi: { method: 'POST', path: '/api/send/image', summary: 'Send an image with an optional caption', description: 'JPEG, PNG, GIF or WebP, as base64 in `image_base64` or fetched from `media_url`.', tags: ['Messaging'] } })
+    .meta({ idempotent: true, openapi: { method: 'POST', path: '/api/send/image', summary: 'Send an image with an optional caption', description: 'JPEG, PNG, GIF or WebP, as base64 in `image_base64` or fetched from `media_url`.', tags: ['Messaging'] } })
     .input(withSession({ ...sendFields, ...mediaFields('image', 'JPEG, PNG, GIF or WebP'), caption: captionSchema }))
     .output(messageSentSchema)
     .mutation(async ({ ctx, input }) => {
@@ -40,7 +40,7 @@ export const messagesRouter = router({
     }),
 
   sendDocument: sessionProcedure
-    .meta({ openapi: { method: 'POST', path: '/api/send/document', summary: 'Send a document (PDF, XLSX, ...)', description: 'Any file, as base64 in `document_base64` or fetched from `media_url`.', tags: ['Messaging'] } })
+    .meta({ idempotent: true, openapi: { method: 'POST', path: '/api/send/document', summary: 'Send a document (PDF, XLSX, ...)', description: 'Any file, as base64 in `document_base64` or fetched from `media_url`.', tags: ['Messaging'] } })
     .input(
       withSession({
         ...sendFields,
@@ -62,7 +62,7 @@ export const messagesRouter = router({
     }),
 
   sendGroup: sessionProcedure
-    .meta({ openapi: { method: 'POST', path: '/api/send/group', summary: 'Send a text message to a group', description: 'Optionally quoting `reply_to` and @mentioning members in `mentions`.', tags: ['Groups'] } })
+    .meta({ idempotent: true, openapi: { method: 'POST', path: '/api/send/group', summary: 'Send a text message to a group', description: 'Optionally quoting `reply_to` and @mentioning members in `mentions`.', tags: ['Groups'] } })
     .input(withSession({ group_jid: groupJidSchema, message: messageTextSchema, ...messageOptionFields }))
     .output(messageSentSchema)
     .mutation(async ({ ctx, input }) => sendTo(await ctx.session.connection(), input.group_jid, input, { text: input.message })),

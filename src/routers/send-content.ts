@@ -17,7 +17,7 @@ const contactCardSchema = z.object({
 
 export const contentSends = {
   sendLocation: sessionProcedure
-    .meta({ openapi: { method: 'POST', path: '/api/send/location', summary: 'Send a location', description: 'A pin at `latitude`, `longitude`, with an optional place `name` and `address`.', tags: ['Messaging'] } })
+    .meta({ idempotent: true, openapi: { method: 'POST', path: '/api/send/location', summary: 'Send a location', description: 'A pin at `latitude`, `longitude`, with an optional place `name` and `address`.', tags: ['Messaging'] } })
     .input(
       withSession({
         ...sendFields,
@@ -42,6 +42,7 @@ export const contentSends = {
 
   sendContact: sessionProcedure
     .meta({
+      idempotent: true,
       openapi: {
         method: 'POST',
         path: '/api/send/contact',
@@ -75,6 +76,7 @@ export const contentSends = {
 
   sendPoll: sessionProcedure
     .meta({
+      idempotent: true,
       openapi: {
         method: 'POST',
         path: '/api/send/poll',

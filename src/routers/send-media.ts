@@ -12,6 +12,7 @@ import { captionSchema, chatOfRequest, checkMimeFamily, mediaFields, mediaOf, se
 export const mediaSends = {
   sendVideo: sessionProcedure
     .meta({
+      idempotent: true,
       openapi: {
         method: 'POST',
         path: '/api/send/video',
@@ -45,6 +46,7 @@ export const mediaSends = {
 
   sendAudio: sessionProcedure
     .meta({
+      idempotent: true,
       openapi: {
         method: 'POST',
         path: '/api/send/audio',
@@ -79,6 +81,7 @@ export const mediaSends = {
 
   sendSticker: sessionProcedure
     .meta({
+      idempotent: true,
       openapi: {
         method: 'POST',
         path: '/api/send/sticker',

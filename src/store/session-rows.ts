@@ -2,7 +2,7 @@
 // wiped together when the session is deleted. A table added for sessions is added here too.
 import type { Db } from './database.js'
 
-/** Wipes a session: its auth state, settings, webhooks, contacts, events, outbox, sent messages, stored messages and chats, incoming media, keys and the session itself. */
+/** Wipes a session: its auth state, settings, webhooks, contacts, events, outbox, sent messages, stored messages and chats, incoming media, keys, idempotency keys and the session itself. */
 export async function deleteSessionRows(db: Db, session: string): Promise<void> {
   const where = { session }
   await db.$transaction([
@@ -18,6 +18,7 @@ export async function deleteSessionRows(db: Db, session: string): Promise<void> 
     db.chat.deleteMany({ where }),
     db.media.deleteMany({ where }),
     db.sessionKey.deleteMany({ where }),
+    db.idempotencyKey.deleteMany({ where }),
     db.lease.deleteMany({ where: { name: session } }),
     db.session.deleteMany({ where: { name: session } }),
   ])
