@@ -8,6 +8,7 @@ import { Receiver } from './support/receiver.js'
 import { ALICE, BOB, OWN, startWithStandIn } from './support/whatsapp.js'
 import { editMessage, revokeMessage } from './standin/message-changes.js'
 import { contactCard, contactMessage, locationMessage, pollMessage, reactionMessage, replyMessage } from './standin/message-kinds.js'
+import { pollVoteMessage } from './standin/poll-votes.js'
 
 const cleanups: Array<() => Promise<unknown>> = []
 after(async () => {
@@ -81,4 +82,34 @@ test('each kind of incoming message, and its edits and deletions, reach the webh
   // The same events in GET /api/events, by type.
   const rows = (await (await fetch(`${h.url}/api/events?type=message.revoked`)).json()) as Array<{ type: string; data: Record<string, unknown> }>
   assert.deepEqual(rows.map((e) => [e.type, e.data.messageID]), [['message.revoked', location]])
+})
+
+test('a vote on a poll this account sent arrives decrypted, naming the options chosen', async () => {
+  const receiver = await Receiver.start()
+  cleanups.push(() => receiver.close())
+  const h = await startWithStandIn()
+  cleanups.push(() => h.close())
+  const set = await fetch(`${h.url}/api/webhook`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: receiver.url, events: ['message'] }) })
+  assert.equal(set.status, 200)
+  await h.pair()
+  const res = await fetch(`${h.url}/api/send/poll`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ phone: ALICE.phone, question: 'Lunch?', options: ['Pizza', 'Sushi', 'Tacos'], selectable_count: 2 }),
+  })
+  assert.equal(res.status, 200)
+  const { messageID } = (await res.json()) as { messageID: string }
+  const poll = await h.standin.waitForOutgoing((m) => m.id === messageID)
+  const secret = poll.message.messageContextInfo?.messageSecret
+  assert.ok(secret)
+  const own = `${OWN.lid}@lid`
+  const vote = (options: string[]) =>
+    h.standin.sendMessage(ALICE, pollVoteMessage({ pollMessageId: messageID, secret, creatorJid: own, voterJid: `${ALICE.lid}@lid`, chat: own, options }))
+  const first = await vote(['Sushi', 'Tacos'])
+  const changed = await vote([])
+  await receiver.waitFor((requests) => requests.length >= 2, 10_000)
+  const byId = new Map(receiver.requests.map((r) => JSON.parse(r.text) as Delivered).map((e) => [e.data.messageID, e.data]))
+  const chosen = byId.get(first)!
+  assert.deepEqual([chosen.type, chosen.from, chosen.text, chosen.vote], ['poll_vote', ALICE_PN, 'Sushi, Tacos', { pollMessageID: messageID, options: ['Sushi', 'Tacos'] }])
+  assert.deepEqual(byId.get(changed)!.vote, { pollMessageID: messageID, options: [] })
 })

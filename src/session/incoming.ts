@@ -6,7 +6,8 @@ import type { EventLog } from '../events/log.js'
 import type { EventData } from '../events/types.js'
 import type { IncomingMedia } from '../media/incoming-media.js'
 import type { ContactBook } from './contacts.js'
-import { changeOf, describeContent, mediaPartOf, type MessageChange } from './incoming/content.js'
+import { changeOf, describeContent, mediaPartOf, type ContentFields, type MessageChange } from './incoming/content.js'
+import { decryptVote, type PollVoteContext } from './incoming/poll-votes.js'
 
 type MessageEvent = EventData<'message'>
 export type LidResolver = (lid: string) => string | undefined
@@ -49,10 +50,11 @@ function addressOf(message: WAMessage, { resolve, self }: IncomingContext): { fr
   }
 }
 
-export function toMessageEvent(message: WAMessage, context: IncomingContext): MessageEvent | undefined {
+/** `described`: the content's fields when the caller read them itself (a decrypted poll vote). */
+export function toMessageEvent(message: WAMessage, context: IncomingContext, described?: ContentFields): MessageEvent | undefined {
   const { key } = message
   if (!key.remoteJid || !key.id) return undefined
-  const content = describeContent(message.message)
+  const content = described ?? describeContent(message.message)
   if (!content) return undefined
   const address = addressOf(message, context)
   if (!address) return undefined
@@ -98,6 +100,8 @@ export interface IncomingDependencies {
   lidStore(): { getPNForLID(lid: string): Promise<string | null | undefined> } | undefined
   /** Downloads and keeps incoming media; without it a media message's event has no `media`. */
   media?: IncomingMedia | undefined
+  /** Decrypts votes on this account's polls; without it votes are not announced. */
+  polls?: PollVoteContext | undefined
 }
 
 /**
@@ -163,7 +167,8 @@ export class IncomingMessages {
         remember(this.seen, id)
         continue
       }
-      const event = toMessageEvent(message, context)
+      const vote = this.deps.polls ? await decryptVote(message, this.deps.polls) : undefined
+      const event = toMessageEvent(message, context, vote && { type: 'poll_vote', text: vote.options.join(', '), vote })
       if (!event) continue
       const part = this.deps.media && !message.key.fromMe ? mediaPartOf(message.message) : undefined
       // Waits for this message's own download only (started at decryption, see prepare()).
