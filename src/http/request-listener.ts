@@ -34,7 +34,7 @@ import { qrPage } from './qr-page.js'
 import { createTrpcHandler } from './trpc-handler.js'
 import { declareEventStream, eventStreamRoute, isEventStreamRequest } from './event-stream.js'
 import { isWebhookDelivery, refuseWebhookDelivery } from './webhook-loop.js'
-import { isMediaDownload, mediaDownloadRoute } from '../media/http.js'
+import { declareMediaBytes, isMediaDownload, mediaDownloadRoute } from '../media/http.js'
 import { installErrorWording } from './wording.js'
 
 export const API_VERSION = '1.0.0'
@@ -142,7 +142,7 @@ function createHttpApp(services: Services, rest: ReturnType<typeof restHandler>,
 
   app.use(jsonBody)
 
-  const document = buildOpenApiDocument(appRouter, { baseUrl: config.PUBLIC_URL ?? '/', version: API_VERSION }, [declareQrFormats, addSessionPaths, declareEventStream])
+  const document = buildOpenApiDocument(appRouter, { baseUrl: config.PUBLIC_URL ?? '/', version: API_VERSION }, [declareQrFormats, declareMediaBytes, addSessionPaths, declareEventStream])
   app.get('/openapi.json', (_req, res) => {
     res.json(document)
   })

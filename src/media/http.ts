@@ -2,6 +2,7 @@
 // which trpc-to-openapi cannot send (it answers JSON). The key check, the session and the 404/409
 // come from the `media.download` procedure's sibling `media.info`; the bytes are then read here.
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { OpenAPIObject } from 'trpc-to-openapi'
 import { appRouter } from '../routers/index.js'
 import { createCallerFactory, type Context } from '../trpc.js'
 import { DEFAULT_SESSION } from '../session/names.js'
@@ -63,4 +64,16 @@ const EXTENSIONS: Record<string, string> = {
 
 function extensionOf(mimetype: string): string {
   return EXTENSIONS[mimetype.split(';')[0]!.trim()] ?? ''
+}
+
+/** The generated document knows the procedure's JSON answer only: GET /api/media/{id} answers the file. */
+export function declareMediaBytes(document: OpenAPIObject): void {
+  const ok = document.paths?.['/api/media/{id}']?.get?.responses?.['200'] as { description?: string; content?: Record<string, unknown>; headers?: Record<string, unknown> } | undefined
+  if (!ok) return
+  ok.description = 'The file, as the sender sent it'
+  ok.content = { 'application/octet-stream': { schema: { type: 'string', format: 'binary', description: 'The bytes; Content-Type is the media\'s own (image/jpeg, audio/ogg, ...)' } } }
+  ok.headers = {
+    'Content-Disposition': { schema: { type: 'string' }, description: 'attachment; filename="<the file name>"' },
+    'Content-Length': { schema: { type: 'integer' } },
+  }
 }
