@@ -66,6 +66,8 @@ const fields = z.object({
     .optional()
     // An empty key is a mistake (a template's `API_KEY=` left blank), not a wish for an open API.
     .refine((v) => v === undefined || v.trim() !== '', 'is empty: set a key, or remove the variable to run without one (reachable from this machine only)'),
+  /** The key of GET /metrics (Prometheus), besides API_KEY: a scraper holding it reaches nothing else. */
+  METRICS_KEY: optionalString,
   /** Browser origins allowed to call the API from their pages (CORS); other sites' pages cannot change anything. */
   CORS_ORIGINS: originList,
   /** Open HTTP connections at most; more are refused until some close. */

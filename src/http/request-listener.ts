@@ -6,6 +6,7 @@
 //                    /api/sessions/{session}/... are the contract's paths for that session
 //                    (session-paths.ts)
 //   /openapi.json    generated document, /docs its interactive page (served offline)
+//   /metrics         Prometheus' text format (metrics-route.ts), gated by METRICS_KEY or API_KEY
 //   /qr              the pairing page for a browser (public; its data comes from /api); `/` leads there
 // Before any of them: the service's own webhook deliveries are refused (webhook-loop.ts); with no
 // key on loopback, requests addressed to another host name (DNS rebinding, host-check.ts); requests
@@ -34,6 +35,7 @@ import { qrPage } from './qr-page.js'
 import { createTrpcHandler } from './trpc-handler.js'
 import { declareEventStream, eventStreamRoute, isEventStreamRequest } from './event-stream.js'
 import { isWebhookDelivery, refuseWebhookDelivery } from './webhook-loop.js'
+import { declareMetrics, isMetricsRequest, metricsRoute } from './metrics-route.js'
 import { declareMediaBytes, isMediaDownload, mediaDownloadRoute } from '../media/http.js'
 import { installErrorWording } from './wording.js'
 
@@ -100,6 +102,8 @@ export function createRequestListener(services: Services): RequestListener {
   // Server-Sent Events: a streaming answer trpc-to-openapi cannot give (event-stream.ts).
   const eventStream = eventStreamRoute({ createContext, failed, heartbeatMs: config.EVENT_STREAM_HEARTBEAT_MS })
   const mediaDownload = mediaDownloadRoute(createContext, failed)
+  // Prometheus' text format: not JSON, gated by METRICS_KEY or API_KEY (metrics-route.ts).
+  const metrics = metricsRoute(services, failed)
   return (req, res) => {
     logRequest(req, res)
     if (isWebhookDelivery(req)) return refuseWebhookDelivery(res)
@@ -112,6 +116,7 @@ export function createRequestListener(services: Services): RequestListener {
     const url = req.url
     if (url.startsWith('/trpc/')) return trpc(req, res)
     if (isEventStreamRequest(url)) return void eventStream(req, res)
+    if (isMetricsRequest(url)) return void metrics(req, res)
     // The bytes of incoming media: not JSON, which trpc-to-openapi cannot send (src/media/http.ts).
     if (isMediaDownload(req)) return void mediaDownload(req, res)
     if ((url.startsWith('/api/') && !url.startsWith('/api/qr')) || url === '/health' || url.startsWith('/health?')) {
@@ -142,7 +147,7 @@ function createHttpApp(services: Services, rest: ReturnType<typeof restHandler>,
 
   app.use(jsonBody)
 
-  const document = buildOpenApiDocument(appRouter, { baseUrl: config.PUBLIC_URL ?? '/', version: API_VERSION }, [declareQrFormats, declareMediaBytes, addSessionPaths, declareEventStream])
+  const document = buildOpenApiDocument(appRouter, { baseUrl: config.PUBLIC_URL ?? '/', version: API_VERSION }, [declareQrFormats, declareMediaBytes, addSessionPaths, declareEventStream, declareMetrics])
   app.get('/openapi.json', (_req, res) => {
     res.json(document)
   })

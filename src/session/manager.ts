@@ -10,6 +10,7 @@ import { DEFAULT_SESSION } from './names.js'
 import { Ownership, type Owner } from './ownership.js'
 import { Session, type SessionDependencies } from './session.js'
 import type { SessionStatus, StoreStatus } from './shapes.js'
+import { observeSession } from '../metrics/observe.js'
 
 const STARTING: SessionStatus = { connected: false, loggedIn: false, device: '', pushName: '', platform: '', state: 'connecting', lastDisconnect: null }
 
@@ -177,6 +178,7 @@ export class SessionManager {
     const existing = this.sessions.get(name)
     if (existing) return existing
     this.sessions.set(name, session)
+    observeSession(session)
     return session
   }
 
