@@ -161,6 +161,7 @@ export class WhatsAppConnection {
       if (this.state !== 'standby') this.log.info({ holder }, 'on standby: another process owns the WhatsApp connection')
       this.stopped = true
       this.clearReconnectTimer()
+      this.stopMediaMaintenance()
       await this.closeSocket()
       this.setState('standby')
       this.lastDisconnect = { code: null, reason, at: new Date().toISOString() }
@@ -208,8 +209,7 @@ export class WhatsAppConnection {
       await this.closeSocket()
       this.setState('closed')
     })
-    clearInterval(this.mediaTimer)
-    this.mediaTimer = undefined
+    this.stopMediaMaintenance()
     await this.credsWrites
     await this.ingest
     await this.heldKeys?.flush().catch((error) => this.log.error({ err: error }, 'writing the last Signal keys failed'))
@@ -589,6 +589,12 @@ export class WhatsAppConnection {
 
   private async recordAll<T extends 'message.ack'>(type: T, events: Array<EventData<T>>): Promise<void> {
     for (const event of events) await this.deps.events.record(type, event)
+  }
+
+  /** Another process runs the session now (or none does): its media is that process's to maintain. */
+  private stopMediaMaintenance(): void {
+    clearInterval(this.mediaTimer)
+    this.mediaTimer = undefined
   }
 
   /** While this process runs the session: failed media downloads are tried again, old media pruned. */
