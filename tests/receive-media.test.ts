@@ -10,11 +10,14 @@ import { Receiver } from './support/receiver.js'
 import { ALICE, startWithStandIn, waitUntil, type WhatsAppHarness } from './support/whatsapp.js'
 import { TINY_PNG } from './standin/contact-messages.js'
 import { audioMessage, documentWithSize, stickerMessage, unavailableImage, videoMessage } from './standin/message-kinds.js'
+import { stopTestDatabases, testDatabases } from './support/databases.js'
 
 const cleanups: Array<() => Promise<unknown>> = []
 after(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup()
+  await stopTestDatabases()
 })
+const databases = await testDatabases()
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex')
 type Delivered = { event: string; data: Record<string, unknown> & { media?: Record<string, unknown> } }
@@ -31,8 +34,8 @@ async function start(env: Record<string, string> = {}): Promise<{ h: WhatsAppHar
   return { h, receiver, events }
 }
 
-test('every incoming media kind is stored and served with the sender\'s exact bytes', async () => {
-  const { h, receiver, events } = await start()
+for (const database of databases) test(`${database.provider}: every incoming media kind is stored and served with the sender's exact bytes`, { skip: database.skip }, async () => {
+  const { h, receiver, events } = await start({ DATABASE_URL: await database.fresh() })
   const files = {
     image: randomBytes(2048),
     video: randomBytes(40_000),
