@@ -121,7 +121,14 @@ const onSession = t.middleware(async ({ ctx, meta, path, type, getRawInput, next
   const deadline = Date.now() + 2 * services.config.WA_LEASE_TTL_MS + 2_000
   for (;;) {
     const route = await services.sessions.route(name, forwarded ? 0 : Math.max(0, deadline - Date.now()))
-    if (route.kind === 'local') return next({ ctx: { session: route.session } })
+    if (route.kind === 'local') {
+      const run = () => next({ ctx: { session: route.session } })
+      // A send marked `idempotent` runs once per Idempotency-Key, here in the owner (src/idempotency).
+      const key = meta?.idempotent ? idempotencyKeyOf(ctx, raw) : undefined
+      if (key === undefined) return run()
+      const outcome = await runIdempotent(services.idempotency, { session: name, key, path, input: raw }, run)
+      return 'replayed' in outcome ? ({ ok: true, data: outcome.replayed, marker: middlewareMarker } as MiddlewareResult<never>) : outcome.result
+    }
     if (forwarded || route.kind === 'none') throw moving()
     if (type === 'subscription') throw new ApiError('CONFLICT', 'Subscriptions are not forwarded between processes')
     // The caller's key stays here: the hop carries the internal secret instead.
@@ -141,22 +148,11 @@ const onSession = t.middleware(async ({ ctx, meta, path, type, getRawInput, next
   }
 })
 
-/** Sends marked `idempotent` run once per Idempotency-Key, in the process that owns the session. */
-const idempotent = t.middleware(async ({ ctx, meta, path, getRawInput, next }) => {
-  if (!meta?.idempotent) return next()
-  const raw = await getRawInput()
-  const key = idempotencyKeyOf(ctx, raw)
-  if (key === undefined) return next()
-  const session = (ctx as Context & { session: { name: string } }).session.name
-  const outcome = await runIdempotent(ctx.services.idempotency, { session, key, path, input: raw }, next)
-  return 'replayed' in outcome ? ({ ok: true, data: outcome.replayed, marker: middlewareMarker } as MiddlewareResult<never>) : outcome.result
-})
-
 export const router = t.router
 export const publicProcedure = t.procedure
 export const protectedProcedure = t.procedure.use(requireKey)
 export const adminProcedure = protectedProcedure.use(requireAdmin)
 /** An admin procedure on one session (deleting it, its keys). */
 export const adminSessionProcedure = adminProcedure.use(onSession)
-export const sessionProcedure = protectedProcedure.use(onSession).use(idempotent)
+export const sessionProcedure = protectedProcedure.use(onSession)
 export const createCallerFactory = t.createCallerFactory

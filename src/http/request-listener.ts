@@ -36,6 +36,7 @@ import { createTrpcHandler } from './trpc-handler.js'
 import { declareEventStream, eventStreamRoute, isEventStreamRequest } from './event-stream.js'
 import { isWebhookDelivery, refuseWebhookDelivery } from './webhook-loop.js'
 import { declareMetrics, isMetricsRequest, metricsRoute } from './metrics-route.js'
+import { declareIdempotencyKey } from '../idempotency/openapi.js'
 import { declareMediaBytes, isMediaDownload, mediaDownloadRoute } from '../media/http.js'
 import { installErrorWording } from './wording.js'
 
