@@ -36,6 +36,7 @@ import { nextStepAfterClose } from './reconnect-policy.js'
 import { SendQueue } from './send-queue.js'
 import { baileysLevel, quietLogger, routeLibsignalConsole } from './quiet-logger.js'
 import type { ILogger } from '@whiskeysockets/baileys/lib/Utils/logger.js'
+import { observeSend, observeUpsert } from '../metrics/observe.js'
 
 export interface ConnectionDependencies {
   /** The session's name: in every log line, and in WA_WS_URL's `{session}`. */
@@ -344,7 +345,11 @@ export class WhatsAppConnection {
    * Sends any message Baileys can build, through the send queue (one at a time, interrupted when the
    * socket closes). Every kind of send goes through here so each is kept for retry requests.
    */
-  async send(jid: string, content: AnyMessageContent, options?: MiscMessageGenerationOptions): Promise<SentMessage> {
+  send(jid: string, content: AnyMessageContent, options?: MiscMessageGenerationOptions): Promise<SentMessage> {
+    return observeSend(this.deps.session, content, () => this.sendNow(jid, content, options))
+  }
+
+  private async sendNow(jid: string, content: AnyMessageContent, options?: MiscMessageGenerationOptions): Promise<SentMessage> {
     this.requireOpen()
     return this.sendQueue.run(async () => {
       const socket = this.requireOpen()
@@ -437,6 +442,7 @@ export class WhatsAppConnection {
       if (current()) this.onConnectionUpdate(update)
     })
     socket.ev.on('messages.upsert', ({ messages }) => {
+      observeUpsert(this.deps.session, messages)
       // What storeIncomingMessage took is skipped; the rest (a message re-sent by the phone on
       // request, ...) is taken here. Also from a socket being replaced or closed.
       this.enqueue(() => this.incoming.handle(messages))
