@@ -52,6 +52,14 @@ export const takesSession = new Set([
   'webhook.redeliver',
   'webhook.redeliverMany',
   'webhook.test',
+  'webhooks.create',
+  'webhooks.list',
+  'webhooks.get',
+  'webhooks.update',
+  'webhooks.remove',
   'events.list',
-  'events.onEvent'
+  'events.onEvent',
+  'media.info',
+  'media.download',
+  'media.retry'
 ])

@@ -1986,12 +1986,16 @@ export type AppRouter = TRPCBuiltRouter<{
         limit?: unknown;
         /** Only deliveries older than this one: the last id of the previous page */
         before?: string | undefined;
+        /** Only those of this webhook (its id in GET /api/webhooks) */
+        webhook?: string | undefined;
         /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
       output: {
         /** The X-Wsgo-Delivery header: the same on every attempt */
         id: string;
+        /** The id of the webhook it goes to (GET /api/webhooks) */
+        webhook: string;
         /** Event name, e.g. message */
         event: string;
         /** pending (waiting for an attempt), delivering (being sent now), delivered, failed (given up), or dead (refused for good by the receiver) */
@@ -2047,6 +2051,8 @@ export type AppRouter = TRPCBuiltRouter<{
         since?: string | undefined;
         /** How many at most in this call */
         limit?: number | undefined;
+        /** Only those of this webhook (its id in GET /api/webhooks) */
+        webhook?: string | undefined;
         /** The session to act on (default: default); REST names it in the path instead */
         session?: string | undefined;
       };
@@ -2059,7 +2065,7 @@ export type AppRouter = TRPCBuiltRouter<{
     /**
      * Send a test event to the webhook.
      *
-     * Records a webhook_test event, delivered through the outbox like any other (whatever the events filter); follow it with GET /api/webhook/deliveries.
+     * Records a webhook_test event, delivered through the outbox like any other (whatever the events filter) to every webhook that is on; the answer names the first webhook's delivery. Follow it with GET /api/webhook/deliveries.
      *
      * REST: `POST /api/webhook/test`
      */
@@ -2071,6 +2077,178 @@ export type AppRouter = TRPCBuiltRouter<{
       output: {
         /** Its X-Wsgo-Delivery header, and its id in GET /api/webhook/deliveries */
         deliveryId: string;
+      };
+      meta: object;
+    }>;
+  };
+  webhooks: {
+    /**
+     * Add a webhook.
+     *
+     * Each webhook gets the events it asks for, signed with its own secret, from its own queue: one that is down or refusing holds nothing of another's. At most 20 per session.
+     *
+     * REST: `POST /api/webhooks`
+     */
+    create: TRPCMutationProcedure<{
+      input: {
+        url: string;
+        /** Only deliver these events; null for all */
+        events?: ("message" | "qr" | "logged_out" | "connected" | "disconnected" | "webhook_failed" | "webhook_test" | "message.ack" | "message.edited" | "message.revoked" | "group.participants" | "group.update" | "call")[] | null | undefined;
+        /** HMAC secret for X-Wsgo-Signature and X-Wsgo-Signature-V2; null: WEBHOOK_SECRET if set, else unsigned */
+        secret?: string | null | undefined;
+        /** Off: nothing new is queued and the backlog waits (kept) until it is on again */
+        enabled?: boolean | undefined;
+        /** The session to act on (default: default); REST names it in the path instead */
+        session?: string | undefined;
+      };
+      output: {
+        /** Waiting for their first or next attempt (including those being sent now) */
+        pending: number;
+        delivered: number;
+        /** Given up: too old (and tried at least once), or the webhook URL was cleared */
+        failed: number;
+        /** Refused for good by the receiver (a 4xx other than 408, 409, 410, 425, 429) a few times in a row */
+        dead: number;
+        id: string;
+        /** null after a 410 Gone turned it off (its backlog is kept for the next URL) */
+        url: string | null;
+        events: ("message" | "qr" | "logged_out" | "connected" | "disconnected" | "webhook_failed" | "webhook_test" | "message.ack" | "message.edited" | "message.revoked" | "group.participants" | "group.update" | "call")[] | null;
+        /** Whether its deliveries are signed; the secret itself is never shown */
+        secretSet: boolean;
+        enabled: boolean;
+        /** The first webhook: the one POST/GET /api/webhook act on */
+        first: boolean;
+        /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
+        createdAt: string;
+      };
+      meta: object;
+    }>;
+    /**
+     * The session's webhooks, first first.
+     *
+     * REST: `GET /api/webhooks`
+     */
+    list: TRPCQueryProcedure<{
+      input: {
+        /** The session to act on (default: default); REST names it in the path instead */
+        session?: string | undefined;
+      } | undefined;
+      output: {
+        /** Waiting for their first or next attempt (including those being sent now) */
+        pending: number;
+        delivered: number;
+        /** Given up: too old (and tried at least once), or the webhook URL was cleared */
+        failed: number;
+        /** Refused for good by the receiver (a 4xx other than 408, 409, 410, 425, 429) a few times in a row */
+        dead: number;
+        id: string;
+        /** null after a 410 Gone turned it off (its backlog is kept for the next URL) */
+        url: string | null;
+        events: ("message" | "qr" | "logged_out" | "connected" | "disconnected" | "webhook_failed" | "webhook_test" | "message.ack" | "message.edited" | "message.revoked" | "group.participants" | "group.update" | "call")[] | null;
+        /** Whether its deliveries are signed; the secret itself is never shown */
+        secretSet: boolean;
+        enabled: boolean;
+        /** The first webhook: the one POST/GET /api/webhook act on */
+        first: boolean;
+        /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
+        createdAt: string;
+      }[];
+      meta: object;
+    }>;
+    /**
+     * One webhook, with its delivery counters.
+     *
+     * REST: `GET /api/webhooks/{id}`
+     */
+    get: TRPCQueryProcedure<{
+      input: {
+        /** The webhook's id */
+        id: string;
+        /** The session to act on (default: default); REST names it in the path instead */
+        session?: string | undefined;
+      };
+      output: {
+        /** Waiting for their first or next attempt (including those being sent now) */
+        pending: number;
+        delivered: number;
+        /** Given up: too old (and tried at least once), or the webhook URL was cleared */
+        failed: number;
+        /** Refused for good by the receiver (a 4xx other than 408, 409, 410, 425, 429) a few times in a row */
+        dead: number;
+        id: string;
+        /** null after a 410 Gone turned it off (its backlog is kept for the next URL) */
+        url: string | null;
+        events: ("message" | "qr" | "logged_out" | "connected" | "disconnected" | "webhook_failed" | "webhook_test" | "message.ack" | "message.edited" | "message.revoked" | "group.participants" | "group.update" | "call")[] | null;
+        /** Whether its deliveries are signed; the secret itself is never shown */
+        secretSet: boolean;
+        enabled: boolean;
+        /** The first webhook: the one POST/GET /api/webhook act on */
+        first: boolean;
+        /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
+        createdAt: string;
+      };
+      meta: object;
+    }>;
+    /**
+     * Change a webhook.
+     *
+     * Only the fields given change. A new URL starts afresh (what waits is due at once); `enabled: false` pauses it, keeping its backlog.
+     *
+     * REST: `PATCH /api/webhooks/{id}`
+     */
+    update: TRPCMutationProcedure<{
+      input: {
+        /** The webhook's id */
+        id: string;
+        url?: string | undefined;
+        /** Only deliver these events; null for all */
+        events?: ("message" | "qr" | "logged_out" | "connected" | "disconnected" | "webhook_failed" | "webhook_test" | "message.ack" | "message.edited" | "message.revoked" | "group.participants" | "group.update" | "call")[] | null | undefined;
+        /** HMAC secret for X-Wsgo-Signature and X-Wsgo-Signature-V2; null: WEBHOOK_SECRET if set, else unsigned */
+        secret?: string | null | undefined;
+        /** Off: nothing new is queued and the backlog waits (kept) until it is on again */
+        enabled?: boolean | undefined;
+        /** The session to act on (default: default); REST names it in the path instead */
+        session?: string | undefined;
+      };
+      output: {
+        /** Waiting for their first or next attempt (including those being sent now) */
+        pending: number;
+        delivered: number;
+        /** Given up: too old (and tried at least once), or the webhook URL was cleared */
+        failed: number;
+        /** Refused for good by the receiver (a 4xx other than 408, 409, 410, 425, 429) a few times in a row */
+        dead: number;
+        id: string;
+        /** null after a 410 Gone turned it off (its backlog is kept for the next URL) */
+        url: string | null;
+        events: ("message" | "qr" | "logged_out" | "connected" | "disconnected" | "webhook_failed" | "webhook_test" | "message.ack" | "message.edited" | "message.revoked" | "group.participants" | "group.update" | "call")[] | null;
+        /** Whether its deliveries are signed; the secret itself is never shown */
+        secretSet: boolean;
+        enabled: boolean;
+        /** The first webhook: the one POST/GET /api/webhook act on */
+        first: boolean;
+        /** ISO 8601 UTC, e.g. 2026-06-09T12:00:00Z */
+        createdAt: string;
+      };
+      meta: object;
+    }>;
+    /**
+     * Delete a webhook.
+     *
+     * Its deliveries, waiting or done, go with it. If it was the first, the next becomes the one /api/webhook acts on.
+     *
+     * REST: `DELETE /api/webhooks/{id}`
+     */
+    remove: TRPCMutationProcedure<{
+      input: {
+        /** The webhook's id */
+        id: string;
+        /** The session to act on (default: default); REST names it in the path instead */
+        session?: string | undefined;
+      };
+      output: {
+        id: string;
+        deleted: true;
       };
       meta: object;
     }>;
@@ -2217,6 +2395,7 @@ export type AppRouter = TRPCBuiltRouter<{
             event: string;
             attempts: number;
             error: string;
+            webhook?: string | undefined;
           };
         } | {
           id: number;
@@ -2296,6 +2475,106 @@ export type AppRouter = TRPCBuiltRouter<{
           };
         };
       }, void, unknown>;
+      meta: object;
+    }>;
+  };
+  media: {
+    /**
+     * What is known of an incoming media file.
+     *
+     * Its type, size, SHA-256 and file name, and whether its bytes are stored (else why not).
+     *
+     * REST: `GET /api/media/{id}/info`
+     */
+    info: TRPCQueryProcedure<{
+      input: {
+        /** A message id, as returned by a send (messageID) or carried by a webhook event */
+        id: string;
+        /** The session to act on (default: default); REST names it in the path instead */
+        session?: string | undefined;
+      };
+      output: {
+        /** GET it for the bytes: /api/media/{messageID} */
+        url: string;
+        mimetype: string;
+        /** Bytes */
+        size: number;
+        /** Hex SHA-256 of the decrypted bytes */
+        sha256: string;
+        /** Whether the bytes are stored now */
+        available: boolean;
+        /** The message id */
+        id: string;
+        fileName?: string | undefined;
+        /** Why they are not: too large, or the download failed (retried later, or POST /api/media/{id}/retry) */
+        error?: string | undefined;
+      };
+      meta: object;
+    }>;
+    /**
+     * The bytes of an incoming media file.
+     *
+     * The decrypted file as the sender sent it, with its Content-Type, Content-Length and Content-Disposition (file name). 404 when there is no media for this message id, 409 when its bytes are not stored (see `error` in /info; POST /api/media/{id}/retry).
+     *
+     * REST: `GET /api/media/{id}`
+     */
+    download: TRPCQueryProcedure<{
+      input: {
+        /** A message id, as returned by a send (messageID) or carried by a webhook event */
+        id: string;
+        /** The session to act on (default: default); REST names it in the path instead */
+        session?: string | undefined;
+      };
+      output: {
+        /** GET it for the bytes: /api/media/{messageID} */
+        url: string;
+        mimetype: string;
+        /** Bytes */
+        size: number;
+        /** Hex SHA-256 of the decrypted bytes */
+        sha256: string;
+        /** Whether the bytes are stored now */
+        available: boolean;
+        /** The message id */
+        id: string;
+        /** The bytes, base64 (tRPC; REST answers the bytes themselves) */
+        data_base64: string;
+        fileName?: string | undefined;
+        /** Why they are not: too large, or the download failed (retried later, or POST /api/media/{id}/retry) */
+        error?: string | undefined;
+      };
+      meta: object;
+    }>;
+    /**
+     * Download an incoming media file again.
+     *
+     * For media whose download failed: tries it now and answers what is known of it afterwards.
+     *
+     * REST: `POST /api/media/{id}/retry`
+     */
+    retry: TRPCMutationProcedure<{
+      input: {
+        /** A message id, as returned by a send (messageID) or carried by a webhook event */
+        id: string;
+        /** The session to act on (default: default); REST names it in the path instead */
+        session?: string | undefined;
+      };
+      output: {
+        /** GET it for the bytes: /api/media/{messageID} */
+        url: string;
+        mimetype: string;
+        /** Bytes */
+        size: number;
+        /** Hex SHA-256 of the decrypted bytes */
+        sha256: string;
+        /** Whether the bytes are stored now */
+        available: boolean;
+        /** The message id */
+        id: string;
+        fileName?: string | undefined;
+        /** Why they are not: too large, or the download failed (retried later, or POST /api/media/{id}/retry) */
+        error?: string | undefined;
+      };
       meta: object;
     }>;
   };
@@ -2449,6 +2728,8 @@ export type StreamedEvent = {
     event: string;
     attempts: number;
     error: string;
+    /** The id of the webhook it was for */
+    webhook?: string | undefined;
   };
 } | {
   id: number;
@@ -2890,6 +3171,8 @@ export type WebhookState = {
 export type WebhookDelivery = {
   /** The X-Wsgo-Delivery header: the same on every attempt */
   id: string;
+  /** The id of the webhook it goes to (GET /api/webhooks) */
+  webhook: string;
   /** Event name, e.g. message */
   event: string;
   /** pending (waiting for an attempt), delivering (being sent now), delivered, failed (given up), or dead (refused for good by the receiver) */
@@ -2982,6 +3265,7 @@ export type EventPayloads = {
     event: string;
     attempts: number;
     error: string;
+    webhook?: string | undefined;
   };
   webhook_test: {
     message: string;
@@ -3191,6 +3475,7 @@ export type WebhookPayload = {
     event: string;
     attempts: number;
     error: string;
+    webhook?: string | undefined;
   };
 } | {
   event: "webhook_test";

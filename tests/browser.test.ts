@@ -481,7 +481,11 @@ describe('the interactive docs /docs', { skip }, () => {
   let service: TestService
   let browser: Browser
   let page: Page
-  let document: { paths: Record<string, Record<string, { security?: unknown[] }>>; components: { schemas: Record<string, unknown> } }
+  let document: {
+    paths: Record<string, Record<string, { security?: unknown[] }>>
+    webhooks?: Record<string, Record<string, unknown>>
+    components: { schemas: Record<string, unknown> }
+  }
 
   before(async () => {
     service = await startTestService({ API_KEY: KEY })
@@ -504,7 +508,10 @@ describe('the interactive docs /docs', { skip }, () => {
     const methods = await page.locator('.opblock .opblock-summary-method').allTextContents()
     const paths = await page.locator('.opblock .opblock-summary-path').evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-path')))
     const shown = methods.map((method, i) => `${method} ${paths[i]}`)
-    assert.deepEqual([...shown].sort(), [...operations].sort())
+    // The webhooks section (what the service POSTs to a receiver) is listed too, by event name.
+    const webhooks = Object.entries(document.webhooks ?? {}).flatMap(([name, item]) => Object.keys(item).map((method) => `${method.toUpperCase()} ${name}`))
+    assert.ok(webhooks.includes('POST message'), 'the message event is in the webhooks section')
+    assert.deepEqual([...shown].sort(), [...operations, ...webhooks].sort())
 
     const protectedCount = Object.values(document.paths).flatMap((item) => Object.values(item)).filter((op) => op.security?.length).length
     assert.equal(protectedCount, operations.length - 1, 'everything but /health needs the key')
