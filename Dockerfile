@@ -12,8 +12,9 @@ COPY tsconfig.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
-# Runtime stage: the app, its production dependencies and the generated Prisma clients only.
-# src/ stays: the /qr page's assets are read from it at start-up.
+# Runtime stage: the bundle (dist/, which holds the generated Prisma clients), the production
+# dependencies (no tsx, esbuild, TypeScript or Prisma CLI: they are dev dependencies, pruned above),
+# the migrations and the /qr page's assets, which are read at start-up. No compiler, no sources.
 FROM node:20-bookworm-slim
 # ffmpeg turns audio in other formats into the Ogg/Opus WhatsApp plays as a voice note.
 RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg && rm -rf /var/lib/apt/lists/*
@@ -25,7 +26,12 @@ RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg && rm -r
 # `-e API_KEY=...`; without one it still starts, and its log warns that the API is open (README "Security").
 ENV NODE_ENV=production PORT=8080 HOST=0.0.0.0 DATABASE_URL=file:/app/data/wsgo.db GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072
 WORKDIR /app
-COPY --from=build --chown=node:node /app /app
+# Owned by root: the code is read-only to the user the service runs as; only /app/data is writable.
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/prisma ./prisma
+COPY --from=build /app/src/http/pages ./src/http/pages
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 VOLUME ["/app/data"]
