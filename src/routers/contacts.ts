@@ -1,6 +1,7 @@
-// Contacts: GET /api/contacts, POST /api/check-phone.
+// Contacts: GET /api/contacts, GET /api/contacts/{phone}, POST /api/check-phone.
 import { z } from 'zod'
 import { validationError } from '../errors.js'
+import { contactDetails, contactDetailsSchema } from '../session/contact-details.js'
 import { contactSchema } from '../session/shapes.js'
 import { router, sessionProcedure, withSession } from '../trpc.js'
 import { normalizePhone, PHONE_RULE, userJid } from './inputs.js'
@@ -8,6 +9,24 @@ import { normalizePhone, PHONE_RULE, userJid } from './inputs.js'
 export const MAX_PHONES_PER_CHECK = 50
 /** The largest page of GET /api/contacts, and the page a caller gets without asking for one. */
 export const MAX_CONTACTS_PAGE = 1000
+
+/** A user JID (phone number or LID, any device) reduced to the person: `573001234567:2@s.whatsapp.net` -> `573001234567@s.whatsapp.net`. */
+const USER_JID = /^(\d{1,20})(?::\d+)?@(s\.whatsapp\.net|lid)$/
+
+/** GET /api/contacts/{phone}: a phone number in any of the usual spellings, or a phone-number JID or LID. */
+const contactIdSchema = z
+  .string()
+  .max(200)
+  .describe('Phone number in international format (e.g. 573001234567 or +57 300 123 4567), or a JID: 573001234567@s.whatsapp.net or a LID such as 123456789012345@lid')
+  .meta({ examples: ['573001234567'] })
+  .transform((raw, ctx) => {
+    const jid = USER_JID.exec(raw.trim())
+    if (jid) return `${jid[1]}@${jid[2]}`
+    const digits = normalizePhone(raw)
+    if (digits) return userJid(digits)
+    ctx.addIssue({ code: 'custom', message: `${PHONE_RULE}; or a JID such as 573001234567@s.whatsapp.net or 123456789012345@lid` })
+    return z.NEVER
+  })
 
 export const contactsRouter = router({
   list: sessionProcedure
@@ -32,6 +51,27 @@ export const contactsRouter = router({
     )
     .output(z.array(contactSchema))
     .query(({ ctx, input }) => ctx.session.contacts({ limit: input?.limit ?? MAX_CONTACTS_PAGE, after: input?.after, search: input?.search })),
+
+  get: sessionProcedure
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/api/contacts/{phone}',
+        summary: 'One contact, with its business profile and picture',
+        description:
+          'The stored contact (name, push name, LID) with whether it is a business and its profile picture URL, both asked of WhatsApp on first use and kept for an hour. ' +
+          'When WhatsApp cannot be asked (not connected, no answer), the stored contact comes back with `isBusiness`/`pictureUrl` null and `fetched: false`. ' +
+          'A number the store does not know is looked up on WhatsApp: 404 when it is not on WhatsApp (503 when WhatsApp is not connected).',
+        tags: ['Contacts'],
+      },
+      errors: ['NOT_FOUND', 'NOT_CONNECTED'],
+    })
+    .input(withSession({ phone: contactIdSchema }))
+    .output(contactDetailsSchema)
+    .query(async ({ ctx, input }) => {
+      const connection = await ctx.session.connection()
+      return contactDetails(await ctx.session.contact(input.phone), input.phone, connection)
+    }),
 
   checkPhones: sessionProcedure
     .meta({ openapi: { method: 'POST', path: '/api/check-phone', summary: 'Check whether phone numbers are on WhatsApp', tags: ['Contacts'] } })

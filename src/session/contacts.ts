@@ -135,6 +135,12 @@ export async function listContacts(db: Db, session: string, query: ContactQuery)
   }
 }
 
+/** One contact by its phone-number JID or its LID (as its own row or as the `lid` of a phone-number row). */
+export async function findContact(db: Db, session: string, jid: string): Promise<ContactView | undefined> {
+  const row = await db.contact.findFirst({ where: { session, OR: isLidUser(jid) ? [{ jid }, { lid: jid }] : [{ jid }] } })
+  return row ? toView(row) : undefined
+}
+
 function toView(row: { jid: string; lid: string | null; phone: string | null; name: string | null; notify: string | null; verifiedName: string | null }): ContactView {
   return {
     jid: row.jid,

@@ -110,6 +110,12 @@ export class Session {
     return listContacts(this.deps.db, this.name, query)
   }
 
+  /** One contact from the store, by phone-number JID or LID. */
+  async contact(jid: string): Promise<ContactView | undefined> {
+    const { findContact } = await import('./contacts.js')
+    return findContact(this.deps.db, this.name, jid)
+  }
+
   /** The connection if it is running here right now, without waiting. */
   async currentConnection(): Promise<WhatsAppConnection | undefined> {
     return this.owned && this.parts ? (await this.parts.catch(() => undefined))?.connection : undefined

@@ -14,9 +14,15 @@ export type StandInContact = {
 	lidJid: string
 	/** the contact's phone (device 0), which encrypts and decrypts for it */
 	peer: SignalPeer
+	/** its profile picture (w:profile:picture answers it); none when undefined */
+	pictureUrl?: string
+	/** a WhatsApp Business account: w:biz answers this profile */
+	business?: BusinessProfile
 }
 
-export type ContactSpec = { phone: string; lid?: string; pushName?: string }
+export type BusinessProfile = { description?: string; category?: string }
+
+export type ContactSpec = { phone: string; lid?: string; pushName?: string; pictureUrl?: string; business?: BusinessProfile }
 
 export type GroupParticipantSpec = (StandInContact | ContactSpec) & {
 	admin?: 'admin' | 'superadmin'
@@ -103,6 +109,8 @@ export class Directory {
 		const existing = this.contactsByUser.get(spec.phone)
 		if (existing) {
 			if (spec.pushName) existing.pushName = spec.pushName
+			if (spec.pictureUrl) existing.pictureUrl = spec.pictureUrl
+			if (spec.business) existing.business = spec.business
 			return existing
 		}
 		const lid = spec.lid ?? defaultLidFor(spec.phone)
@@ -111,6 +119,8 @@ export class Directory {
 			phone: spec.phone,
 			lid,
 			pushName: spec.pushName,
+			pictureUrl: spec.pictureUrl,
+			business: spec.business,
 			pnJid: `${spec.phone}@s.whatsapp.net`,
 			lidJid,
 			peer: new SignalPeer(lidJid)

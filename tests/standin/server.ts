@@ -29,6 +29,7 @@ import { clientVersionOf, devicePropsOf, outdatedVersionFailure, type ClientVers
 import { documentMessage, extendedTextMessage, imageMessage, textMessage, type DocumentSpec, type ImageSpec } from './contact-messages.js'
 import { ContactPhones, type SendOptions } from './contact-phones.js'
 import { DeviceSessions, type PairedDevice, type ScanOptions } from './device-sessions.js'
+import { ProfileServer } from './profile.js'
 import { Directory, type ContactSpec, type GroupSpec, type StandInContact } from './directory.js'
 import { GroupServer } from './group-server.js'
 import { groupQueryKind, type GroupQueryKind } from './groups.js'
@@ -121,6 +122,8 @@ export class StandIn {
 	private readonly confirmedByDevice = new Set<string>()
 	/** ids of messages the device refused (a nack); WhatsApp does not send those again either */
 	private readonly refusedByDevice = new Set<string>()
+	/** Profile pictures and business profiles; counts the queries (`standin.profiles.queries(...)`). */
+	readonly profiles: ProfileServer
 	private readonly groupQueryLog: { kind: GroupQueryKind; jid?: string }[] = []
 	private readonly versions: ClientVersion[] = []
 	private readonly registrations: proto.DeviceProps[] = []
@@ -154,6 +157,7 @@ export class StandIn {
 			(where, error) => this.fail(where, error)
 		)
 		this.contactPhones = new ContactPhones(this.directory)
+		this.profiles = new ProfileServer(this.directory)
 		this.groups = new GroupServer(this.directory, {
 			deliver: stanza => {
 				const device = this.sessions.latest()
@@ -596,6 +600,10 @@ export class StandIn {
 			case 'w:g2':
 				this.groupQueryLog.push({ kind: groupQueryKind(request), jid: request.attrs.to })
 				connection.send(this.groups.answer(request))
+				return
+			case 'w:profile:picture':
+			case 'w:biz':
+				connection.send(this.profiles.answer(request))
 				return
 			case 'w:m': // where to upload media, and the token to do it with
 				connection.send(
