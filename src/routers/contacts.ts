@@ -17,12 +17,19 @@ const USER_JID = /^(\d{1,20})(?::\d+)?@(s\.whatsapp\.net|lid)$/
 const contactIdSchema = z
   .string()
   .max(200)
-  .describe('Phone number in international format (e.g. 573001234567 or +57 300 123 4567), or a JID: 573001234567@s.whatsapp.net or a LID such as 123456789012345@lid')
+  .describe('Phone number in international format (e.g. 573001234567 or +57 300 123 4567), or a JID (URL-encoded or not): 573001234567@s.whatsapp.net or a LID such as 123456789012345@lid')
   .meta({ examples: ['573001234567'] })
   .transform((raw, ctx) => {
-    const jid = USER_JID.exec(raw.trim())
+    // A REST path parameter arrives still percent-encoded (`%40` for `@`, `%20` for a space).
+    let text = raw.trim()
+    try {
+      text = decodeURIComponent(text)
+    } catch {
+      // not encoded: taken as it is
+    }
+    const jid = USER_JID.exec(text)
     if (jid) return `${jid[1]}@${jid[2]}`
-    const digits = normalizePhone(raw)
+    const digits = normalizePhone(text)
     if (digits) return userJid(digits)
     ctx.addIssue({ code: 'custom', message: `${PHONE_RULE}; or a JID such as 573001234567@s.whatsapp.net or 123456789012345@lid` })
     return z.NEVER
