@@ -42,6 +42,7 @@ export const takesSession = new Set([
   'groups.approveRequests',
   'groups.rejectRequests',
   'contacts.list',
+  'contacts.get',
   'contacts.checkPhones',
   'chats.list',
   'chats.messages',

@@ -1532,6 +1532,45 @@ export type AppRouter = TRPCBuiltRouter<{
       meta: object;
     }>;
     /**
+     * One contact, with its business profile and picture.
+     *
+     * The stored contact (name, push name, LID) with whether it is a business and its profile picture URL, both asked of WhatsApp on first use and kept for an hour. When WhatsApp cannot be asked (not connected, no answer), the stored contact comes back with `isBusiness`/`pictureUrl` null and `fetched: false`. A number the store does not know is looked up on WhatsApp: 404 when it is not on WhatsApp (503 when WhatsApp is not connected).
+     *
+     * REST: `GET /api/contacts/{phone}`
+     */
+    get: TRPCQueryProcedure<{
+      input: {
+        /** Phone number in international format (e.g. 573001234567 or +57 300 123 4567), or a JID (URL-encoded or not): 573001234567@s.whatsapp.net or a LID such as 123456789012345@lid */
+        phone: string;
+        /** The session to act on (default: default); REST names it in the path instead */
+        session?: string | undefined;
+      };
+      output: {
+        /** A WhatsApp Business account; null when WhatsApp could not be asked */
+        isBusiness: boolean | null;
+        /** The business profile, when the contact is a business account */
+        business: {
+          description: string | null;
+          category: string | null;
+        } | null;
+        /** Profile picture (preview size); null when there is none, it is private, or WhatsApp could not be asked */
+        pictureUrl: string | null;
+        /** Whether isBusiness and pictureUrl come from WhatsApp (false: WhatsApp is not connected or did not answer) */
+        fetched: boolean;
+        /** Phone-number JID when known, else the LID */
+        jid: string;
+        lid: string | null;
+        /** Digits, when known */
+        phone: string | null;
+        /** Name saved in the phone's address book */
+        name: string | null;
+        /** The contact's own push name */
+        notify: string | null;
+        verifiedName: string | null;
+      };
+      meta: object;
+    }>;
+    /**
      * Check whether phone numbers are on WhatsApp.
      *
      * REST: `POST /api/check-phone`
