@@ -13,8 +13,9 @@ COPY src ./src
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 # Runtime stage: the bundle (dist/, which holds the generated Prisma clients), the production
-# dependencies (no tsx, esbuild, TypeScript or Prisma CLI: they are dev dependencies, pruned above),
-# the migrations and the /qr page's assets, which are read at start-up. No compiler, no sources.
+# dependencies (no tsx, esbuild or build tools: dev dependencies are pruned above; typescript and
+# prisma stay only as peers that @prisma/client and tRPC declare), the migrations and the /qr page's
+# assets, which are read at start-up. No sources.
 FROM node:20-bookworm-slim
 # ffmpeg turns audio in other formats into the Ogg/Opus WhatsApp plays as a voice note.
 RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg && rm -rf /var/lib/apt/lists/*
