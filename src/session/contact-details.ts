@@ -5,7 +5,8 @@
 //
 // A read the store can answer never fails because WhatsApp cannot be asked (not connected, a time-out):
 // the stored fields come back with nulls and `fetched: false`.
-import { isLidUser } from '@whiskeysockets/baileys'
+// Not Baileys' isLidUser: this module is on the router's import path, and Baileys loads only after listen().
+import { isLidJid } from './outgoing/recipient.js'
 import { z } from 'zod'
 import { ApiError } from '../errors.js'
 import type { WhatsAppConnection } from './connection.js'
@@ -97,7 +98,7 @@ async function fetchDetails(connection: WhatsAppConnection, jid: string): Promis
   }
 }
 
-const phoneOf = (jid: string) => (isLidUser(jid) ? null : (jid.split('@')[0] ?? null))
+const phoneOf = (jid: string) => (isLidJid(jid) ? null : (jid.split('@')[0] ?? null))
 
 /**
  * One contact: the stored one with what WhatsApp says about it, or, for a number the store does not
