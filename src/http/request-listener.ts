@@ -77,7 +77,7 @@ export function createRequestListener(services: Services): RequestListener {
   // A failure the service raised on purpose (ApiError: WhatsApp not connected, a session moving,
   // WhatsApp refusing) is an expected state, told by the request line; anything else is a bug.
   const onError = (error: TRPCError, req: IncomingMessage) => {
-    if (!(error instanceof ApiError) && describeError(error).status >= 500) logger.error({ err: error.cause ?? error, url: redactUrl(req.url ?? '') }, 'procedure failed')
+    if (!(error instanceof ApiError) && describeError(error).body.code === 'INTERNAL_ERROR') logger.error({ err: error.cause ?? error, url: redactUrl(req.url ?? '') }, 'procedure failed')
   }
   const levelOf = (status: number) => (status === 502 || status === 503 || status === 504 ? 'info' : status >= 500 ? 'error' : 'debug')
   const logRequest = (req: IncomingMessage, res: ServerResponse) => {
