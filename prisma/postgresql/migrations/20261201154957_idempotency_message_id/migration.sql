@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "IdempotencyKey" ADD COLUMN     "messageId" TEXT,
+ADD COLUMN     "owner" TEXT;
