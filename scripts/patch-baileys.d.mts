@@ -11,11 +11,11 @@ export declare function patchBaileysCrypto(file?: string): 'patched' | 'already 
 export declare function inspectBaileysReceipts(file?: string): 'original' | 'patched'
 /** Makes handleMessage's delivery receipt wait for `config.storeIncomingMessage`; throws on code it does not know. */
 export declare function patchBaileysReceipts(file?: string): 'patched' | 'already patched'
-/** 'original' or 'patched'; throws if processNode's queueing of live message stanzas is neither, or half patched. */
-export declare function inspectBaileysLiveQueue(file?: string): 'original' | 'patched'
-/** Routes live message stanzas through Baileys' queue that yields after each; throws on code it does not know. */
+/** 'original', 'earlier' (an earlier version of the patch) or 'patched'; throws if processNode's queueing of live message stanzas is none of them, or half patched. */
+export declare function inspectBaileysLiveQueue(file?: string): 'original' | 'earlier' | 'patched'
+/** Routes live message stanzas through Baileys' queue, asking config.yieldToEventLoop after each; throws on code it does not know. */
 export declare function patchBaileysLiveQueue(file?: string): 'patched' | 'already patched'
 /** Applies every patch to the installed Baileys, by patch name; throws on code it does not know. */
 export declare function patchBaileys(): Record<string, 'patched' | 'already patched'>
-/** Every patch, in the order they are applied: the installed file, its text as shipped and as patched. */
-export declare const BAILEYS_PATCHES: ReadonlyArray<{ name: string; file: string; original: string; patched: string }>
+/** Every patch, in the order they are applied: the installed file, its text as shipped and as patched (and as earlier versions of the patch left it). */
+export declare const BAILEYS_PATCHES: ReadonlyArray<{ name: string; file: string; original: string; patched: string; earlier?: readonly string[] }>

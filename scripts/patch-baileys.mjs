@@ -27,9 +27,11 @@
 //    at once, and nothing in them yields: 2,000 messages kept HTTP and timers waiting for seconds.
 //    Offline stanzas already go through `makeOfflineNodeProcessor`, one at a time in arrival order
 //    with a turn of the event loop every 10. The patch sends live message stanzas through that same
-//    queue (so a live message no longer overtakes an offline one still queued) and yields after every
-//    stanza: the handler is milliseconds of decryption, a `setImmediate` a few microseconds.
-//    Decryption was one at a time already (Baileys' message mutex), so nothing runs slower. Stanzas
+//    queue (so a live message no longer overtakes an offline one still queued) and asks after every
+//    stanza whether to yield: the handler is milliseconds of decryption.
+//    Decryption was one at a time already (Baileys' message mutex), so nothing runs slower. The
+//    service passes `config.yieldToEventLoop` (src/event-loop-slice.ts): a turn only once the
+//    current one has spent its slice, so a burst is not one loop iteration per message. Stanzas
 //    still queued when the socket closes are not handled: they got no receipt, and WhatsApp delivers
 //    them again on the next connection. Calls, receipts and notifications that are live keep their path.
 //
@@ -164,9 +166,25 @@ const LIVE_QUEUE = {
     ]), {
         isWsOpen: () => ws.isOpen,
         onUnexpectedError,
+        // wsgo-ts scripts/patch-baileys.mjs: asked after every stanza, not every 10; the application may
+        // say whether the event loop is due a turn (config.yieldToEventLoop), else it gets one every time
+        yieldToEventLoop: config.yieldToEventLoop || (() => new Promise(resolve => setImmediate(resolve)))
+    }, 1);
+`,
+  // What an earlier version of this patch wrote: patched over, so an install patched by it upgrades.
+  earlier: [
+    `    const offlineNodeProcessor = makeOfflineNodeProcessor(new Map([
+        ['message', handleMessage],
+        ['call', handleCall],
+        ['receipt', handleReceipt],
+        ['notification', handleNotification]
+    ]), {
+        isWsOpen: () => ws.isOpen,
+        onUnexpectedError,
         yieldToEventLoop: () => new Promise(resolve => setImmediate(resolve))
     }, 1); // wsgo-ts scripts/patch-baileys.mjs: a turn of the event loop after every stanza, not every 10
 `,
+  ],
   // The second half of the same patch, in processNode (applied together, see LIVE_QUEUE_ROUTE).
 }
 
@@ -188,7 +206,10 @@ const LIVE_QUEUE_ROUTE = {
 `,
 }
 
-/** Every patch, in the order they are applied: `{ name, file, original, patched }`. */
+/**
+ * Every patch, in the order they are applied.
+ * @type {Array<{ name: string, file: string, review: string, original: string, patched: string, earlier?: string[] }>}
+ */
 export const BAILEYS_PATCHES = [VERIFY, RECEIPT, LIVE_QUEUE, LIVE_QUEUE_ROUTE]
 const PATCHES = BAILEYS_PATCHES
 
@@ -202,13 +223,21 @@ function baileysVersion() {
   }
 }
 
-/** 'original' (Baileys as shipped, to be patched) or 'patched'; throws if the file is neither. */
+/** Where the file holds what an earlier version of the patch wrote (to be patched over), or undefined. */
+const earlierText = (patch, text) => (patch.earlier ?? []).find((earlier) => count(text, earlier) === 1)
+
+/**
+ * 'original' (Baileys as shipped, to be patched), 'earlier' (as an earlier version of this patch left
+ * it, to be patched over) or 'patched'; throws if the file is none of them.
+ */
 function inspect(patch, file) {
   const text = readFileSync(file, 'utf8')
   const original = count(text, patch.original)
+  const earlier = earlierText(patch, text) ? 1 : 0
   const patched = count(text, patch.patched)
-  if (patched === 1 && original === 0) return 'patched'
-  if (original === 1 && patched === 0) return 'original'
+  if (patched === 1 && original + earlier === 0) return 'patched'
+  if (original === 1 && patched + earlier === 0) return 'original'
+  if (earlier === 1 && patched + original === 0) return 'earlier'
   throw new Error(
     `scripts/patch-baileys.mjs: ${patch.name} in ${file} (@whiskeysockets/baileys ${baileysVersion()}) is not the code this patch ` +
       `knows. Baileys changed: ${patch.review}.`,
@@ -221,7 +250,7 @@ function apply(patch, file) {
   const text = readFileSync(file, 'utf8')
   // Written aside and renamed in place: a process loading Baileys meanwhile sees one version or the other.
   const temporary = `${file}.${process.pid}.tmp`
-  writeFileSync(temporary, text.replace(patch.original, patch.patched))
+  writeFileSync(temporary, text.replace(earlierText(patch, text) ?? patch.original, patch.patched))
   chmodSync(temporary, statSync(file).mode & 0o777)
   renameSync(temporary, file)
   if (inspect(patch, file) !== 'patched') throw new Error(`scripts/patch-baileys.mjs: ${file} did not take the patch of ${patch.name}`)
@@ -237,9 +266,11 @@ export const inspectBaileysReceipts = (file = BAILEYS_MESSAGES_RECV_FILE) => ins
 /** Makes handleMessage's receipt wait for config.storeIncomingMessage; throws if the code is neither shipped nor patched. */
 export const patchBaileysReceipts = (file = BAILEYS_MESSAGES_RECV_FILE) => apply(RECEIPT, file)
 
-/** 'original' or 'patched'; throws if processNode's queueing of live messages is neither (both halves must agree). */
+/** 'original', 'earlier' or 'patched'; throws if processNode's queueing of live messages is none of them (both halves must agree). */
 export function inspectBaileysLiveQueue(file = BAILEYS_MESSAGES_RECV_FILE) {
   const states = [inspect(LIVE_QUEUE, file), inspect(LIVE_QUEUE_ROUTE, file)]
+  // Patched by an earlier version of the patch: the queue's half changed since, the route's did not.
+  if (states[0] === 'earlier' && states[1] === 'patched') return 'earlier'
   if (states[0] !== states[1]) throw new Error(`scripts/patch-baileys.mjs: ${file} is half patched (${LIVE_QUEUE.name}: ${states[0]}, ${LIVE_QUEUE_ROUTE.name}: ${states[1]})`)
   return states[0]
 }

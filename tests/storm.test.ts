@@ -221,6 +221,16 @@ test('the installed Baileys queues live message stanzas and yields between them;
   assert.equal(patchBaileysLiveQueue(copy), 'patched')
   assert.equal(readFileSync(copy, 'utf8'), patched)
   assert.equal(patchBaileysLiveQueue(copy), 'already patched')
+  // An install patched by an earlier version of the patch (a turn after every stanza, whatever the
+  // application says) is patched over to the current one.
+  const [queueHalf] = halves
+  for (const earlier of queueHalf!.earlier ?? []) {
+    writeFileSync(copy, patched.replace(queueHalf!.patched, earlier))
+    assert.equal(inspectBaileysLiveQueue(copy), 'earlier')
+    assert.equal(patchBaileysLiveQueue(copy), 'patched')
+    assert.equal(readFileSync(copy, 'utf8'), patched)
+  }
+  assert.ok((queueHalf!.earlier ?? []).length > 0, 'the earlier text is kept, so existing installs upgrade')
   // Half of it (one half as shipped, the other patched) is reported, not passed over.
   writeFileSync(copy, patched.replace(halves[1]!.patched, halves[1]!.original))
   assert.throws(() => inspectBaileysLiveQueue(copy), /half patched/)

@@ -4,11 +4,10 @@
 // read-only file stays read-only after the file is fixed, and one whose file was deleted keeps
 // writing into the deleted file. Replacing it waits for the statements and transactions in flight,
 // and holds new ones until the new connection is in place.
-import { performance } from 'node:perf_hooks'
+import { nextTurnIfSpent } from '../event-loop-slice.js'
 import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory, SqlQuery, Transaction, IsolationLevel } from '@prisma/driver-adapter-utils'
 
-/** How long statements may run back to back on SQLite before the event loop gets a turn (see turn()). */
-export const SLICE_MS = 8
+export { SLICE_MS } from '../event-loop-slice.js'
 
 export interface ConnectionObserver {
   failed(error: unknown): void
@@ -19,8 +18,6 @@ export class ObservedConnection implements SqlDriverAdapter {
   /** Statements and open transactions on `current`. */
   private busy = 0
   private idle: (() => void) | undefined
-  /** When this turn of the event loop ran its first statement (SQLite; see turn()). */
-  private sliceStart: number | undefined
   /** Set while the connection is being replaced or used alone: new work waits for it. */
   private gate: Promise<void> | undefined
   readonly getConnectionInfo?: SqlDriverAdapter['getConnectionInfo']
@@ -120,19 +117,11 @@ export class ObservedConnection implements SqlDriverAdapter {
    * is tens of milliseconds: that, not SQLite, bounded the burst's throughput. So statements run on
    * at once while the current slice of the loop has spent less than SLICE_MS on them, and wait for
    * the next turn after that: long tasks stay bounded by the slice, a chain runs a slice's worth of
-   * statements per turn.
+   * statements per turn. The slice is the process's (src/event-loop-slice.ts): Baileys' stanza
+   * queue spends from the same one.
    */
   private turn(): Promise<void> | undefined {
-    if (this.current.provider !== 'sqlite') return undefined
-    const now = performance.now()
-    if (this.sliceStart === undefined) {
-      this.sliceStart = now
-      // The slice ends with this turn of the loop (check phase), whoever yields or not.
-      setImmediate(() => (this.sliceStart = undefined))
-      return undefined
-    }
-    if (now - this.sliceStart < SLICE_MS) return undefined
-    return new Promise<void>((resolve) => setImmediate(resolve))
+    return this.current.provider === 'sqlite' ? nextTurnIfSpent() : undefined
   }
 
   private enter(): void {
