@@ -23,7 +23,8 @@ import type { AuthStore, StoredAuthState } from './auth-store.js'
 import type { ContactBook } from './contacts.js'
 import { GroupMetadataCache } from './group-cache.js'
 import { HeldKeyWrites } from './held-key-writes.js'
-import { IncomingMessages } from './incoming.js'
+import { IncomingMessages, type TakenMessage } from './incoming.js'
+import { yieldIfSliceSpent } from '../event-loop-slice.js'
 import { acksFromReceipts, acksFromUpdates, callEvent, groupUpdateEvent, participantsEvent } from './incoming/updates.js'
 import { IncomingMedia } from '../media/incoming-media.js'
 import type { MediaStore } from '../media/store.js'
@@ -73,6 +74,8 @@ const CLOSE_DRAIN_MS = 100
  */
 type PatchedSocketConfig = UserFacingSocketConfig & {
   storeIncomingMessage?: (message: WAMessage, receipt: () => Promise<void>) => Promise<void>
+  /** Asked after every incoming stanza: resolves when Baileys may handle the next one. */
+  yieldToEventLoop?: () => Promise<void>
 }
 
 /**
@@ -102,6 +105,8 @@ export class WhatsAppConnection {
   private ingest: Promise<unknown> = Promise.resolve()
   /** The auth state's key writes, held until the messages they decrypted are stored. */
   private heldKeys: HeldKeyWrites | undefined
+  /** Decrypted messages not yet taken by the ingest queue (see queueForTaking). */
+  private waitingToBeTaken: TakenMessage[] | undefined
   /** Decrypted messages being stored, oldest first (see MAX_MESSAGES_WAITING_FOR_STORE). */
   private readonly storing: Array<Promise<unknown>> = []
   /** Whether the current socket got as far as a QR or an open connection. */
@@ -427,6 +432,8 @@ export class WhatsAppConnection {
       // once its event (and webhook delivery) is committed. Also from a socket being replaced: it
       // was decrypted, so its Signal ratchet has moved on, and only this copy can be read.
       storeIncomingMessage: (message, receipt) => this.storeIncoming(message, receipt),
+      // Stanzas are handled back to back until this turn of the event loop has spent its slice.
+      yieldToEventLoop: yieldIfSliceSpent,
       ...this.deps.socketOptions,
     }
     const socket = makeWASocket(socketConfig)
@@ -506,9 +513,10 @@ export class WhatsAppConnection {
     // Its Signal key writes (the ratchet its decryption moved on) reach the store after its event.
     // They are written outside the ingest queue: the next message's event is stored meanwhile, and
     // the key writes of messages stored while the store was busy go in one transaction (see
-    // held-key-writes.ts; its order holds because the queue settles each take before the next).
+    // held-key-writes.ts; its order holds because take() settles its messages in order, and the
+    // ingest queue runs one take() at a time).
     const writeKeys = this.heldKeys?.seal()
-    const stored = this.enqueue(() => this.incoming.take(message)).then(() => writeKeys?.())
+    const stored = new Promise<void>((resolve, reject) => this.queueForTaking({ message, stored: resolve, failed: reject })).then(() => writeKeys?.())
     stored.then(receipt, () => this.log.warn({ id: message.key.id }, 'an incoming message was not stored: no receipt, WhatsApp delivers it again'))
     const settled = stored.then(
       () => undefined,
@@ -518,7 +526,34 @@ export class WhatsAppConnection {
     // Removed by identity: a failed take settles at once, possibly before an earlier message's keys
     // are written, so entries do not always settle oldest first.
     void settled.then(() => this.storing.splice(this.storing.indexOf(settled), 1))
-    while (this.storing.length > MAX_MESSAGES_WAITING_FOR_STORE) await this.storing[0]
+    // Full: Baileys waits until half have been stored, not just the oldest. Let through one at a
+    // time, it decrypted one message per take, and every take wrote a single message (a
+    // transaction each, the key writes and the webhook's settle one by one too); let through in
+    // halves, the messages decrypted meanwhile are taken, and written, together.
+    if (this.storing.length > MAX_MESSAGES_WAITING_FOR_STORE) {
+      while (this.storing.length > MAX_MESSAGES_WAITING_FOR_STORE / 2) await this.storing[0]
+    }
+  }
+
+  /**
+   * A decrypted message joins the messages waiting for the ingest queue's next turn; they are taken
+   * together when it comes (one take(), their events in a few transactions), and whatever is
+   * decrypted from then on waits for the turn after. In a burst the store thus writes as many
+   * messages per turn as were decrypted during the last one; alone, a message is taken at once.
+   */
+  private queueForTaking(entry: TakenMessage): void {
+    if (!this.waitingToBeTaken) {
+      const waiting: TakenMessage[] = []
+      this.waitingToBeTaken = waiting
+      this.enqueue(() => {
+        if (this.waitingToBeTaken === waiting) this.waitingToBeTaken = undefined
+        return this.incoming.take(waiting)
+      }).catch((error: unknown) => {
+        // take() settles each message itself; this is a failure before any was (the log of seen ids).
+        for (const each of waiting) each.failed(error)
+      })
+    }
+    this.waitingToBeTaken.push(entry)
   }
 
   /**

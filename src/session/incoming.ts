@@ -91,6 +91,13 @@ export function toMessageEvent(message: WAMessage, context: IncomingContext, des
  */
 const SEEN_LIMIT = 5_000
 
+/** A decrypted message handed to take(), and who waits for it to be stored. */
+export interface TakenMessage {
+  message: WAMessage
+  stored(): void
+  failed(error: unknown): void
+}
+
 export interface IncomingDependencies {
   contacts: ContactBook
   events: EventLog
@@ -123,11 +130,6 @@ export class IncomingMessages {
   }
 
   /**
-   * A message Baileys just decrypted, before it receipts it to WhatsApp: resolves once its event is
-   * committed (or once it is known to need none), and rejects if the store failed, so that no
-   * receipt goes out and WhatsApp delivers it again.
-   */
-  /**
    * A message just decrypted, still waiting for its turn: its media starts downloading now, so that
    * the downloads of messages decrypted together overlap while their events are recorded in order.
    */
@@ -138,54 +140,107 @@ export class IncomingMessages {
     if (part) void this.deps.media.start(id, remoteJid, part).catch(() => {})
   }
 
-  async take(message: WAMessage): Promise<void> {
-    await this.handle([message])
-    this.taken.add(message)
+  /**
+   * Messages Baileys decrypted while the previous ones were being stored, in arrival order. Each
+   * entry hears `stored` once its event is committed (or once it is known to need none) and
+   * `failed` if that failed (no receipt then: WhatsApp delivers it again), and they hear it in the
+   * order of the entries (the connection writes each message's Signal keys after its event, in
+   * order). Their events are recorded without one waiting for the other, so the log's group commit
+   * writes them in a few transactions rather than one each; the last one settled, it resolves.
+   */
+  async take(entries: readonly TakenMessage[]): Promise<void> {
+    const outcomes = await this.begin(entries.map((entry) => entry.message))
+    let previous: Promise<unknown> = Promise.resolve()
+    const settled = outcomes.map((outcome, at) => {
+      const entry = entries[at]!
+      // Settled in the entries' order: a message that needed no event does not overtake one before it.
+      const inOrder = previous.then(() => outcome)
+      previous = inOrder.catch(() => {})
+      return inOrder.then(
+        () => {
+          this.taken.add(entry.message)
+          entry.stored()
+        },
+        (error: unknown) => entry.failed(error),
+      )
+    })
+    await Promise.all(settled)
   }
 
+  /** Messages Baileys emitted (messages.upsert) that take() did not have; rejects if one was not stored. */
   async handle(messages: WAMessage[]): Promise<void> {
-    const { contacts, events } = this.deps
-    const self = this.deps.self()
+    const outcomes = await this.begin(messages)
+    const results = await Promise.allSettled(outcomes)
+    const failure = results.find((result) => result.status === 'rejected')
+    if (failure) throw failure.reason
+  }
+
+  /**
+   * Starts recording each message's event, in order (what comes before the record, such as
+   * learning its LID pair or waiting for its media, is awaited message by message). A promise per
+   * message settles once its event is committed; each already has a handler, so a failure before
+   * the caller looks at it is not an unhandled rejection. Throws only if the log of message ids
+   * already seen cannot be read, before anything is recorded.
+   */
+  private async begin(messages: readonly WAMessage[]): Promise<Array<Promise<void>>> {
     this.seenLoaded ??= this.loadSeen()
     await this.seenLoaded
+    const self = this.deps.self()
+    const recording = new Set<string>()
+    const outcomes: Array<Promise<void>> = []
     for (const message of messages) {
-      const id = message.key.id
-      if (!id || this.taken.has(message) || this.seen.has(id) || this.sent.has(id)) continue
-      const { remoteJid, remoteJidAlt, participant, participantAlt } = message.key
-      // Message keys carry both forms of an address: learn the pair whenever both are there.
-      const pairs = [
-        [remoteJid, remoteJidAlt],
-        [participant, participantAlt],
-      ].flatMap(([a, b]) => (a && b ? [a.endsWith('@lid') ? { lid: a, pn: b } : { lid: b, pn: a }] : []))
-      if (pairs.length) await contacts.rememberMappings(pairs)
-      await this.learnFromBaileys([remoteJid, participant])
-      if (remoteJid === 'status@broadcast' || remoteJid?.endsWith('@newsletter')) continue
-      const context = { resolve: contacts.resolve, self }
-      const change = changeOf(message.message)
-      if (change) {
-        await this.recordChange(message, change, context)
-        remember(this.seen, id)
-        continue
+      let outcome: Promise<void>
+      try {
+        outcome = (await this.beginOne(message, self, recording))?.committed ?? Promise.resolve()
+      } catch (error) {
+        outcome = Promise.reject(error)
       }
+      outcome.catch(() => {})
+      outcomes.push(outcome)
+    }
+    return outcomes
+  }
+
+  /** Records one message's event; `committed` settles with its transaction. Undefined: it needs none. */
+  private async beginOne(message: WAMessage, self: string | undefined, recording: Set<string>): Promise<{ committed: Promise<void> } | undefined> {
+    const { contacts, events } = this.deps
+    const id = message.key.id
+    if (!id || this.taken.has(message) || this.seen.has(id) || this.sent.has(id) || recording.has(id)) return undefined
+    const { remoteJid, remoteJidAlt, participant, participantAlt } = message.key
+    // Message keys carry both forms of an address: learn the pair whenever both are there.
+    const pairs = [
+      [remoteJid, remoteJidAlt],
+      [participant, participantAlt],
+    ].flatMap(([a, b]) => (a && b ? [a.endsWith('@lid') ? { lid: a, pn: b } : { lid: b, pn: a }] : []))
+    if (pairs.length) await contacts.rememberMappings(pairs)
+    await this.learnFromBaileys([remoteJid, participant])
+    if (remoteJid === 'status@broadcast' || remoteJid?.endsWith('@newsletter')) return undefined
+    const context = { resolve: contacts.resolve, self }
+    const change = changeOf(message.message)
+    let recorded: Promise<unknown> | undefined
+    if (change) recorded = this.recordChange(message, change, context)
+    else {
       const vote = this.deps.polls ? await decryptVote(message, this.deps.polls) : undefined
       const event = toMessageEvent(message, context, vote && { type: 'poll_vote', text: vote.options.join(', '), vote })
-      if (!event) continue
+      if (!event) return undefined
       const part = this.deps.media && !message.key.fromMe ? mediaPartOf(message.message) : undefined
       // Waits for this message's own download only (started at decryption, see prepare()).
       if (part) event.media = await this.deps.media!.start(id, message.key.remoteJid!, part)
-      await events.record('message', event)
-      // Only once stored: a message whose event failed is taken again when it comes back.
-      remember(this.seen, id)
+      recorded = events.record('message', event)
     }
+    if (!recorded) return undefined
+    recording.add(id)
+    // Only once stored: a message whose event failed is taken again when it comes back.
+    return { committed: recorded.then(() => remember(this.seen, id)) }
   }
 
-  /** An edit or a deletion for everyone, as `message.edited` / `message.revoked`. */
-  private async recordChange(message: WAMessage, change: MessageChange, context: IncomingContext): Promise<void> {
+  /** An edit or a deletion for everyone, as `message.edited` / `message.revoked`; undefined if it names nobody. */
+  private recordChange(message: WAMessage, change: MessageChange, context: IncomingContext): Promise<unknown> | undefined {
     const address = addressOf(message, context)
-    if (!address) return
+    if (!address) return undefined
     const common = { messageID: change.messageID, chat: address.chat, from: address.from, isGroup: address.isGroup, timestamp: toIso(message.messageTimestamp) }
-    if (change.kind === 'edited') await this.deps.events.record('message.edited', { ...common, text: change.text })
-    else await this.deps.events.record('message.revoked', common)
+    if (change.kind === 'edited') return this.deps.events.record('message.edited', { ...common, text: change.text })
+    return this.deps.events.record('message.revoked', common)
   }
 
   /** The ids of the newest message events in the log (a failed read is tried again next time). */
