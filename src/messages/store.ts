@@ -43,9 +43,32 @@ const PENDING_LIMIT = 2_000
 
 const turn = () => new Promise((resolve) => setImmediate(resolve))
 
+type Context = Parameters<typeof toRecord>[1]
+type ChatState = { activityAt: Date; lastMessageId: string | null; unreadCount: number }
+
+/**
+ * A chat's last activity, last message and unread count after one more of its messages: a message
+ * received counts one more (live or from the backlog of a reconnect, not from history), one sent
+ * (through the API or from the phone) means the chat was read. `kept`: the message itself is stored.
+ */
+function nextChatState(chat: ChatState | undefined, record: MessageRecord, kept: boolean, { history }: { history: boolean }): ChatState {
+  const newer = !chat || record.sentAt >= chat.activityAt
+  const counts = !history && !record.fromMe && record.type !== 'reaction'
+  const unreadCount = record.fromMe && !history ? 0 : (chat?.unreadCount ?? 0) + (counts ? 1 : 0)
+  // A chat known from history before any of its messages has no last message yet: this one is it.
+  const last = kept && (newer || !chat?.lastMessageId)
+  return {
+    activityAt: newer ? record.sentAt : chat.activityAt,
+    lastMessageId: last ? record.id : (chat?.lastMessageId ?? null),
+    unreadCount,
+  }
+}
+
 export class MessageStore {
   private work: Promise<unknown> = Promise.resolve()
   private lastPrune = 0
+  /** Emitted messages waiting for the queue's next turn (see queueUpsert). */
+  private upserts: Array<{ message: WAMessage; context: Context }> | undefined
   private readonly pending = new Map<string, MessageChange[]>()
   /** LIDs whose chat was already moved under the person's number (or had none). */
   private readonly folded = new Set<string>()
@@ -59,7 +82,7 @@ export class MessageStore {
   attach(socket: MessageSource): void {
     const context = () => ({ resolve: this.options.resolve, self: socket.user?.id })
     const { ev } = socket
-    ev.on('messages.upsert', ({ messages }) => this.enqueue(() => this.upsert(messages, context())))
+    ev.on('messages.upsert', ({ messages }) => this.queueUpsert(messages, context()))
     ev.on('messages.update', (updates) => this.enqueue(() => this.update(updates, context())))
     ev.on('message-receipt.update', (receipts) => this.enqueue(() => this.receipts(receipts)))
     ev.on('messages.delete', (what) => this.enqueue(() => ('keys' in what ? this.deleteMessages(what.keys) : this.clearChat(what.jid))))
@@ -101,12 +124,80 @@ export class MessageStore {
     this.work = this.work.then(step).catch((error) => this.log.error({ err: error }, 'keeping messages failed'))
   }
 
-  private async upsert(messages: WAMessage[], context: Parameters<typeof toRecord>[1]): Promise<void> {
-    for (const message of messages) {
-      const record = toRecord(message, context)
-      if (record) await this.save(record)
+  /**
+   * Messages emitted while earlier work is still being written wait together for their turn, and are
+   * then written in one go (see saveAll): Baileys emits a burst one message at a time, and a few
+   * statements per message were most of what a burst cost.
+   */
+  private queueUpsert(messages: WAMessage[], context: Context): void {
+    if (!this.upserts) {
+      const waiting: Array<{ message: WAMessage; context: Context }> = []
+      this.upserts = waiting
+      this.enqueue(async () => {
+        if (this.upserts === waiting) this.upserts = undefined
+        await this.upsert(waiting)
+      })
+    }
+    for (const message of messages) this.upserts.push({ message, context })
+  }
+
+  private async upsert(messages: ReadonlyArray<{ message: WAMessage; context: Context }>): Promise<void> {
+    const records = messages.flatMap(({ message, context }) => toRecord(message, context) ?? [])
+    for (let i = 0; i < records.length; i += BATCH) {
+      await this.saveAll(records.slice(i, i + BATCH))
+      if (i + BATCH < records.length) await turn()
     }
     await this.pruneIfDue()
+  }
+
+  /**
+   * New messages, in order: one read of the ones already stored and of their chats, then one
+   * transaction with the new rows (one statement) and each chat's final state. What this cannot do
+   * in bulk (a message seen before, one that moves a LID chat, updates that arrived before it, the
+   * same id twice) goes through save(), one at a time, after the bulk.
+   */
+  private async saveAll(records: MessageRecord[]): Promise<void> {
+    const { db, session } = this.options
+    const ids = new Set<string>()
+    const bulk: MessageRecord[] = []
+    const single: MessageRecord[] = []
+    const known = this.keepsMessages()
+      ? new Set((await db.message.findMany({ where: { session, id: { in: records.map((r) => r.id) } }, select: { id: true } })).map((r) => r.id))
+      : new Set<string>()
+    for (const record of records) {
+      const lid = record.data.fromLid
+      const folds = lid && !record.data.isGroup && record.chat !== lid && !this.folded.has(lid)
+      if (single.length > 0 || folds || ids.has(record.id) || known.has(record.id) || this.pending.has(record.id)) single.push(record)
+      else bulk.push(record)
+      ids.add(record.id)
+    }
+    if (bulk.length > 0) {
+      const cutoff = this.cutoff()
+      const kept = this.keepsMessages() ? bulk.filter((record) => record.sentAt.getTime() >= cutoff) : []
+      const chats = await this.chatsAfter(bulk, kept)
+      await db.$transaction([...(kept.length ? [db.message.createMany({ data: kept.map((record) => this.row(record)) })] : []), ...chats])
+    }
+    for (const record of single) await this.save(record)
+  }
+
+  /** Each chat's row after these new messages (as touchChat would leave it), as statements. */
+  private async chatsAfter(records: MessageRecord[], kept: MessageRecord[]) {
+    const { db, session } = this.options
+    const keptIds = new Set(kept.map((record) => record.id))
+    const jids = [...new Set(records.map((record) => record.chat))]
+    const stored = new Map((await db.chat.findMany({ where: { session, jid: { in: jids } } })).map((chat) => [chat.jid, chat]))
+    type ChatState = { activityAt: Date; lastMessageId: string | null; unreadCount: number }
+    const after = new Map<string, ChatState>()
+    for (const record of records) {
+      const before = after.get(record.chat) ?? stored.get(record.chat)
+      after.set(record.chat, nextChatState(before, record, keptIds.has(record.id), { history: false }))
+    }
+    return [...after].flatMap(([jid, state]) => {
+      const before = stored.get(jid)
+      if (!before) return [db.chat.create({ data: { session, jid, ...state } })]
+      if (before.activityAt.getTime() === state.activityAt.getTime() && before.lastMessageId === state.lastMessageId && before.unreadCount === state.unreadCount) return []
+      return [db.chat.update({ where: { session_jid: { session, jid } }, data: state })]
+    })
   }
 
   /** Writes a message (or merges it into the stored one) and moves its chat. */
@@ -163,22 +254,15 @@ export class MessageStore {
   private async touchChat(record: MessageRecord, { history }: { history: boolean }): Promise<void> {
     const { db, session } = this.options
     const chat = await db.chat.findUnique({ where: { session_jid: { session, jid: record.chat } } })
-    const newer = !chat || record.sentAt >= chat.activityAt
-    const counts = !history && !record.fromMe && record.type !== 'reaction'
-    const unreadCount = record.fromMe && !history ? 0 : (chat?.unreadCount ?? 0) + (counts ? 1 : 0)
     const kept = this.keepsMessages() && record.sentAt.getTime() >= this.cutoff()
-    // A chat known from history before any of its messages has no last message yet: this one is it.
-    const last = kept && (newer || !chat?.lastMessageId)
-    if (!chat) await db.chat.create({ data: { session, jid: record.chat, activityAt: record.sentAt, lastMessageId: kept ? record.id : null, unreadCount } })
-    else if (newer || last || unreadCount !== chat.unreadCount) {
-      await db.chat.update({
-        where: { session_jid: { session, jid: record.chat } },
-        data: { ...(newer && { activityAt: record.sentAt }), ...(last && { lastMessageId: record.id }), unreadCount },
-      })
+    const state = nextChatState(chat ?? undefined, record, kept, { history })
+    if (!chat) await db.chat.create({ data: { session, jid: record.chat, ...state } })
+    else if (state.activityAt.getTime() !== chat.activityAt.getTime() || state.lastMessageId !== chat.lastMessageId || state.unreadCount !== chat.unreadCount) {
+      await db.chat.update({ where: { session_jid: { session, jid: record.chat } }, data: state })
     }
   }
 
-  private async update(updates: WAMessageUpdate[], context: Parameters<typeof toRecord>[1]): Promise<void> {
+  private async update(updates: WAMessageUpdate[], context: Context): Promise<void> {
     for (const update of updates) {
       const id = update.key.id
       const changes = changesOf(update)
@@ -188,7 +272,7 @@ export class MessageStore {
   }
 
   /** Applies status changes, an edit or a revoke to a stored message; held a while if it is not stored yet. */
-  private async apply(id: string, changes: MessageChange[], context: Parameters<typeof toRecord>[1]): Promise<void> {
+  private async apply(id: string, changes: MessageChange[], context: Context): Promise<void> {
     const { db, session } = this.options
     if (!this.keepsMessages()) return
     const stored = await db.message.findUnique({ where: { session_id: { session, id } } })
@@ -257,7 +341,7 @@ export class MessageStore {
    * A history chunk: its chats (names, unread counts, last activity) and its messages, written
    * BATCH at a time (existing ones skipped), each chat moved once per chunk.
    */
-  private async history(chats: BaileysChat[], messages: WAMessage[], context: Parameters<typeof toRecord>[1]): Promise<void> {
+  private async history(chats: BaileysChat[], messages: WAMessage[], context: Context): Promise<void> {
     const { db, session } = this.options
     await this.chatDetails(chats, { history: true })
     const records = messages.flatMap((message) => toRecord(message, context) ?? [])
