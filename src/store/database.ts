@@ -7,7 +7,7 @@ import path from 'node:path'
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3'
 import { PrismaPg } from '@prisma/adapter-pg'
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils'
-import { PrismaClient as SqliteClient } from './generated/sqlite/client.js'
+import { Prisma as SqlitePrisma, PrismaClient as SqliteClient } from './generated/sqlite/client.js'
 import { PrismaClient as PostgresClient } from './generated/postgresql/client.js'
 import { ObservedAdapterFactory } from './observed-connection.js'
 import { faultMessage, type StoreFault } from './store-faults.js'
@@ -21,6 +21,9 @@ export type Provider = 'sqlite' | 'postgresql'
  */
 export type Db = SqliteClient
 export type { Prisma } from './generated/sqlite/client.js'
+
+/** A list of values for `IN (...)` in a raw query; both generated clients share the runtime it comes from. */
+export const sqlList = SqlitePrisma.join
 
 export function providerOf(url: string): Provider {
   return /^postgres(ql)?:\/\//i.test(url) ? 'postgresql' : 'sqlite'

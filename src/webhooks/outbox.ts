@@ -11,7 +11,7 @@
 import { z } from 'zod'
 import type { NewDelivery, OutboxRow, OutboxTable, OutboxTarget } from '../events/log.js'
 import { isoTimestamp } from '../events/types.js'
-import type { Db } from '../store/database.js'
+import { sqlList, type Db } from '../store/database.js'
 
 export const deliveryStatuses = ['pending', 'delivering', 'delivered', 'failed', 'dead'] as const
 export type DeliveryStatus = (typeof deliveryStatuses)[number]
@@ -58,9 +58,24 @@ export const deliverySchema = z
   .meta({ id: 'WebhookDelivery' })
 export type Delivery = z.infer<typeof deliverySchema>
 
+/** Deliveries written as delivered in one go at most (see markDelivered). */
+const MAX_SETTLED_TOGETHER = 256
+
+interface SettledDelivery {
+  seq: number
+  attempts: number
+  status: number
+  at: Date
+  resolve(): void
+  reject(error: unknown): void
+}
+
 export class Outbox implements OutboxTable {
   /** The rows this outbox acts on: the session's, or one webhook's. */
   private readonly scope: { session: string; webhook?: string }
+  /** Answered, waiting to be written as delivered (see markDelivered). */
+  private readonly delivered: SettledDelivery[] = []
+  private writingDelivered: Promise<void> | undefined
 
   constructor(
     private readonly db: Db,
@@ -137,8 +152,44 @@ export class Outbox implements OutboxTable {
     if (seqs.length > 0) await this.db.webhookDelivery.updateMany({ where: { seq: { in: seqs }, status: 'delivering' }, data: { status: 'pending' } })
   }
 
-  async markDelivered(seq: number, attempts: number, status: number, at: Date): Promise<void> {
-    await this.db.$executeRaw`UPDATE "WebhookDelivery" SET "status" = 'delivered', "attempts" = ${attempts}, "lastStatus" = ${status}, "deliveredAt" = ${at} WHERE "seq" = ${seq}`
+  /**
+   * Group settle: a delivery answered while earlier ones are being written as delivered waits for
+   * that write, then goes with the others answered meanwhile, one statement for those with the same
+   * attempt count and status (in a burst, all of them). Alone, a delivery is written at once.
+   * `deliveredAt` of a group is the latest answer in it: within the few milliseconds of one write.
+   */
+  markDelivered(seq: number, attempts: number, status: number, at: Date): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.delivered.push({ seq, attempts, status, at, resolve, reject })
+      this.writingDelivered ??= this.writeDelivered()
+    })
+  }
+
+  private async writeDelivered(): Promise<void> {
+    try {
+      while (this.delivered.length > 0) {
+        const batch = this.delivered.splice(0, MAX_SETTLED_TOGETHER)
+        const groups = new Map<string, SettledDelivery[]>()
+        for (const each of batch) {
+          const key = `${each.attempts}/${each.status}`
+          groups.set(key, [...(groups.get(key) ?? []), each])
+        }
+        const statements = [...groups.values()].map((group) => {
+          const { attempts, status } = group[0]!
+          const at = new Date(Math.max(...group.map((each) => each.at.getTime())))
+          const seqs = sqlList(group.map((each) => each.seq))
+          return this.db.$executeRaw`UPDATE "WebhookDelivery" SET "status" = 'delivered', "attempts" = ${attempts}, "lastStatus" = ${status}, "deliveredAt" = ${at} WHERE "seq" IN (${seqs})`
+        })
+        try {
+          await (statements.length === 1 ? statements[0] : this.db.$transaction(statements))
+          for (const each of batch) each.resolve()
+        } catch (error) {
+          for (const each of batch) each.reject(error)
+        }
+      }
+    } finally {
+      this.writingDelivered = undefined
+    }
   }
 
   async markFailed(seq: number, failure: { attempts: number; lastStatus: number | null; lastError: string }): Promise<void> {
