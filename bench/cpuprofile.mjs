@@ -2,6 +2,10 @@
 //   node bench/cpuprofile.mjs <file.cpuprofile>                self time by package and by function
 //   node bench/cpuprofile.mjs <file.cpuprofile> <regex> [n]    inclusive time of matching functions,
 //                                                              by their n nearest callers
+//   node bench/cpuprofile.mjs <file.cpuprofile> --stalls [ms]  the longest stretches without an idle
+//                                                              sample (event loop held), each with
+//                                                              what ran in it (self time, and the
+//                                                              outermost frames below the loop)
 import { readFileSync } from 'node:fs'
 
 const [file, pattern, depthArg] = process.argv.slice(2)
@@ -21,7 +25,44 @@ const ms = (us) => `${(us / 1000).toFixed(0).padStart(7)} ms`
 let total = 0
 for (const us of self.values()) total += us
 
-if (!pattern) {
+if (pattern === '--stalls') {
+  // A sample of (idle) means the loop waited for I/O or timers; anything else between two of them is
+  // one stretch the loop could not answer a request. (program)/(garbage collector) count as busy.
+  const threshold = Number(depthArg ?? 100) * 1000
+  const isIdle = (id) => nodes.get(id).callFrame.functionName === '(idle)'
+  const stretches = []
+  let start = -1
+  let t = profile.startTime
+  const times = profile.timeDeltas.map((d) => (t += d))
+  profile.samples.forEach((id, i) => {
+    if (isIdle(id)) {
+      if (start >= 0 && times[i] - times[start] >= threshold) stretches.push([start, i])
+      start = -1
+    } else if (start < 0) start = i
+  })
+  // The outermost frame under the root that is not Node's own plumbing: what the loop was running.
+  const entry = (id) => {
+    const chain = []
+    for (let p = id; p !== undefined; p = parent.get(p)) chain.push(p)
+    chain.reverse()
+    const own = chain.find((c) => { const u = nodes.get(c).callFrame.url; return u && !u.startsWith('node:') })
+    return own === undefined ? name(nodes.get(id)) : name(nodes.get(own))
+  }
+  const busy = stretches.reduce((sum, [a, b]) => sum + times[b] - times[a], 0)
+  console.log(`${stretches.length} stretches of ${threshold / 1000} ms or more without an idle sample, ${ms(busy).trim()} in all`)
+  for (const [a, b] of stretches.sort((x, y) => times[y[1]] - times[y[0]] - (times[x[1]] - times[x[0]])).slice(0, 6)) {
+    const by = new Map()
+    const entries = new Map()
+    for (let i = a; i < b; i++) {
+      const d = profile.timeDeltas[i + 1] ?? 0
+      by.set(name(nodes.get(profile.samples[i])), (by.get(name(nodes.get(profile.samples[i]))) ?? 0) + d)
+      const e = entry(profile.samples[i])
+      entries.set(e, (entries.get(e) ?? 0) + d)
+    }
+    const top = (map) => [...map].sort((x, y) => y[1] - x[1]).slice(0, 8).map(([k, us]) => `  ${ms(us)}  ${k}`).join('\n')
+    console.log(`\n-- ${ms(times[b] - times[a]).trim()} from ${((times[a] - profile.startTime) / 1e6).toFixed(2)} s\n self:\n${top(by)}\n entered at:\n${top(entries)}`)
+  }
+} else if (!pattern) {
   const byPackage = new Map()
   const byFunction = new Map()
   for (const [id, us] of self) {

@@ -3,15 +3,34 @@
 // service's long tasks from delays the probes' side adds. SIGUSR2 writes {p50, p99, max} in ms since
 // the last SIGUSR2 to $BENCH_LOOP_FILE and starts again. Bench only: the service does not load it.
 import { writeFileSync } from 'node:fs'
-import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 
 const file = process.env.BENCH_LOOP_FILE
 if (file) {
   const histogram = monitorEventLoopDelay({ resolution: 10 })
   histogram.enable()
   const ms = (ns) => ns / 1e6
+  // The longest gaps between ticks of a 5 ms timer, with when they ended (absolute ms), to place stalls.
+  let gaps = []
+  let last = performance.now()
+  setInterval(() => {
+    const at = performance.now()
+    if (at - last > 100) gaps.push([Math.round(performance.timeOrigin + at), Math.round(at - last)])
+    last = at
+  }, 5).unref()
+  // When /health requests reached the service's JavaScript (absolute ms), to tell a slow answer
+  // from a request that had not arrived yet.
+  let arrivals = []
+  const { Server } = await import('node:http')
+  const emit = Server.prototype.emit
+  Server.prototype.emit = function (event, req, ...rest) {
+    if (event === 'request' && req?.url === '/health') arrivals.push(Math.round(performance.timeOrigin + performance.now()))
+    return emit.call(this, event, req, ...rest)
+  }
   process.on('SIGUSR2', () => {
-    writeFileSync(file, JSON.stringify({ p50: ms(histogram.percentile(50)), p99: ms(histogram.percentile(99)), max: ms(histogram.max) }))
+    writeFileSync(file, JSON.stringify({ p50: ms(histogram.percentile(50)), p99: ms(histogram.percentile(99)), max: ms(histogram.max), gaps: gaps.sort((a, b) => b[1] - a[1]).slice(0, 10), arrivals }))
+    arrivals = []
     histogram.reset()
+    gaps = []
   })
 }

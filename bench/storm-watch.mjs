@@ -44,19 +44,27 @@ const receiver = createServer((req, res) => {
 receiver.keepAliveTimeout = 30_000
 
 let probing
-function startProbing(base, everyMs) {
+async function startProbing(base, everyMs) {
   const agent = new Agent({ keepAlive: true, maxSockets: 64 })
-  const samples = { health: [], status: [], failures: [] }
+  if (process.env.BENCH_STORM_WARM) {
+    await Promise.all(Array.from({ length: 32 }, () => new Promise((resolve) => request(`${base}/health`, { agent }, (res) => { res.resume(); res.on('end', resolve) }).on('error', resolve).end())))
+  }
+  // healthAt: when each /health sample was due, ms after probing started (for BENCH_STORM_TIMELINE).
+  const samples = { health: [], healthAt: [], sentLag: [], status: [], failures: [] }
   let tick = 0
   const started = now()
   const probe = (path, into, due) => {
     const req = request(`${base}${path}`, { agent }, (res) => {
       res.resume()
       res.on('end', () => {
-        if (res.statusCode === 200) into.push(now() - due)
+        if (res.statusCode === 200) {
+          into.push(now() - due)
+          if (into === samples.health) samples.healthAt.push(due - started)
+        }
         else samples.failures.push(`${path}: HTTP ${res.statusCode}`)
       })
     })
+    if (into === samples.health) req.on('finish', () => samples.sentLag.push(now() - due))
     req.setTimeout(30_000, () => req.destroy(new Error('no answer within 30 s')))
     req.on('error', (error) => samples.failures.push(`${path}: ${error.message}`))
     req.end()
@@ -92,7 +100,7 @@ parentPort.on('message', async ({ id, cmd, url, everyMs }) => {
     if (cmd === 'init') {
       await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve))
       result = { receiverUrl: `http://127.0.0.1:${receiver.address().port}/hook` }
-    } else if (cmd === 'probe') startProbing(url, everyMs)
+    } else if (cmd === 'probe') await startProbing(url, everyMs)
     else if (cmd === 'stop') result = await stopProbing()
     else if (cmd === 'count') result = { requests, messages: messages.size }
     else if (cmd === 'receiver') {

@@ -53,6 +53,8 @@ const now = () => performance.timeOrigin + performance.now()
 
 interface ProbeSamples {
   health: number[]
+  healthAt: number[]
+  sentLag: number[]
   status: number[]
   failures: string[]
 }
@@ -299,8 +301,17 @@ async function stormOnService(
     await sleep(1_000)
   }
   const probes = await watch.call<ProbeSamples>('stop')
+  if (process.env.BENCH_STORM_TIMELINE) printTimeline(name, probes)
   const rssPeak = sampler.stop()
   const loop = await serviceLoopDelay(child, dir)
+  if (process.env.BENCH_STORM_TIMELINE) {
+    const gaps = (loop as Latencies & { gaps?: Array<[number, number]> }).gaps ?? []
+    const arrivals = (loop as Latencies & { arrivals?: number[] }).arrivals ?? []
+    const byBucket = new Map<number, number>()
+    for (const at of arrivals) byBucket.set(Math.floor((at - started) / 500), (byBucket.get(Math.floor((at - started) / 500)) ?? 0) + 1)
+    console.log(`  /health requests reaching the service per 500 ms, ${name}: ${[...byBucket].sort((a, b) => a[0] - b[0]).slice(0, 24).map(([b, n]) => `${(b / 2).toFixed(1)}s:${n}`).join(' ')}`)
+    console.log(`  the service's longest event-loop gaps, ${name}: ${gaps.map(([end, ms]) => `${ms} ms ending at ${((end - started) / 1000).toFixed(2)} s`).join('; ')}`)
+  }
   return {
     name,
     messages: outcome.messages,
@@ -313,6 +324,21 @@ async function stormOnService(
     rssPeak,
     loop,
   }
+}
+
+/**
+ * BENCH_STORM_TIMELINE=1: /health latency over the storm, per 500 ms of due time (max, and how many
+ * probes), so that a stall can be placed (at the burst's arrival, during the deliveries, at the end).
+ */
+function printTimeline(name: string, probes: ProbeSamples): void {
+  const buckets = new Map<number, number[]>()
+  probes.healthAt.forEach((at, i) => {
+    const bucket = Math.floor(at / 500)
+    buckets.set(bucket, [...(buckets.get(bucket) ?? []), probes.health[i]!])
+  })
+  const rows = [...buckets].sort((a, b) => a[0] - b[0]).map(([bucket, values]) => `${((bucket * 500) / 1000).toFixed(1)}s max ${Math.round(Math.max(...values))} ms (${values.length})`)
+  console.log(`  /health requests written by the prober, lag after due (ms), first 75: ${probes.sentLag.slice(0, 75).map(Math.round).join(' ')}`)
+  console.log(`  timeline of /health, ${name}:\n    ${rows.join('\n    ')}`)
 }
 
 /** The service's own warn/error lines about webhook attempts, by deliveryId. */
