@@ -80,9 +80,10 @@ test('the same Idempotency-Key through the owner and through the other process: 
     const seen = await defaultSession(first).catch(() => undefined)
     return seen?.loggedIn && seen.owner ? seen.owner : undefined
   }, 30_000, 100)
-  const owner = processes.find((p) => owned.split(':')[1] === String(p.process.pid))
-  assert.ok(owner, `the owner ${owned} is one of the two processes`)
-  const other = owner === first ? second : first
+  const found = processes.find((p) => owned.split(':')[1] === String(p.process.pid))
+  assert.ok(found, `the owner ${owned} is one of the two processes`)
+  const owner: ServiceProcess = found
+  const other: ServiceProcess = owner === first ? second : first
 
   const decryptedIds = async (text: string) => {
     await standin!.waitForOutgoing((m) => m.text === text)
@@ -103,8 +104,8 @@ test('the same Idempotency-Key through the owner and through the other process: 
     assert.deepEqual([...(await decryptedIds(body.message))], [viaA.body.messageID], `${label}: one message`)
 
     // The same key with another body, through either process: refused, nothing sent.
-    for (const via of [other, owner] as ServiceProcess[]) {
-      const refused = await sendText(via, { ...body, message: `${body.message} (changed)` }, key)
+    for (const via of [other, owner]) {
+      const refused: Answer = await sendText(via, { ...body, message: `${body.message} (changed)` }, key)
       assert.deepEqual([refused.status, refused.body.code], [409, 'CONFLICT'], `${label}, changed body via the ${via === owner ? 'owner' : 'other process'}`)
       assert.deepEqual(refused.body.issues?.map((issue) => issue.path), ['Idempotency-Key'])
     }
