@@ -4,22 +4,22 @@
 // Now the message id is chosen before the send and kept with the key, so the retry takes the key
 // over and sends again under that id: the caller gets the id, the recipient one message.
 //
-// The service runs as its own process (SIGKILL), on a SQLite file the test also opens. "One message"
+// The service runs as its own process (SIGKILL), on a database the test also opens (SQLite, PostgreSQL). "One message"
 // is read on the stand-in's side: its phones decrypt everything the device sends, and a re-send under
 // the same id is the same message (the id may reach them twice; distinct ids are counted).
 import { mkdirSync, writeFileSync } from 'node:fs'
-import path from 'node:path'
 import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { openClient, type Db } from '../src/store/database.js'
 import { releaseBaileysTimers, startStandIn, type StandIn } from './standin/index.js'
 import { startServiceProcess, type ServiceProcess } from './support/child.js'
-import { tempDir } from './support/service.js'
+import { stopTestDatabases, testDatabases } from './support/databases.js'
 import { ALICE, waitUntil } from './support/whatsapp.js'
 
 /** A contact the device has never written to: its first send asks the server for her devices. */
 const CAROL = { phone: '15550004444', lid: '88880004444', pushName: 'Carol' }
 
+const databases = await testDatabases()
 const children: ServiceProcess[] = []
 const cleanups: Array<() => Promise<unknown> | unknown> = []
 after(async () => {
@@ -27,6 +27,7 @@ after(async () => {
   mkdirSync('tests/.artifacts', { recursive: true })
   for (const [i, child] of children.entries()) writeFileSync(`tests/.artifacts/idempotency-crash-process-${i + 1}.log`, child.output())
   while (cleanups.length > 0) await cleanups.pop()!()
+  await stopTestDatabases()
   releaseBaileysTimers()
 })
 
@@ -49,20 +50,34 @@ async function decryptedIds(standin: StandIn, text: string): Promise<Set<string>
   return new Set(standin.outbox().filter((m) => m.text === text).map((m) => m.id))
 }
 
-test('a key left pending by a lost answer or a killed process: the retry sends under the id chosen first, the recipient gets one message', { timeout: 60_000 }, async () => {
+/** Makes the store refuse to record answers (as a full disk would), and takes that back. */
+const LOSE_ANSWERS = {
+  sqlite: {
+    on: [`CREATE TRIGGER lose_answers BEFORE UPDATE ON "IdempotencyKey" WHEN NEW.state = 'done' BEGIN SELECT RAISE(ABORT, 'test: the answer is lost'); END`],
+    off: ['DROP TRIGGER lose_answers'],
+  },
+  postgresql: {
+    on: [
+      `CREATE FUNCTION lose_answers() RETURNS trigger AS $$ BEGIN IF NEW.state = 'done' THEN RAISE EXCEPTION 'test: the answer is lost'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`,
+      'CREATE TRIGGER lose_answers BEFORE UPDATE ON "IdempotencyKey" FOR EACH ROW EXECUTE FUNCTION lose_answers()',
+    ],
+    off: ['DROP TRIGGER lose_answers ON "IdempotencyKey"', 'DROP FUNCTION lose_answers()'],
+  },
+}
+
+for (const database of databases) test(`${database.provider}: a key left pending by a lost answer or a killed process: the retry sends under the id chosen first, the recipient gets one message`, { skip: database.skip, timeout: 90_000 }, async () => {
   const standin = await startStandIn()
   cleanups.push(() => standin.close())
   standin.contact(ALICE)
   standin.contact(CAROL)
   standin.setRegistered([ALICE.phone, CAROL.phone])
-  const file = path.join(tempDir('wsgo-idem-crash-'), 'wsgo.db')
   const env = {
-    DATABASE_URL: `file:${file}`,
+    DATABASE_URL: await database.fresh(),
     WA_WS_URL: standin.url,
     SEND_MIN_GAP_MS: '0',
     RECONNECT_MIN_MS: '50',
     RECONNECT_MAX_MS: '500',
-    // The killed process's lease on the SQLite file expires soon: the restart need not wait long.
+    // The killed process's lease expires soon: the restart need not wait long for it.
     WA_LEASE_TTL_MS: '1500',
     LOG_LEVEL: 'info',
   }
@@ -92,11 +107,11 @@ test('a key left pending by a lost answer or a killed process: the retry sends u
   // 1. The message goes out, and its answer cannot be stored (the store refuses the write, as a
   // full disk would): the first call answers with the message's id all the same, and the key stays
   // pending. A retry in the same process takes it over and gets that id; nothing new reaches Alice.
-  await db.$executeRawUnsafe(`CREATE TRIGGER lose_answers BEFORE UPDATE ON "IdempotencyKey" WHEN NEW.state = 'done' BEGIN SELECT RAISE(ABORT, 'test: the answer is lost'); END`)
+  for (const sql of LOSE_ANSWERS[database.provider].on) await db.$executeRawUnsafe(sql)
   const lostKey = `lost-answer-${Date.now()}`
   const lostBody = { phone: ALICE.phone, message: 'sent, answer lost' }
   const first = await sendText(service, lostBody, lostKey)
-  await db.$executeRawUnsafe('DROP TRIGGER lose_answers')
+  for (const sql of LOSE_ANSWERS[database.provider].off) await db.$executeRawUnsafe(sql)
   const [sentId] = [...(await decryptedIds(standin, lostBody.message))]
   assert.equal(first.status, 200, JSON.stringify(first.body))
   assert.equal(first.body.messageID, sentId)
