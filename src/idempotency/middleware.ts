@@ -37,7 +37,7 @@ export async function runIdempotent<R extends Result>(
   if (claim.kind === 'replay') return { replayed: replay(claim.stored) }
   // Not recording the answer loses no message: the key stays pending, and the next call with it
   // sends again under the same id. So the caller gets the send's own answer, not the store's error.
-  const unrecorded = (error: unknown) => log.warn({ err: error, idempotencyKey: key }, 'the answer of an idempotent send could not be stored: a retry with its key sends again under the same message id')
+  const unrecorded = (error: unknown) => log.warn({ err: error, session, idempotencyKey: key }, 'the answer of an idempotent send could not be stored: a retry with its key sends again under the same message id')
   try {
     let result: R
     try {
