@@ -17,6 +17,7 @@ import { createRequestListener } from './http/request-listener.js'
 import { createLogger, type Logger } from './logger.js'
 import { openClient, type Db } from './store/database.js'
 import { migrate } from './store/migrate.js'
+import { storeFaultOf } from './store/store-faults.js'
 import type { Services } from './services.js'
 import { SessionKeys } from './session/keys.js'
 import { SessionManager } from './session/manager.js'
@@ -58,7 +59,8 @@ export class StartAborted extends Error {
 export async function startService(config: Config, options: ServiceOptions = {}): Promise<Service> {
   const logger = options.logger ?? createLogger(config.LOG_LEVEL, undefined, config.LOG_FORMAT)
   const { signal } = options
-  const applied = await migrate(config.DATABASE_URL)
+  // A server that never answers (PostgreSQL behind a firewall) must not keep a SIGTERM waiting.
+  const applied = await unlessAborted(migrate(config.DATABASE_URL), signal)
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated')
   if (signal?.aborted) throw new StartAborted()
   const db = await openClient(config.DATABASE_URL)
@@ -90,11 +92,13 @@ export async function startService(config: Config, options: ServiceOptions = {})
   })
   server.on('clientError', answerClientError(logger))
 
+  let storeClaimed: boolean
   try {
-    await sessions.claimStore()
+    storeClaimed = await claimStore(sessions, logger, signal)
     if (signal?.aborted) throw new StartAborted()
     await listen(server, config.PORT, config.HOST)
   } catch (error) {
+    sessions.storeHealth.stop()
     await db.$disconnect()
     throw error
   }
@@ -116,7 +120,9 @@ export async function startService(config: Config, options: ServiceOptions = {})
   logger.info(`open ${pairingUrl(config, address, port)} to pair`)
 
   let stopRequested = false
-  const sessionsStarted = sessions.start()
+  // A store that could not be written: the sessions start once it can (the claim is made then, by
+  // the ownership's start); until then /health and /api/status say why.
+  const sessionsStarted = sessions.start(storeClaimed ? undefined : () => sessions.storeHealth.whenOk(signal))
 
   let stopping: Promise<void> | undefined
   const stop = () =>
@@ -147,7 +153,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     await sessionsStarted
   } catch (error) {
     await stop()
-    throw error
+    throw stopRequested ? new StartAborted() : error
   } finally {
     signal?.removeEventListener('abort', onAbort)
   }
@@ -156,6 +162,44 @@ export async function startService(config: Config, options: ServiceOptions = {})
     throw new StartAborted()
   }
   return { url, services, db, stop }
+}
+
+/**
+ * SQLite: takes the file for this process (StoreInUse if a live process has it). Resolves to false
+ * when the store cannot be written (a read-only file, a full disk): the service then starts
+ * degraded, answering /health and /api/status, instead of refusing to start (issue 18 #6).
+ */
+async function claimStore(sessions: SessionManager, logger: Logger, signal: AbortSignal | undefined): Promise<boolean> {
+  // Telling a live holder from a dead one can take up to twice the lease time: say what is awaited.
+  const slow = setTimeout(() => logger.info('waiting for the SQLite database: another process may still be using it (checking whether it is alive)'), 1_000)
+  try {
+    await unlessAborted(sessions.claimStore(), signal)
+    return true
+  } catch (error) {
+    const fault = storeFaultOf(error)
+    if (!fault) throw error
+    sessions.storeHealth.degrade(fault)
+    logger.warn({ cause: fault.kind }, `starting degraded: ${fault.message}; /health answers 503 and the sessions start once the database can be written`)
+    return false
+  } finally {
+    clearTimeout(slow)
+  }
+}
+
+/**
+ * `work`, or StartAborted as soon as `signal` aborts: start-up steps that wait on something outside
+ * (a database server, another process's lease) do not hold a SIGTERM. The step itself is left to
+ * end on its own; the process is on its way out.
+ */
+function unlessAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work
+  work.catch(() => {}) // its outcome no longer matters once aborted
+  return new Promise<T>((resolve, reject) => {
+    const aborted = () => reject(new StartAborted())
+    if (signal.aborted) return aborted()
+    signal.addEventListener('abort', aborted, { once: true })
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', aborted))
+  })
 }
 
 /** Whether only this machine can reach the address (127.0.0.0/8, ::1, or IPv4-mapped loopback). */
