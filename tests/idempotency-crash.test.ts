@@ -116,6 +116,7 @@ for (const database of databases) test(`${database.provider}: a key left pending
   assert.equal(first.status, 200, JSON.stringify(first.body))
   assert.equal(first.body.messageID, sentId)
   assert.deepEqual([(await row(lostKey))?.state, (await row(lostKey))?.messageId], ['pending', sentId])
+  assert.match(service.output(), /answer of an idempotent send could not be stored/, 'the lost answer is logged')
   const retried = await sendText(service, lostBody, lostKey)
   assert.equal(retried.status, 200, `the retry of a key whose answer was lost: ${JSON.stringify(retried.body)}`)
   assert.equal(retried.body.messageID, sentId)
