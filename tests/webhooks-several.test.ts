@@ -8,7 +8,7 @@ import { createTRPCClient, httpBatchLink } from '@trpc/client'
 import type { AppRouter } from '../src/client.js'
 import { until, type Receiver } from './support/receiver.js'
 import type { TestService } from './support/service.js'
-import { call, webhookFixtures } from './support/webhook-fixtures.js'
+import { assertRefused, call, webhookFixtures } from './support/webhook-fixtures.js'
 import { sampleMessage } from './support/fixtures.js'
 
 const { receiver, service } = webhookFixtures()
@@ -139,15 +139,10 @@ describe('several webhooks', () => {
       [{ url: 'http://127.0.0.1:9/hook', enabled: 'false' }, 'enabled'],
       [{ url: 'http://127.0.0.1:9/hook', secret: '' }, 'secret'],
     ] as const) {
-      const res = await call(svc, 'POST', '/api/webhooks', body)
-      assert.equal(res.status, 400, JSON.stringify(body))
-      assert.equal(res.body.code, 'VALIDATION_ERROR')
-      assert.equal(res.body.issues[0].path, field, JSON.stringify(res.body))
+      assertRefused(await call(svc, 'POST', '/api/webhooks', body), field, JSON.stringify(body))
     }
     const created = await create(svc, { url: 'http://127.0.0.1:9/hook' })
-    const badPatch = await call(svc, 'PATCH', `/api/webhooks/${created.id}`, { url: 'not a url' })
-    assert.equal(badPatch.status, 400)
-    assert.equal(badPatch.body.issues[0].path, 'url')
+    assertRefused(await call(svc, 'PATCH', `/api/webhooks/${created.id}`, { url: 'not a url' }), 'url')
     assert.equal((await call(svc, 'PATCH', '/api/webhooks/nope', { enabled: false })).status, 404)
     assert.equal((await call(svc, 'GET', '/api/webhooks/nope')).body.code, 'NOT_FOUND')
   })

@@ -1,6 +1,7 @@
 // What the webhook tests start: the service with fast retries and real receivers on loopback, each
 // closed after its test whatever happened, and a plain JSON call to the service's REST routes.
 import { afterEach } from 'node:test'
+import assert from 'node:assert/strict'
 import { Receiver } from './receiver.js'
 import { startTestService, type TestService } from './service.js'
 
@@ -48,4 +49,12 @@ export async function call(svc: TestService, method: 'GET' | 'POST' | 'PATCH' | 
     ...(body !== undefined && { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
   })
   return { status: res.status, body: await res.json() }
+}
+
+/** How bad input must be answered: 400, VALIDATION_ERROR, and the first issue names `field`. */
+export function assertRefused(res: { status: number; body: any }, field: string, what = ''): void {
+  const shown = `${what} ${JSON.stringify(res.body)}`.trim()
+  assert.equal(res.status, 400, shown)
+  assert.equal(res.body.code, 'VALIDATION_ERROR', shown)
+  assert.equal(res.body.issues?.[0]?.path, field, shown)
 }
