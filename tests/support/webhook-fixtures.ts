@@ -1,5 +1,5 @@
 // What the webhook tests start: the service with fast retries and real receivers on loopback, each
-// closed after its test whatever happened, and a plain JSON call to the service's REST routes.
+// closed after its test whatever happened, a plain JSON call to the service's REST routes, and the check of a 400.
 import { afterEach } from 'node:test'
 import assert from 'node:assert/strict'
 import { Receiver } from './receiver.js'
