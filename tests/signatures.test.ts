@@ -62,9 +62,12 @@ test('a server whose certificate chain is signed by the wrong root is refused: n
   assert.equal(status.loggedIn, false)
   assert.notEqual(status.state, 'qr')
   assert.equal(status.lastDisconnect?.code, 400, 'Baileys ends the handshake with a 400')
-  // The cause itself ('noise intermediate certificate signature invalid') is in the log (above); the
-  // reconnect policy files a handshake refused before any QR under "could not reach WhatsApp".
-  assert.match(status.lastDisconnect?.reason ?? '', /could not reach WhatsApp|certificate/)
+  // Said as what it is, not as "could not reach WhatsApp" (the server was reached, and refused):
+  // with what to do, and still retried with backoff (refusedRepeatedly saw several attempts).
+  assert.match(status.lastDisconnect?.reason ?? '', /^WhatsApp's certificate could not be verified/)
+  assert.match(status.lastDisconnect?.reason ?? '', /WA_WS_URL/)
+  assert.doesNotMatch(status.lastDisconnect?.reason ?? '', /could not reach/)
+  assert.equal(status.state, 'closed')
   assert.equal((await fetch(`${h.url}/api/qr`)).status !== 200, true, 'no QR is offered')
   // The client never finished the handshake: it sent no ClientPayload (no keys, no registration).
   assert.deepEqual(h.standin.clientVersions(), [])
@@ -150,6 +153,7 @@ test('the built service (npm start) refuses the wrong root and accepts the right
     return s.lastDisconnect && refusing.output().includes('noise intermediate certificate signature invalid') ? s : undefined
   }, 20_000)
   assert.equal(refused.lastDisconnect?.code, 400)
+  assert.match(refused.lastDisconnect?.reason ?? '', /^WhatsApp's certificate could not be verified/)
   assert.equal(refused.state === 'qr' || refused.connected, false)
   assert.deepEqual(forged.clientVersions(), [])
 
