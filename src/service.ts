@@ -15,8 +15,8 @@ import { Forwarder } from './http/forward.js'
 import { IdempotencyStore } from './idempotency/store.js'
 import { createRequestListener } from './http/request-listener.js'
 import { createLogger, type Logger } from './logger.js'
-import { openClient, type Db } from './store/database.js'
-import { migrate } from './store/migrate.js'
+import { openClient, storeHealthOf, type Db } from './store/database.js'
+import { migrate, StoreNotReady } from './store/migrate.js'
 import { storeFaultOf } from './store/store-faults.js'
 import type { Services } from './services.js'
 import { SessionKeys } from './session/keys.js'
@@ -60,10 +60,10 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const logger = options.logger ?? createLogger(config.LOG_LEVEL, undefined, config.LOG_FORMAT)
   const { signal } = options
   // A server that never answers (PostgreSQL behind a firewall) must not keep a SIGTERM waiting.
-  const applied = await unlessAborted(migrate(config.DATABASE_URL), signal)
-  if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated')
+  const migrated = await migrateUnlessNotReady(config.DATABASE_URL, logger, signal)
   if (signal?.aborted) throw new StartAborted()
   const db = await openClient(config.DATABASE_URL)
+  if (migrated !== true) storeHealthOf(db).degrade(migrated.fault)
 
   // The URL the other processes forward to is known once the port is (PORT=0 in tests).
   let internalUrl = config.INTERNAL_URL ?? ''
@@ -94,7 +94,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
 
   let storeClaimed: boolean
   try {
-    storeClaimed = await claimStore(sessions, logger, signal)
+    storeClaimed = migrated === true && (await claimStore(sessions, logger, signal))
     if (signal?.aborted) throw new StartAborted()
     await listen(server, config.PORT, config.HOST)
   } catch (error) {
@@ -122,7 +122,14 @@ export async function startService(config: Config, options: ServiceOptions = {})
   let stopRequested = false
   // A store that could not be written: the sessions start once it can (the claim is made then, by
   // the ownership's start); until then /health and /api/status say why.
-  const sessionsStarted = sessions.start(storeClaimed ? undefined : () => sessions.storeHealth.whenOk(signal))
+  const sessionsStarted = sessions.start(
+    storeClaimed
+      ? undefined
+      : async () => {
+          await sessions.storeHealth.whenOk(signal)
+          if (migrated !== true) await unlessAborted(migrateLogged(config.DATABASE_URL, logger), signal)
+        },
+  )
 
   let stopping: Promise<void> | undefined
   const stop = () =>
@@ -162,6 +169,26 @@ export async function startService(config: Config, options: ServiceOptions = {})
     throw new StartAborted()
   }
   return { url, services, db, stop }
+}
+
+async function migrateLogged(url: string, logger: Logger): Promise<void> {
+  const applied = await migrate(url)
+  if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated')
+}
+
+/**
+ * Migrates, or says the store cannot be read yet (StoreNotReady: a SQLite file or directory that
+ * cannot be opened or written), in which case the service starts degraded and migrates later.
+ */
+async function migrateUnlessNotReady(url: string, logger: Logger, signal: AbortSignal | undefined): Promise<true | StoreNotReady> {
+  try {
+    await unlessAborted(migrateLogged(url, logger), signal)
+    return true
+  } catch (error) {
+    if (!(error instanceof StoreNotReady)) throw error
+    logger.warn({ cause: error.fault.kind }, `starting degraded: ${error.fault.message}; /health answers 503 and the sessions start once the database can be opened and written`)
+    return error
+  }
 }
 
 /**

@@ -188,6 +188,37 @@ test('a read-only SQLite file at start-up (paired): the service starts degraded,
   assert.equal(exit.code, 0, child.output())
 })
 
+test('a read-only data directory at start-up (no room for the WAL files, nothing can be read): degraded, not refused, and it starts on its own once the directory is writable', { skip: needsImmutable, timeout: 60_000 }, async () => {
+  const dir = tempDir('wsgo-startup-')
+  dirs.push(dir)
+  const data = path.join(dir, 'data')
+  const url = `file:${path.join(data, 'wsgo.db')}`
+  const service = await startTestService({ DATABASE_URL: url })
+  await service.stop()
+
+  readOnly(data)
+  const child = await spawnService({ DATABASE_URL: url })
+  const degraded = await firstHealth(child)
+  assert.equal(degraded.status, 503, JSON.stringify(degraded.body))
+  assert.equal(degraded.body.code, 'STORE_UNAVAILABLE')
+  assert.match(degraded.body.error, /cannot be opened .*directory must be readable and writable/)
+  // Not even the session can be read: the status says why instead of guessing one.
+  const status = await getJson(`${child.url}/api/status`)
+  assert.equal(status.status, 503, JSON.stringify(status.body))
+  assert.equal(status.body.code, 'STORE_UNAVAILABLE')
+  assert.doesNotMatch(child.output(), /could not be brought up to date|Refusing to start/)
+
+  writable(data)
+  await waitUntil('/health to be ok', async () => ((await getJson(`${child.url}/health`)).status === 200 ? true : undefined), 15_000)
+  const after = await waitUntil('the session to have started', async () => {
+    const answer = await getJson(`${child.url}/api/status`)
+    return answer.status === 200 && answer.body.state !== 'connecting' ? answer.body : undefined
+  }, 20_000)
+  assert.equal(after.store, undefined)
+  child.process.kill('SIGTERM')
+  assert.equal((await exitWithin(child, 10_000, 'SIGTERM after recovery')).code, 0, child.output())
+})
+
 test('SIGTERM while the store is read-only at start-up stops the process at once', { skip: needsImmutable, timeout: 60_000 }, async () => {
   const { file, url } = await existingDatabase()
   readOnly(file)

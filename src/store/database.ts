@@ -10,7 +10,7 @@ import { PrismaClient as SqliteClient } from './generated/sqlite/client.js'
 import { PrismaClient as PostgresClient } from './generated/postgresql/client.js'
 import { ensureDatabaseDirectory } from './database-directory.js'
 import { ObservedAdapterFactory } from './observed-connection.js'
-import { faultMessage, type StoreFault } from './store-faults.js'
+import { faultMessage, storeFaultOf, type StoreFault } from './store-faults.js'
 import { StoreHealth } from './store-health.js'
 
 export type Provider = 'sqlite' | 'postgresql'
@@ -64,7 +64,11 @@ export async function openClient(url: string, options: { probeEveryMs?: number; 
     health = new StoreHealth({ probe, probeEveryMs: options.probeEveryMs })
   } else {
     const file = path.resolve(url.replace(/^file:/, ''))
-    await configureSqlite(db)
+    // A file that cannot be opened yet (a read-only directory: no room for its WAL files) is a store
+    // fault, not a failed start: service.ts starts degraded, and the repair configures the next connection.
+    await configureSqlite(db).catch((error: unknown) => {
+      if (!storeFaultOf(error)) throw error
+    })
     const sqlite = new SqliteFile(file, factory)
     await sqlite.remember()
     health = new StoreHealth({
