@@ -163,6 +163,10 @@ test('a read-only SQLite file at start-up (paired): the service starts degraded,
   assert.equal(status.body.store.cause, 'read-only')
   assert.match(status.body.store.reason, /read-only/)
   assert.equal(status.body.loggedIn, false)
+  // A call that needs the session says why at once: not a 500, not a wait for the store.
+  const send = await fetch(`${child.url}/api/send/location`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ phone: ALICE.phone, latitude: 1, longitude: 2 }), signal: AbortSignal.timeout(5_000) })
+  assert.equal(send.status, 503)
+  assert.equal(((await send.json()) as { code: string }).code, 'STORE_UNAVAILABLE')
   // Several probes later it is still up, still saying so, and never claimed another process has the file.
   await new Promise((resolve) => setTimeout(resolve, 2_500))
   assert.equal(child.process.exitCode, null, child.output())
