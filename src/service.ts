@@ -5,6 +5,10 @@
 // start-up (about 0.7 s), and nothing HTTP needs waits for it. Until this process has taken its share
 // of the sessions, their status says `connecting` and other calls wait (session/manager.ts);
 // startService() resolves once that share is connected or showing a QR.
+//
+// A SQLite store that cannot be opened or written at start-up (a read-only file or directory, a full
+// disk) does not stop the service: it listens degraded (/health 503 with the cause) and migrates,
+// claims the file and starts the sessions once the store's probe succeeds (store/store-health.ts).
 import { createServer, type Server } from 'node:http'
 import { isIP, type AddressInfo } from 'node:net'
 import { hostname } from 'node:os'
