@@ -11,6 +11,7 @@ import path from 'node:path'
 import { Curve } from '@whiskeysockets/baileys'
 import { buildServer } from '../scripts/build.mjs'
 import { BAILEYS_CRYPTO_FILE, inspectBaileysCrypto, patchBaileysCrypto } from '../scripts/patch-baileys.mjs'
+import { nextStepAfterClose } from '../src/session/reconnect-policy.js'
 import { captureLog } from './support/log-capture.js'
 import { releaseBaileysTimers, startStandIn, type StandIn, type StandInOptions } from './standin/index.js'
 import { TestDevice } from './standin/test-device.js'
@@ -91,6 +92,16 @@ test('a chain whose leaf is not signed by its intermediate is refused (bare Bail
   assert.equal((closed.lastDisconnect?.error as Error | undefined)?.message, 'noise certificate signature invalid')
   assert.equal(device.events('connection.update').some((u) => !!u.qr), false, 'no QR was shown')
   assert.deepEqual(standin.clientVersions(), [])
+})
+
+test("each of Baileys' certificate refusals is told as one, and retried; other early closes still say WhatsApp could not be reached", () => {
+  for (const detail of ['noise certificate signature invalid', 'noise intermediate certificate signature invalid', 'invalid noise leaf certificate', 'invalid noise intermediate certificate', 'certification match failed']) {
+    const step = nextStepAfterClose(400, { paired: true, reachedWhatsApp: false, detail })
+    assert.equal(step.action, 'reconnect-later', detail)
+    assert.match(step.reason, /^WhatsApp's certificate could not be verified/, detail)
+    assert.ok(step.reason.includes(detail), 'the refusal in Baileys\' words is kept')
+  }
+  assert.deepEqual(nextStepAfterClose(408, { paired: true, reachedWhatsApp: false, detail: 'Connection Failure' }), { action: 'reconnect-later', reason: 'could not reach WhatsApp' })
 })
 
 test('a pair-success whose account signature does not verify is refused; a genuine one then pairs', async () => {

@@ -14,9 +14,10 @@
 import { after, afterEach, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { rmSync, writeFileSync } from 'node:fs'
+import { rmSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { DatabasePathError, ensureDatabaseDirectory } from '../src/store/database-directory.js'
 import { freePort } from './support/postgres.js'
 import { startServiceProcess } from './support/child.js'
 import { startTestService, tempDir } from './support/service.js'
@@ -259,4 +260,15 @@ test('SIGTERM while waiting for the lease of a process killed a moment ago stops
   const exit = await exitWithin(next, 3_000, 'SIGTERM while waiting for the SQLite file')
   assert.equal(exit.code, 0, next.output())
   assert.ok(logLines(next.output()).some((line) => line.msg === 'stopped during start-up'), next.output())
+})
+
+test('the database directory is created level by level, and one that cannot be is an error naming it', () => {
+  const dir = tempDir('wsgo-dirs-')
+  dirs.push(dir)
+  ensureDatabaseDirectory(path.join(dir, 'a', 'b', 'c', 'wsgo.db'))
+  assert.ok(statSync(path.join(dir, 'a', 'b', 'c')).isDirectory())
+  writeFileSync(path.join(dir, 'file'), '')
+  assert.throws(() => ensureDatabaseDirectory(path.join(dir, 'file', 'wsgo.db')), (error: unknown) => error instanceof DatabasePathError && /file is not a directory/.test(error.message))
+  assert.throws(() => ensureDatabaseDirectory(path.join(dir, 'file', 'x', 'wsgo.db')), DatabasePathError)
+  assert.throws(() => ensureDatabaseDirectory('/proc/nope/deeper/x.db'), (error: unknown) => error instanceof DatabasePathError && /\/proc\/nope cannot be created \(\/proc does not allow creating it/.test(error.message))
 })
