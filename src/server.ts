@@ -5,6 +5,7 @@
 import { startService, StartAborted, type Service } from './service.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { createLogger } from './logger.js'
+import { DatabasePathError } from './store/database-directory.js'
 import { MigrationError } from './store/migrate.js'
 import { StoreInUse } from './session/ownership.js'
 
@@ -16,6 +17,9 @@ function startupFailure(error: unknown, config: Pick<Config, 'PORT' | 'HOST' | '
   if (code === 'EACCES') return { sentence: `Cannot listen on ${where}: not allowed (ports below 1024 need privileges); set PORT to 1024 or above`, cause: causeOf(error) }
   if (code === 'EADDRNOTAVAIL') return { sentence: `Cannot listen on ${where}: ${config.HOST} is not an address of this machine; set HOST to one of its addresses, or 0.0.0.0`, cause: causeOf(error) }
   if (error instanceof StoreInUse) return { sentence: error.message }
+  if (error instanceof DatabasePathError) {
+    return { sentence: `Refusing to start: the SQLite database ${error.file} cannot be created there; set DATABASE_URL to a file in a directory this process can write`, cause: error.message }
+  }
   const database = config.DATABASE_URL.startsWith('file:') ? `the SQLite database ${config.DATABASE_URL.slice('file:'.length)}` : 'the PostgreSQL database'
   if (error instanceof MigrationError) return { sentence: `Refusing to start: ${database} could not be brought up to date (migrated)`, cause: causeOf(error) }
   return { sentence: `Start-up failed while opening ${database} or starting the sessions`, cause: causeOf(error) }

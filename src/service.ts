@@ -5,6 +5,10 @@
 // start-up (about 0.7 s), and nothing HTTP needs waits for it. Until this process has taken its share
 // of the sessions, their status says `connecting` and other calls wait (session/manager.ts);
 // startService() resolves once that share is connected or showing a QR.
+//
+// A SQLite store that cannot be opened or written at start-up (a read-only file or directory, a full
+// disk) does not stop the service: it listens degraded (/health 503 with the cause) and migrates,
+// claims the file and starts the sessions once the store's probe succeeds (store/store-health.ts).
 import { createServer, type Server } from 'node:http'
 import { isIP, type AddressInfo } from 'node:net'
 import { hostname } from 'node:os'
@@ -15,8 +19,9 @@ import { Forwarder } from './http/forward.js'
 import { IdempotencyStore } from './idempotency/store.js'
 import { createRequestListener } from './http/request-listener.js'
 import { createLogger, type Logger } from './logger.js'
-import { openClient, type Db } from './store/database.js'
-import { migrate } from './store/migrate.js'
+import { openClient, storeHealthOf, type Db } from './store/database.js'
+import { migrate, StoreNotReady } from './store/migrate.js'
+import { storeFaultOf } from './store/store-faults.js'
 import type { Services } from './services.js'
 import { SessionKeys } from './session/keys.js'
 import { SessionManager } from './session/manager.js'
@@ -58,10 +63,11 @@ export class StartAborted extends Error {
 export async function startService(config: Config, options: ServiceOptions = {}): Promise<Service> {
   const logger = options.logger ?? createLogger(config.LOG_LEVEL, undefined, config.LOG_FORMAT)
   const { signal } = options
-  const applied = await migrate(config.DATABASE_URL)
-  if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated')
+  // A server that never answers (PostgreSQL behind a firewall) must not keep a SIGTERM waiting.
+  const migrated = await migrateUnlessNotReady(config.DATABASE_URL, logger, signal)
   if (signal?.aborted) throw new StartAborted()
   const db = await openClient(config.DATABASE_URL)
+  if (migrated !== true) storeHealthOf(db).degrade(migrated.fault)
 
   // The URL the other processes forward to is known once the port is (PORT=0 in tests).
   let internalUrl = config.INTERNAL_URL ?? ''
@@ -90,11 +96,13 @@ export async function startService(config: Config, options: ServiceOptions = {})
   })
   server.on('clientError', answerClientError(logger))
 
+  let storeClaimed: boolean
   try {
-    await sessions.claimStore()
+    storeClaimed = migrated === true && (await claimStore(sessions, logger, signal))
     if (signal?.aborted) throw new StartAborted()
     await listen(server, config.PORT, config.HOST)
   } catch (error) {
+    sessions.storeHealth.stop()
     await db.$disconnect()
     throw error
   }
@@ -116,7 +124,16 @@ export async function startService(config: Config, options: ServiceOptions = {})
   logger.info(`open ${pairingUrl(config, address, port)} to pair`)
 
   let stopRequested = false
-  const sessionsStarted = sessions.start()
+  // A store that could not be written: the sessions start once it can (the claim is made then, by
+  // the ownership's start); until then /health and /api/status say why.
+  const sessionsStarted = sessions.start(
+    storeClaimed
+      ? undefined
+      : async () => {
+          await sessions.storeHealth.whenOk(signal)
+          if (migrated !== true) await unlessAborted(migrateLogged(config.DATABASE_URL, logger), signal)
+        },
+  )
 
   let stopping: Promise<void> | undefined
   const stop = () =>
@@ -147,7 +164,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     await sessionsStarted
   } catch (error) {
     await stop()
-    throw error
+    throw stopRequested ? new StartAborted() : error
   } finally {
     signal?.removeEventListener('abort', onAbort)
   }
@@ -156,6 +173,64 @@ export async function startService(config: Config, options: ServiceOptions = {})
     throw new StartAborted()
   }
   return { url, services, db, stop }
+}
+
+async function migrateLogged(url: string, logger: Logger): Promise<void> {
+  const applied = await migrate(url)
+  if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated')
+}
+
+/**
+ * Migrates, or says the store cannot be read yet (StoreNotReady: a SQLite file or directory that
+ * cannot be opened or written), in which case the service starts degraded and migrates later.
+ */
+async function migrateUnlessNotReady(url: string, logger: Logger, signal: AbortSignal | undefined): Promise<true | StoreNotReady> {
+  try {
+    await unlessAborted(migrateLogged(url, logger), signal)
+    return true
+  } catch (error) {
+    if (!(error instanceof StoreNotReady)) throw error
+    logger.warn({ cause: error.fault.kind }, `starting degraded: ${error.fault.message}; /health answers 503 and the sessions start once the database can be opened and written`)
+    return error
+  }
+}
+
+/**
+ * SQLite: takes the file for this process (StoreInUse if a live process has it). Resolves to false
+ * when the store cannot be written (a read-only file, a full disk): the service then starts
+ * degraded, answering /health and /api/status, instead of refusing to start (issue 18 #6).
+ */
+async function claimStore(sessions: SessionManager, logger: Logger, signal: AbortSignal | undefined): Promise<boolean> {
+  // Telling a live holder from a dead one can take up to twice the lease time: say what is awaited.
+  const slow = setTimeout(() => logger.info('waiting for the SQLite database: another process may still be using it (checking whether it is alive)'), 1_000)
+  try {
+    await unlessAborted(sessions.claimStore(), signal)
+    return true
+  } catch (error) {
+    const fault = storeFaultOf(error)
+    if (!fault) throw error
+    sessions.storeHealth.degrade(fault)
+    logger.warn({ cause: fault.kind }, `starting degraded: ${fault.message}; /health answers 503 and the sessions start once the database can be written`)
+    return false
+  } finally {
+    clearTimeout(slow)
+  }
+}
+
+/**
+ * `work`, or StartAborted as soon as `signal` aborts: start-up steps that wait on something outside
+ * (a database server, another process's lease) do not hold a SIGTERM. The step itself is left to
+ * end on its own; the process is on its way out.
+ */
+function unlessAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work
+  work.catch(() => {}) // its outcome no longer matters once aborted
+  return new Promise<T>((resolve, reject) => {
+    const aborted = () => reject(new StartAborted())
+    if (signal.aborted) return aborted()
+    signal.addEventListener('abort', aborted, { once: true })
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', aborted))
+  })
 }
 
 /** Whether only this machine can reach the address (127.0.0.0/8, ::1, or IPv4-mapped loopback). */

@@ -126,7 +126,7 @@ const onSession = t.middleware(async ({ ctx, meta, path, type, getRawInput, next
       // A send marked `idempotent` runs once per Idempotency-Key, here in the owner (src/idempotency).
       const key = meta?.idempotent ? idempotencyKeyOf(ctx, raw) : undefined
       if (key === undefined) return run()
-      const outcome = await runIdempotent(services.idempotency, { session: name, key, path, input: raw }, run)
+      const outcome = await runIdempotent(services.idempotency, { session: name, key, path, input: raw, log: services.logger }, run)
       return 'replayed' in outcome ? ({ ok: true, data: outcome.replayed, marker: middlewareMarker } as MiddlewareResult<never>) : outcome.result
     }
     if (forwarded || route.kind === 'none') throw moving()

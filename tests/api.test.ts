@@ -2,37 +2,11 @@
 // against the running service paired with the local WhatsApp stand-in through real Baileys.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createTRPCClient, httpBatchLink, TRPCClientError } from '@trpc/client'
 import { PNG } from 'pngjs'
 import QRCode from 'qrcode'
-import type { AppRouter } from '../src/client.js'
 import { decodeQrPng } from './support/qr.js'
+import { errorOf, GROUP, post, trpcError, trpcFor } from './support/sends.js'
 import { ALICE, BOB, OWN, startWithStandIn, waitUntil, type WhatsAppHarness } from './support/whatsapp.js'
-
-const GROUP = { jid: '120363000000000001@g.us', subject: 'Work Group', desc: 'Project discussion', creation: 1705312800 }
-
-const post = (url: string, body: unknown) =>
-  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
-
-async function errorOf(res: Response): Promise<{ status: number; code: string; paths: string[]; error: string }> {
-  const body = (await res.json()) as { code: string; error: string; issues?: { path: string }[] }
-  return { status: res.status, code: body.code, error: body.error, paths: (body.issues ?? []).map((i) => i.path) }
-}
-
-function trpcFor(url: string) {
-  return createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${url}/trpc` })] })
-}
-
-async function trpcError(call: Promise<unknown>): Promise<{ status: number; code: string; paths: string[] }> {
-  try {
-    await call
-  } catch (error) {
-    assert.ok(error instanceof TRPCClientError, String(error))
-    const data = error.data as { httpStatus: number; errorCode: string; issues?: { path: string }[] }
-    return { status: data.httpStatus, code: data.errorCode, paths: (data.issues ?? []).map((i) => i.path) }
-  }
-  assert.fail('expected the call to fail')
-}
 
 describe('before pairing', () => {
   let h: WhatsAppHarness

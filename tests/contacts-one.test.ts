@@ -2,8 +2,7 @@
 // asked of the stand-in's WhatsApp (w:biz, w:profile:picture) through real Baileys, and cached.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createTRPCClient, httpBatchLink, TRPCClientError } from '@trpc/client'
-import type { AppRouter } from '../src/client.js'
+import { trpcError, trpcFor } from './support/sends.js'
 import { ALICE, BOB, startWithStandIn, waitUntil, type WhatsAppHarness } from './support/whatsapp.js'
 
 const ALICE_PICTURE = 'https://pps.whatsapp.net/v/t61/alice-preview.jpg'
@@ -30,20 +29,9 @@ const getContact = async (url: string, phone: string) => {
   return { status: res.status, body: (await res.json()) as Details & { code?: string; issues?: { path: string }[] } }
 }
 
-async function trpcError(call: Promise<unknown>): Promise<{ status: number; code: string; paths: string[] }> {
-  try {
-    await call
-  } catch (error) {
-    assert.ok(error instanceof TRPCClientError, String(error))
-    const data = error.data as { httpStatus: number; errorCode: string; issues?: { path: string }[] }
-    return { status: data.httpStatus, code: data.errorCode, paths: (data.issues ?? []).map((i) => i.path) }
-  }
-  assert.fail('expected the call to fail')
-}
-
 describe('one contact', () => {
   let h: WhatsAppHarness
-  let trpc: ReturnType<typeof createTRPCClient<AppRouter>>
+  let trpc: ReturnType<typeof trpcFor>
   before(async () => {
     h = await startWithStandIn()
     h.standin.contact({ ...ALICE, pictureUrl: ALICE_PICTURE })
@@ -51,7 +39,7 @@ describe('one contact', () => {
     h.standin.contact(DAVE)
     h.standin.setRegistered([CAROL.phone])
     await h.pair()
-    trpc = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${h.url}/trpc` })] })
+    trpc = trpcFor(h.url)
     await h.standin.pushContacts([
       { phone: ALICE.phone, name: 'Alice Smith', lid: ALICE.lid },
       { phone: BOB.phone, name: 'Bob the Baker', lid: BOB.lid },

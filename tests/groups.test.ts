@@ -5,13 +5,11 @@
 // creating and join requests: groups-invites.test.ts.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createTRPCClient, httpBatchLink, TRPCClientError } from '@trpc/client'
 import { getBinaryNodeChild, getBinaryNodeChildren } from '@whiskeysockets/baileys'
-import type { AppRouter } from '../src/client.js'
 import type { StandInContact } from './standin/index.js'
+import { errorOf, GROUP, trpcError, trpcFor } from './support/sends.js'
 import { ALICE, BOB, OWN, startWithStandIn, waitUntil, type WhatsAppHarness } from './support/whatsapp.js'
 
-const GROUP = { jid: '120363000000000001@g.us', subject: 'Work Group', desc: 'Project discussion', creation: 1705312800 }
 const CAROL = { phone: '15550004444', lid: '88880004444', pushName: 'Carol' } // only her contacts may add her
 const DAVE = { phone: '15550005555' } // not on WhatsApp
 const ERIN = { phone: '15550006666', lid: '88880006666', pushName: 'Erin' }
@@ -23,22 +21,6 @@ const send = (method: string, url: string, body?: unknown) =>
   fetch(url, { method, headers: { 'content-type': 'application/json' }, ...(body !== undefined && { body: JSON.stringify(body) }) })
 const post = (url: string, body?: unknown) => send('POST', url, body)
 
-async function errorOf(res: Response): Promise<{ status: number; code: string; paths: string[]; error: string }> {
-  const body = (await res.json()) as { code: string; error: string; issues?: { path: string }[] }
-  return { status: res.status, code: body.code, error: body.error, paths: (body.issues ?? []).map((i) => i.path) }
-}
-
-async function trpcError(call: Promise<unknown>): Promise<{ status: number; code: string; paths: string[] }> {
-  try {
-    await call
-  } catch (error) {
-    assert.ok(error instanceof TRPCClientError, String(error))
-    const data = error.data as { httpStatus: number; errorCode: string; issues?: { path: string }[] }
-    return { status: data.httpStatus, code: data.errorCode, paths: (data.issues ?? []).map((i) => i.path) }
-  }
-  assert.fail('expected the call to fail')
-}
-
 type Participant = { jid: string; phoneJid: string | null; lid: string | null; phone: string | null; admin: string | null; isAdmin: boolean; isSuperAdmin: boolean }
 type GroupInfo = { jid: string; subject: string; description: string | null; announce: boolean; locked: boolean; joinApproval: boolean; memberAddMode: string; size: number; owner: string | null; participants: Participant[] }
 type Result = { participant: string; jid: string; phoneJid: string | null; lid: string | null; ok: boolean; code: number; reason: string | null; message: string; invite: { code: string } | null }
@@ -48,7 +30,7 @@ const lid = (id: string) => `${id}@lid`
 
 describe('a group this account runs', () => {
   let h: WhatsAppHarness
-  let trpc: ReturnType<typeof createTRPCClient<AppRouter>>
+  let trpc: ReturnType<typeof trpcFor>
   let alice: StandInContact
   const groupUrl = () => `${h.url}/api/groups/${GROUP.jid}`
   const getGroup = async () => {
@@ -71,7 +53,7 @@ describe('a group this account runs', () => {
       { ...QUIET, participants: [{ ...ALICE, hidePhone: true }, { ...ZED, hidePhone: true }] },
     ])
     await h.pair()
-    trpc = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${h.url}/trpc` })] })
+    trpc = trpcFor(h.url)
   })
   after(() => h.close())
 
@@ -145,6 +127,8 @@ describe('a group this account runs', () => {
       [await post(`${groupUrl()}/participants/remove`, {}), 'participants'],
       [await send('PATCH', groupUrl(), { subject: '' }), 'subject'],
       [await send('PATCH', groupUrl(), { announce: 'yes' }), 'announce'],
+      [await send('PATCH', groupUrl(), { locked: 'false' }), 'locked'],
+      [await send('PATCH', groupUrl(), { join_approval: 'true' }), 'join_approval'],
       [await send('PATCH', groupUrl(), { member_add_mode: 'everyone' }), 'member_add_mode'],
       [await send('PATCH', groupUrl(), {}), '(body)'],
       [await post(`${h.url}/api/groups`, { participants: [ALICE.phone] }), 'subject'],

@@ -2,9 +2,12 @@
 // `idempotencyKey` (tRPC field) within 24 h answers the first result and sends once, also after a
 // restart on the same database. "Sends once" is read on the stand-in's side: its phones decrypt
 // every message the device sends, so the count of decrypted messages with the text is the truth.
+// The message id is chosen when the key is taken and kept with it, so a retry that has to send again
+// (the first call's answer was lost: tests/idempotency-crash.test.ts) sends under the same id.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { ALICE } from './support/whatsapp.js'
+import QRCode from 'qrcode'
+import { ALICE, BOB, waitUntil } from './support/whatsapp.js'
 import { errorOf, GROUP, pairedForSends, trpcError, trpcFor, type SendAnswer, type SendHarness } from './support/sends.js'
 
 let s: SendHarness
@@ -110,5 +113,54 @@ describe('Idempotency-Key', () => {
     // The key was not kept for the invalid request: the corrected one goes through with it.
     const fixed = await okAnswer(await sendText({ phone: ALICE.phone, message: 'fixed request' }, key))
     assert.equal(fixed.status, 'sent')
+  })
+  test('every idempotent send goes out under the message id its key holds, chosen before the send', async () => {
+    const row = (key: string) => s.h.service.db.idempotencyKey.findUnique({ where: { session_key: { session: 'default', key } } })
+    const post = (path: string, body: unknown, key: string) => fetch(`${s.h.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key }, body: JSON.stringify(body) })
+    const stamp = Date.now()
+    const text = await okAnswer(await post('/api/send/text', { phone: ALICE.phone, message: 'pinned text' }, `pin-text-${stamp}`))
+    const png = await QRCode.toBuffer('a pinned image', { width: 64 })
+    const sends: Array<[string, Record<string, unknown>]> = [
+      ['/api/send/image', { phone: ALICE.phone, image_base64: png.toString('base64'), caption: 'pinned image' }],
+      ['/api/send/location', { phone: ALICE.phone, latitude: 4.6, longitude: -74.08, name: 'pinned place' }],
+      ['/api/send/poll', { phone: ALICE.phone, question: 'pinned poll?', options: ['yes', 'no'] }],
+      ['/api/send/reaction', { phone: ALICE.phone, message_id: text.messageID, emoji: '👍' }],
+      ['/api/messages/edit', { phone: ALICE.phone, message_id: text.messageID, message: 'pinned text, edited' }],
+      ['/api/messages/delete', { phone: ALICE.phone, message_id: text.messageID }],
+      ['/api/send/group', { group_jid: GROUP.jid, message: 'pinned group text' }],
+    ]
+    const answers = [{ key: `pin-text-${stamp}`, id: text.messageID }]
+    for (const [path, body] of sends) {
+      const key = `pin-${path.split('/').pop()}-${stamp}`
+      answers.push({ key, id: (await okAnswer(await post(path, body, key))).messageID })
+    }
+    for (const { key, id } of answers) {
+      assert.equal((await row(key))?.messageId, id, `${key}: the answer's id is the one stored with the key`)
+      await s.h.standin.waitForOutgoing((m) => m.id === id)
+    }
+  })
+
+  test('a send cut off by the connection closing releases its key; the retry of that request keeps its message id', async () => {
+    const CAROL = { phone: '15550004444', lid: '88880004444', pushName: 'Carol' }
+    s.h.standin.contact(CAROL)
+    s.h.standin.setRegistered([ALICE.phone, BOB.phone, CAROL.phone])
+    const key = `cut-off-${Date.now()}`
+    const body = { phone: CAROL.phone, message: 'cut off, then retried' }
+    // The device has never written to Carol: the send waits for her devices, which WhatsApp does not
+    // give, until the connection drops under it.
+    s.h.standin.ignoreQueries('usync')
+    const cutOff = sendText(body, key)
+    const taken = await waitUntil('the key taken', async () => (await s.h.service.db.idempotencyKey.findUnique({ where: { session_key: { session: 'default', key } } })) ?? undefined)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    s.h.standin.ignoreQueries()
+    s.h.standin.drop()
+    const failed = await errorOf(await cutOff)
+    assert.deepEqual([failed.status, failed.code], [503, 'NOT_CONNECTED'])
+    const released = await s.h.service.db.idempotencyKey.findUnique({ where: { session_key: { session: 'default', key } } })
+    assert.deepEqual([released?.state, released?.messageId], ['released', taken.messageId])
+    await s.h.waitForStatus((status) => status.connected && status.loggedIn)
+    const retried = await okAnswer(await sendText(body, key))
+    assert.equal(retried.messageID, taken.messageId)
+    assert.equal(await decrypted(body.message), 1)
   })
 })

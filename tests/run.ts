@@ -35,7 +35,7 @@ if ('skipped' in postgres) {
 }
 
 /** Files whose tests depend on timing (lease expiry, crash windows, event-loop latency): never run beside others. */
-const ALONE = /(cluster|crash-ack|storm|ownership|store-faults|build|signatures)\.test\.ts$/
+const ALONE = /(cluster|crash-ack|storm|ownership|store-faults|store-startup|build|signatures)\.test\.ts$/
 const concurrency = Math.max(1, Number(process.env.TEST_CONCURRENCY ?? 2) || 1)
 const reporter = tap ? ['--test-reporter=tap'] : ['--test-reporter=./tests/support/summary-reporter.mjs', '--test-reporter-destination=stdout']
 

@@ -11,6 +11,7 @@ import path from 'node:path'
 import { Curve } from '@whiskeysockets/baileys'
 import { buildServer } from '../scripts/build.mjs'
 import { BAILEYS_CRYPTO_FILE, inspectBaileysCrypto, patchBaileysCrypto } from '../scripts/patch-baileys.mjs'
+import { nextStepAfterClose } from '../src/session/reconnect-policy.js'
 import { captureLog } from './support/log-capture.js'
 import { releaseBaileysTimers, startStandIn, type StandIn, type StandInOptions } from './standin/index.js'
 import { TestDevice } from './standin/test-device.js'
@@ -62,9 +63,12 @@ test('a server whose certificate chain is signed by the wrong root is refused: n
   assert.equal(status.loggedIn, false)
   assert.notEqual(status.state, 'qr')
   assert.equal(status.lastDisconnect?.code, 400, 'Baileys ends the handshake with a 400')
-  // The cause itself ('noise intermediate certificate signature invalid') is in the log (above); the
-  // reconnect policy files a handshake refused before any QR under "could not reach WhatsApp".
-  assert.match(status.lastDisconnect?.reason ?? '', /could not reach WhatsApp|certificate/)
+  // Said as what it is, not as "could not reach WhatsApp" (the server was reached, and refused):
+  // with what to do, and still retried with backoff (refusedRepeatedly saw several attempts).
+  assert.match(status.lastDisconnect?.reason ?? '', /^WhatsApp's certificate could not be verified/)
+  assert.match(status.lastDisconnect?.reason ?? '', /WA_WS_URL/)
+  assert.doesNotMatch(status.lastDisconnect?.reason ?? '', /could not reach/)
+  assert.equal(status.state, 'closed')
   assert.equal((await fetch(`${h.url}/api/qr`)).status !== 200, true, 'no QR is offered')
   // The client never finished the handshake: it sent no ClientPayload (no keys, no registration).
   assert.deepEqual(h.standin.clientVersions(), [])
@@ -88,6 +92,16 @@ test('a chain whose leaf is not signed by its intermediate is refused (bare Bail
   assert.equal((closed.lastDisconnect?.error as Error | undefined)?.message, 'noise certificate signature invalid')
   assert.equal(device.events('connection.update').some((u) => !!u.qr), false, 'no QR was shown')
   assert.deepEqual(standin.clientVersions(), [])
+})
+
+test("each of Baileys' certificate refusals is told as one, and retried; other early closes still say WhatsApp could not be reached", () => {
+  for (const detail of ['noise certificate signature invalid', 'noise intermediate certificate signature invalid', 'invalid noise leaf certificate', 'invalid noise intermediate certificate', 'certification match failed']) {
+    const step = nextStepAfterClose(400, { paired: true, reachedWhatsApp: false, detail })
+    assert.equal(step.action, 'reconnect-later', detail)
+    assert.match(step.reason, /^WhatsApp's certificate could not be verified/, detail)
+    assert.ok(step.reason.includes(detail), 'the refusal in Baileys\' words is kept')
+  }
+  assert.deepEqual(nextStepAfterClose(408, { paired: true, reachedWhatsApp: false, detail: 'Connection Failure' }), { action: 'reconnect-later', reason: 'could not reach WhatsApp' })
 })
 
 test('a pair-success whose account signature does not verify is refused; a genuine one then pairs', async () => {
@@ -150,6 +164,7 @@ test('the built service (npm start) refuses the wrong root and accepts the right
     return s.lastDisconnect && refusing.output().includes('noise intermediate certificate signature invalid') ? s : undefined
   }, 20_000)
   assert.equal(refused.lastDisconnect?.code, 400)
+  assert.match(refused.lastDisconnect?.reason ?? '', /^WhatsApp's certificate could not be verified/)
   assert.equal(refused.state === 'qr' || refused.connected, false)
   assert.deepEqual(forged.clientVersions(), [])
 

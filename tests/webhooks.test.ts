@@ -1,7 +1,7 @@
 // Webhooks from the durable outbox, against a real receiver on loopback: exact payload and headers,
 // signatures, retries with backoff, outages (in order, nothing lost), timeouts, 410, redirects,
 // giving up, the deliveries and test routes (REST and tRPC), and a graceful stop.
-import { after, afterEach, describe, test } from 'node:test'
+import { after, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { readFileSync, rmSync } from 'node:fs'
@@ -17,44 +17,19 @@ import { loadConfig } from '../src/config.js'
 import { SessionWebhooks } from '../src/webhooks/session-webhooks.js'
 import type { WorkerOptions } from '../src/webhooks/worker.js'
 import { Outbox, pendingTarget, type Delivery } from '../src/webhooks/outbox.js'
-import { Receiver, until, type ReceivedRequest } from './support/receiver.js'
+import { until, type ReceivedRequest } from './support/receiver.js'
 import { startTestService, tempDir, type TestService } from './support/service.js'
+import { assertRefused, call, FAST_RETRIES, webhookFixtures } from './support/webhook-fixtures.js'
 import { stopTestDatabases, testDatabases } from './support/databases.js'
 import { sampleMessage } from './support/fixtures.js'
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
-/** Fast retries for tests: 20 ms, 40 ms, then 80 ms at most. */
-const FAST = { WEBHOOK_RETRY_MIN_MS: '20', WEBHOOK_RETRY_MAX_MS: '80' }
-
-
 // Everything a test starts is closed after it, whatever happened.
-const cleanups: Array<() => Promise<unknown>> = []
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!()
-})
+const { receiver, service, cleanup } = webhookFixtures()
 
-async function receiver(): Promise<Receiver> {
-  const started = await Receiver.start()
-  cleanups.push(() => started.close())
-  return started
-}
-
-async function service(env: Record<string, string> = {}): Promise<TestService> {
-  const started = await startTestService({ ...FAST, ...env })
-  cleanups.push(() => started.close())
-  return started
-}
-
-async function post(svc: TestService, route: string, body: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${svc.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
-  return { status: res.status, body: await res.json() }
-}
-
-async function get(svc: TestService, route: string): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${svc.url}${route}`)
-  return { status: res.status, body: await res.json() }
-}
+const post = (svc: TestService, route: string, body: unknown) => call(svc, 'POST', route, body)
+const get = (svc: TestService, route: string) => call(svc, 'GET', route)
 
 /** Sets the webhook through REST; only `message` events unless told (the WhatsApp session records its own). */
 async function setWebhook(svc: TestService, body: Record<string, unknown>): Promise<void> {
@@ -148,7 +123,7 @@ describe('the attempt timeout measures the receiver', () => {
     const shared = new SharedArrayBuffer(4)
     const flag = new Int32Array(shared)
     const worker = new Worker(receiverSource, { eval: true, workerData: shared })
-    cleanups.push(() => worker.terminate())
+    cleanup(() => worker.terminate())
     const messages: unknown[] = []
     let wake: (() => void) | undefined
     worker.on('message', (message) => {
@@ -178,7 +153,7 @@ describe('the attempt timeout measures the receiver', () => {
     const { Worker } = await import('node:worker_threads')
     const { attemptDelivery } = await import('../src/webhooks/deliver.js')
     const worker = new Worker(receiverSource, { eval: true, workerData: new SharedArrayBuffer(4) })
-    cleanups.push(() => worker.terminate())
+    cleanup(() => worker.terminate())
     const port = await new Promise<number>((resolve) => worker.once('message', resolve))
     const result = await attemptDelivery({ url: `http://127.0.0.1:${port}/hook`, deliveryId: 'd-2', event: 'message', payload: '{}', secret: undefined, timeoutMs: 100 })
     assert.deepEqual(result, { outcome: 'failed', status: null, error: 'timed out after 100 ms' })
@@ -622,12 +597,8 @@ describe('deliveries and test routes', () => {
     assert.deepEqual((await deliveries(svc, '?status=delivered&limit=2')).map((d) => d.id), [ids[3], ids[2]])
     assert.deepEqual(await deliveries(svc, '?status=pending'), [])
 
-    const badLimit = await get(svc, '/api/webhook/deliveries?limit=abc')
-    assert.equal(badLimit.status, 400)
-    assert.equal(badLimit.body.issues[0].path, 'limit')
-    const badStatus = await get(svc, '/api/webhook/deliveries?status=lost')
-    assert.equal(badStatus.status, 400)
-    assert.equal(badStatus.body.issues[0].path, 'status')
+    assertRefused(await get(svc, '/api/webhook/deliveries?limit=abc'), 'limit')
+    assertRefused(await get(svc, '/api/webhook/deliveries?status=lost'), 'status')
 
     const client = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${svc.url}/trpc` })] })
     assert.deepEqual(await client.webhook.deliveries.query({ status: 'delivered', limit: 2 }), await deliveries(svc, '?status=delivered&limit=2'))
@@ -656,11 +627,11 @@ describe('worker lifecycle', () => {
   /** A fresh migrated SQLite database, removed after the test. */
   async function database(): Promise<Db> {
     const dir = tempDir()
-    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }))
+    cleanup(async () => rmSync(dir, { recursive: true, force: true }))
     const url = `file:${path.join(dir, 'wsgo.db')}`
     await migrate(url)
     const db = await openClient(url)
-    cleanups.push(() => db.$disconnect())
+    cleanup(() => db.$disconnect())
     return db
   }
 
@@ -704,7 +675,7 @@ describe('worker lifecycle', () => {
     await db.webhookDelivery.update({ where: { id: later.deliveryId! }, data: { status: 'delivering' } })
     const second = await webhooks(db, hook.url)
     await second.worker.start()
-    cleanups.push(() => second.worker.stop())
+    cleanup(() => second.worker.stop())
     await hook.waitFor(() => hook.delivered.length === 2)
     assert.deepEqual(hook.delivered.map((r) => r.deliveryId), [recorded.deliveryId, later.deliveryId])
     assert.deepEqual(hook.requests.map((r) => r.deliveryId), [recorded.deliveryId, recorded.deliveryId, later.deliveryId])
@@ -725,7 +696,7 @@ describe('worker lifecycle', () => {
 
     // The same worker can start again (the process took the lead again, say).
     await worker.start()
-    cleanups.push(() => worker.stop())
+    cleanup(() => worker.stop())
     const again = await events.record('message', sampleMessage(2))
     await hook.waitFor(() => hook.delivered.length === 2)
     assert.equal(hook.delivered[1]!.deliveryId, again.deliveryId)
@@ -744,7 +715,7 @@ describe('worker lifecycle', () => {
 
     const second = await webhooks(db, hook.url)
     await second.worker.start()
-    cleanups.push(() => second.worker.stop())
+    cleanup(() => second.worker.stop())
     assert.equal(second.worker.backingOff, true)
     await hook.waitFor((r) => r.length >= 3)
     assert.ok(hook.requests.every((r) => r.deliveryId === ids[0]))
@@ -762,7 +733,7 @@ describe('worker lifecycle', () => {
     // limit's own promise: whatever keeps a delivery at the head, nothing behind it goes untried.
     const { events, worker } = await webhooks(db, hook.url, { concurrency: 1, maxAgeMs: 400, housekeepingMs: 20, deadAfterAttempts: Number.POSITIVE_INFINITY })
     await worker.start()
-    cleanups.push(() => worker.stop())
+    cleanup(() => worker.stop())
     const poison = (await events.record('message', sampleMessage(0))).deliveryId!
     await until(async () => (await db.webhookDelivery.findUniqueOrThrow({ where: { id: poison } })).attempts === 1, 'the first refusal')
     const behind: string[] = []
@@ -788,7 +759,7 @@ describe('worker lifecycle', () => {
     const db = await database()
     const { events, worker } = await webhooks(db, hook.url, { concurrency: 4, maxAgeMs: 300, housekeepingMs: 20 })
     await worker.start()
-    cleanups.push(() => worker.stop())
+    cleanup(() => worker.stop())
     const first = (await events.record('message', sampleMessage(0))).deliveryId!
     await until(async () => (await db.webhookDelivery.findUniqueOrThrow({ where: { id: first } })).attempts === 1, 'the first failure')
     for (let i = 1; i <= 10; i++) await events.record('message', sampleMessage(i))
@@ -813,7 +784,7 @@ describe('worker lifecycle', () => {
 
     const second = await webhooks(db, null, { concurrency: 1, maxAgeMs: 100, housekeepingMs: 20 })
     await second.worker.start()
-    cleanups.push(() => second.worker.stop())
+    cleanup(() => second.worker.stop())
     await new Promise((resolve) => setTimeout(resolve, 100))
     assert.deepEqual((await db.webhookDelivery.findMany({ orderBy: { seq: 'asc' } })).map((r) => [r.id, r.status]), [[ids[0], 'pending'], [ids[1], 'pending']])
     await second.settings.update({ url: hook.url })
@@ -843,7 +814,7 @@ describe('worker lifecycle', () => {
     await until(async () => ((await db.webhookDelivery.findUniqueOrThrow({ where: { seq: row.seq } })).status === 'pending' ? true : undefined), 'the row to be pending again')
     assert.equal(hook.requests.length, 0)
     await worker.start()
-    cleanups.push(() => worker.stop())
+    cleanup(() => worker.stop())
     await hook.waitFor(() => hook.delivered.length === 1)
     assert.equal(hook.delivered[0]!.deliveryId, 'handed-over')
   })
@@ -883,7 +854,7 @@ describe('on PostgreSQL', { skip: postgresSkip }, () => {
     const url = await postgres.fresh()
     const hook = await receiver()
     hook.answers.push(500, 500)
-    const first = await startTestService({ ...FAST, DATABASE_URL: url, WEBHOOK_CONCURRENCY: '1' })
+    const first = await startTestService({ ...FAST_RETRIES, DATABASE_URL: url, WEBHOOK_CONCURRENCY: '1' })
     await setWebhook(first, { url: hook.url })
     const ids: string[] = []
     for (let i = 0; i < 10; i++) ids.push(await record(first, i))
@@ -894,7 +865,7 @@ describe('on PostgreSQL', { skip: postgresSkip }, () => {
 
     // While the service is down, two more events; one looks like it was being sent when the process died.
     const db = await openClient(url)
-    cleanups.push(() => db.$disconnect())
+    cleanup(() => db.$disconnect())
     const log = new EventLog(db, 'default', 500, new Outbox(db, 'default'))
     const webhook = await db.webhook.findFirstOrThrow({ where: { session: 'default' } })
     log.useOutbox({ targets: () => [pendingTarget(webhook.id)] })

@@ -3,6 +3,8 @@
 // the send once and store its answer, or answer what the first call with that key answered.
 import { validationError } from '../errors.js'
 import { requestHash } from './request-hash.js'
+import type { Logger } from '../logger.js'
+import { withPinnedMessageId } from './pinned-id.js'
 import { KEY_PATTERN, replay, type IdempotencyStore } from './store.js'
 
 const KEY_RULE = '1 to 255 printable ASCII characters without spaces (a UUID is a good choice)'
@@ -21,23 +23,33 @@ export function idempotencyKeyOf(ctx: { idempotencyKey?: string | undefined }, r
 
 type Result = { ok: true; data: unknown } | { ok: false; error: unknown }
 
-/** Runs `next` once per session and key; a repeat gets `replayed`, the first call's answer. */
+/**
+ * Runs `next` once per session and key; a repeat gets `replayed`, the first call's answer. `next`
+ * runs with the message id the key holds (pinned-id.ts), so whatever it sends goes out under it.
+ */
 export async function runIdempotent<R extends Result>(
   store: IdempotencyStore,
-  call: { session: string; key: string; path: string; input: unknown },
+  call: { session: string; key: string; path: string; input: unknown; log: Logger },
   next: () => Promise<R>,
 ): Promise<{ result: R } | { replayed: unknown }> {
-  const { session, key } = call
+  const { session, key, log } = call
   const claim = await store.claim(session, key, requestHash(call.path, call.input))
   if (claim.kind === 'replay') return { replayed: replay(claim.stored) }
-  let result: R
+  // Not recording the answer loses no message: the key stays pending, and the next call with it
+  // sends again under the same id. So the caller gets the send's own answer, not the store's error.
+  const unrecorded = (error: unknown) => log.warn({ err: error, session, idempotencyKey: key }, 'the answer of an idempotent send could not be stored: a retry with its key sends again under the same message id')
   try {
-    result = await next()
-  } catch (error) {
-    await store.failed(session, key, error)
-    throw error
+    let result: R
+    try {
+      result = await withPinnedMessageId(claim.messageId, next)
+    } catch (error) {
+      await store.failed(session, key, error).catch(unrecorded)
+      throw error
+    }
+    if (result.ok) await store.succeeded(session, key, result.data).catch(unrecorded)
+    else await store.failed(session, key, result.error).catch(unrecorded)
+    return { result }
+  } finally {
+    store.settle(session, key)
   }
-  if (result.ok) await store.succeeded(session, key, result.data)
-  else await store.failed(session, key, result.error)
-  return { result }
 }

@@ -21,7 +21,7 @@ export function declareIdempotencyKey(document: OpenAPIObject): void {
         in: 'header',
         required: false,
         schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,255}$' },
-        description: 'Makes a retry safe: the same key within 24 h answers the first result and sends nothing again (also after a restart). tRPC calls give it as `idempotencyKey` in the input.',
+        description: 'Makes a retry safe: the same key within 24 h answers the first result and sends nothing again (also after a restart). If the first call never finished (its process died mid-send), the retry sends again under the message id chosen for the first, which the recipient sees as one message. tRPC calls give it as `idempotencyKey` in the input.',
       },
     ]
     operation.responses ??= {}

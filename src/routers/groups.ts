@@ -31,7 +31,7 @@ import {
 } from '../session/groups/shapes.js'
 import { groupSchema } from '../session/shapes.js'
 import { router, sessionProcedure, withSession } from '../trpc.js'
-import { normalizePhone, userJid } from './inputs.js'
+import { jsonBoolean, personJidOf } from './inputs.js'
 
 const GROUP_JID_RULE = 'expected a group JID such as 120363000000@g.us (or its number alone)'
 
@@ -57,10 +57,8 @@ const participantSchema = z
   .string()
   .describe('A phone number (573001234567, +57 300 123 4567) or a person JID (…@s.whatsapp.net, …@lid)')
   .transform((raw, ctx) => {
-    const text = raw.trim()
-    if (/^\d{5,20}@(s\.whatsapp\.net|lid)$/.test(text)) return text
-    const digits = normalizePhone(text)
-    if (digits) return userJid(digits)
+    const jid = personJidOf(raw)
+    if (jid) return jid
     ctx.addIssue({ code: 'custom', message: 'expected a phone number in international format or a person JID (…@s.whatsapp.net or …@lid)' })
     return z.NEVER
   })
@@ -87,12 +85,6 @@ const inviteCodeSchema = z
     ctx.addIssue({ code: 'custom', message: 'expected an invite code or a https://chat.whatsapp.com/<code> link' })
     return z.NEVER
   })
-
-/**
- * A JSON true or false. trpc-to-openapi turns on coercion for every plain z.boolean() of a REST
- * input (also in bodies), so "yes" would pass as true; it leaves a pipe alone.
- */
-const strictBoolean = () => z.boolean().pipe(z.boolean())
 
 const tags = ['Groups']
 
@@ -142,9 +134,9 @@ export const groupsRouter = router({
         group_jid: groupJidParam,
         subject: subjectSchema.optional(),
         description: z.string().max(2048, 'WhatsApp allows at most 2048 characters').nullable().optional().describe('null or "" removes it'),
-        announce: strictBoolean().optional().describe('Only admins can send messages'),
-        locked: strictBoolean().optional().describe('Only admins can edit the subject, description and picture'),
-        join_approval: strictBoolean().optional().describe('Joining by invite link needs an admin\'s approval'),
+        announce: jsonBoolean().optional().describe('Only admins can send messages'),
+        locked: jsonBoolean().optional().describe('Only admins can edit the subject, description and picture'),
+        join_approval: jsonBoolean().optional().describe('Joining by invite link needs an admin\'s approval'),
         member_add_mode: z.enum(['admins', 'all_members']).optional().describe('Who can add participants'),
       }),
     )

@@ -124,16 +124,22 @@ export const targetFields = {
   chat: chatJidSchema.optional(),
 }
 
+/** A person's JID as given (phone-number JID or LID), or a phone number as its JID; undefined when neither. */
+export function personJidOf(raw: string): string | undefined {
+  const text = raw.trim()
+  if (/^\d{5,20}@(s\.whatsapp\.net|lid)$/.test(text)) return text
+  const digits = normalizePhone(text)
+  return digits ? userJid(digits) : undefined
+}
+
 /** A phone number or a person's JID, as a JID: what `mentions` and `sender` accept. */
 export const personSchema = z
   .string()
   .describe('A phone number (573001234567) or a person JID (…@s.whatsapp.net, …@lid)')
   .meta({ examples: ['573001234567'] })
   .transform((raw, ctx) => {
-    const text = raw.trim()
-    if (/^\d{5,20}@(s\.whatsapp\.net|lid)$/.test(text)) return text
-    const digits = normalizePhone(text)
-    if (digits) return userJid(digits)
+    const jid = personJidOf(raw)
+    if (jid) return jid
     ctx.addIssue({ code: 'custom', message: 'expected a phone number or a person JID (…@s.whatsapp.net or …@lid)' })
     return z.NEVER
   })

@@ -594,7 +594,7 @@ export class WhatsAppConnection {
     const wasState = this.state
     if (this.stopped || this.loggingOut) return
     const paired = Boolean(this.auth?.creds.me?.id)
-    const step = nextStepAfterClose(code, { paired, reachedWhatsApp: this.reachedWhatsApp })
+    const step = nextStepAfterClose(code, { paired, reachedWhatsApp: this.reachedWhatsApp, detail: message })
     this.lastDisconnect = { code: code ?? null, reason: step.reason, at: new Date().toISOString() }
     switch (step.action) {
       case 'reconnect-now':

@@ -5,11 +5,10 @@
 //
 // A read the store can answer never fails because WhatsApp cannot be asked (not connected, a time-out):
 // the stored fields come back with nulls and `fetched: false`.
-// Not Baileys' isLidUser: this module is on the router's import path, and Baileys loads only after listen().
-import { isLidJid } from './outgoing/recipient.js'
 import { z } from 'zod'
 import { ApiError } from '../errors.js'
 import type { WhatsAppConnection } from './connection.js'
+import { phoneOf } from './jids.js'
 import { contactSchema, type ContactView } from './shapes.js'
 
 export const businessSchema = z
@@ -97,8 +96,6 @@ async function fetchDetails(connection: WhatsAppConnection, jid: string): Promis
     throw error
   }
 }
-
-const phoneOf = (jid: string) => (isLidJid(jid) ? null : (jid.split('@')[0] ?? null))
 
 /**
  * One contact: the stored one with what WhatsApp says about it, or, for a number the store does not

@@ -5,14 +5,12 @@
 // else the LID. A LID-only row is folded into the phone-number row as soon as the mapping is learnt
 // (and at load, for rows written before that rule). So listing is a plain range scan of the primary
 // key: a page costs the same with ten contacts or a million.
-import { isLidUser, jidNormalizedUser, type Contact as BaileysContact, type LIDMapping } from '@whiskeysockets/baileys'
+import { jidNormalizedUser, type Contact as BaileysContact, type LIDMapping } from '@whiskeysockets/baileys'
 import type { Db } from '../store/database.js'
-
+import { isLidJid, phoneOf } from './jids.js'
 import type { ContactView } from './shapes.js'
 
 type ContactFields = Partial<Pick<ContactView, 'lid' | 'phone' | 'name' | 'notify' | 'verifiedName'>>
-
-const phoneOf = (jid: string) => (isLidUser(jid) ? null : (jid.split('@')[0] ?? null))
 
 export class ContactBook {
   private readonly lidToPn = new Map<string, string>()
@@ -37,7 +35,7 @@ export class ContactBook {
   async rememberMappings(pairs: LIDMapping[]): Promise<void> {
     const fresh = pairs
       .map(({ lid, pn }) => ({ lid: jidNormalizedUser(lid), pn: jidNormalizedUser(pn) }))
-      .filter(({ lid, pn }) => isLidUser(lid) && pn && !isLidUser(pn) && this.lidToPn.get(lid) !== pn)
+      .filter(({ lid, pn }) => isLidJid(lid) && pn && !isLidJid(pn) && this.lidToPn.get(lid) !== pn)
     if (fresh.length === 0) return
     for (const { lid, pn } of fresh) this.lidToPn.set(lid, pn)
     const session = this.session
@@ -52,8 +50,8 @@ export class ContactBook {
     for (const contact of contacts) {
       if (!contact.id) continue
       const id = jidNormalizedUser(contact.id)
-      const lid = isLidUser(id) ? id : contact.lid ? jidNormalizedUser(contact.lid) : undefined
-      const pn = !isLidUser(id) ? id : contact.phoneNumber ? jidNormalizedUser(contact.phoneNumber) : lid ? this.resolve(lid) : undefined
+      const lid = isLidJid(id) ? id : contact.lid ? jidNormalizedUser(contact.lid) : undefined
+      const pn = !isLidJid(id) ? id : contact.phoneNumber ? jidNormalizedUser(contact.phoneNumber) : lid ? this.resolve(lid) : undefined
       if (lid && pn) mappings.push({ lid, pn })
       const jid = pn ?? id
       const fields: ContactFields = { ...rows.get(jid) }
@@ -137,14 +135,14 @@ export async function listContacts(db: Db, session: string, query: ContactQuery)
 
 /** One contact by its phone-number JID or its LID (as its own row or as the `lid` of a phone-number row). */
 export async function findContact(db: Db, session: string, jid: string): Promise<ContactView | undefined> {
-  const row = await db.contact.findFirst({ where: { session, OR: isLidUser(jid) ? [{ jid }, { lid: jid }] : [{ jid }] } })
+  const row = await db.contact.findFirst({ where: { session, OR: isLidJid(jid) ? [{ jid }, { lid: jid }] : [{ jid }] } })
   return row ? toView(row) : undefined
 }
 
 function toView(row: { jid: string; lid: string | null; phone: string | null; name: string | null; notify: string | null; verifiedName: string | null }): ContactView {
   return {
     jid: row.jid,
-    lid: row.lid ?? (isLidUser(row.jid) ? row.jid : null),
+    lid: row.lid ?? (isLidJid(row.jid) ? row.jid : null),
     phone: row.phone ?? phoneOf(row.jid),
     name: row.name,
     notify: row.notify,

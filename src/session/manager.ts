@@ -1,7 +1,7 @@
 // The sessions of the deployment, as this process sees them: every session is held here (see
 // session.ts), the ones this process owns are connected, and route() says where a request for a
 // session is answered: here, at the owner's URL, or nowhere for the moment (it is changing hands).
-import { ApiError } from '../errors.js'
+import { ApiError, storeUnavailableMessage } from '../errors.js'
 import { deleteSessionRows } from '../store/session-rows.js'
 import { storeHealthOf, type Db } from '../store/database.js'
 import type { StoreHealth } from '../store/store-health.js'
@@ -55,9 +55,13 @@ export class SessionManager {
     return this.ownership.claimStore()
   }
 
-  /** Opens every session (creating `default` on a new store) and takes this process's share. */
-  start(): Promise<void> {
+  /**
+   * Opens every session (creating `default` on a new store) and takes this process's share, after
+   * `first` (service.ts: waiting for a store that could not be written at start-up).
+   */
+  start(first?: () => Promise<void>): Promise<void> {
     return (this.started ??= (async () => {
+      await first?.()
       await this.db.session.upsert({ where: { name: DEFAULT_SESSION }, create: { name: DEFAULT_SESSION }, update: {} })
       await this.ownership.start()
       this.isReady = true
@@ -97,6 +101,9 @@ export class SessionManager {
    */
   async route(name: string, waitMs = 0): Promise<Route> {
     const session = await this.get(name)
+    // Not started because the store failed at start-up: say so rather than wait for it.
+    const store = this.storeHealth.state
+    if (!this.isReady && store.status === 'degraded') throw new ApiError('STORE_UNAVAILABLE', storeUnavailableMessage(store.fault.message))
     await this.ready
     const deadline = Date.now() + waitMs
     for (;;) {

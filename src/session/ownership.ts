@@ -349,12 +349,12 @@ export class Ownership {
    */
   async claimStore(): Promise<void> {
     if (this.options.provider !== 'sqlite' || this.claimedStore) return
-    this.claimedStore = true
     const deadline = Date.now() + this.options.ttlMs * 2
     for (;;) {
       const now = new Date()
       const expiresAt = new Date(now.getTime() + this.options.ttlMs)
-      if (await this.acquireLease(SQLITE_PROCESS_LEASE, now, expiresAt)) return
+      // Only a claim that succeeded counts: one that failed on a read-only store is made again once it works.
+      if (await this.acquireLease(SQLITE_PROCESS_LEASE, now, expiresAt)) return void (this.claimedStore = true)
       const holder = await this.db.lease.findUnique({ where: { name: SQLITE_PROCESS_LEASE } })
       await new Promise((resolve) => setTimeout(resolve, 100))
       const later = await this.db.lease.findUnique({ where: { name: SQLITE_PROCESS_LEASE } })

@@ -17,9 +17,31 @@ export interface CloseContext {
   paired: boolean
   /** The closed socket got as far as showing a QR code or opening. */
   reachedWhatsApp: boolean
+  /** The error Baileys closed with, in its words (e.g. 'noise certificate signature invalid'). */
+  detail?: string | undefined
+}
+
+/**
+ * Baileys' refusals of the server's Noise certificate chain (lib/Utils/noise-handler.js), once
+ * `Curve.verify` really verifies (scripts/patch-baileys.mjs): a missing or malformed certificate, a
+ * signature that does not verify against WhatsApp's root, or another issuer.
+ */
+const CERTIFICATE_REFUSED = /^(invalid noise (leaf|intermediate) certificate|noise (intermediate )?certificate signature invalid|certification match failed)$/
+
+/** Why the handshake was refused, for a person: it was reached, and it is not WhatsApp's certificate. */
+export function certificateRefusedReason(detail: string): string {
+  return (
+    `WhatsApp's certificate could not be verified (${detail}): the server reached is not WhatsApp, or something between intercepts the connection; ` +
+    'check WA_WS_URL (unset, it is WhatsApp itself) and any proxy or firewall that rewrites traffic. Retrying with backoff'
+  )
 }
 
 export function nextStepAfterClose(code: number | undefined, context: CloseContext): NextStep {
+  // The server answered, but its certificate chain is not WhatsApp's: neither "unreachable" nor
+  // something a new device fixes. Retried (a wrong WA_WS_URL or a proxy may be fixed meanwhile).
+  if (context.detail !== undefined && CERTIFICATE_REFUSED.test(context.detail)) {
+    return { action: 'reconnect-later', reason: certificateRefusedReason(context.detail) }
+  }
   // Never got through to WhatsApp (DNS, refused, TLS, proxy...): Baileys reports these as 408/428.
   if (!context.reachedWhatsApp && code !== DisconnectReason.restartRequired && code !== 405 && code !== DisconnectReason.loggedOut && code !== DisconnectReason.forbidden) {
     return { action: 'reconnect-later', reason: 'could not reach WhatsApp' }

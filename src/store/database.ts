@@ -1,16 +1,16 @@
 // Opens the store for DATABASE_URL. SQLite (a file) is the zero-set-up default; a postgres:// URL
 // selects PostgreSQL. Each provider has its own generated client (prisma/<provider>/schema.prisma,
 // rendered from the same models), so nothing outside src/store knows which one is in use.
-import { mkdirSync } from 'node:fs'
-import { mkdir, rename, rm, stat } from 'node:fs/promises'
+import { rename, rm, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3'
 import { PrismaPg } from '@prisma/adapter-pg'
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils'
 import { Prisma as SqlitePrisma, PrismaClient as SqliteClient } from './generated/sqlite/client.js'
 import { PrismaClient as PostgresClient } from './generated/postgresql/client.js'
+import { ensureDatabaseDirectory } from './database-directory.js'
 import { ObservedAdapterFactory } from './observed-connection.js'
-import { faultMessage, type StoreFault } from './store-faults.js'
+import { faultMessage, storeFaultOf, type StoreFault } from './store-faults.js'
 import { StoreHealth } from './store-health.js'
 
 export type Provider = 'sqlite' | 'postgresql'
@@ -33,7 +33,7 @@ export function providerOf(url: string): Provider {
 export function adapterFor(url: string): SqlMigrationAwareDriverAdapterFactory {
   if (providerOf(url) === 'postgresql') return new PrismaPg({ connectionString: url, max: 10 })
   const file = url.replace(/^file:/, '')
-  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true })
+  if (file !== ':memory:') ensureDatabaseDirectory(file)
   // A writer waits up to 5 s for a lock instead of failing at once (tests run two processes on one file).
   return new PrismaBetterSqlite3({ url: file, timeout: 5000 })
 }
@@ -67,7 +67,11 @@ export async function openClient(url: string, options: { probeEveryMs?: number; 
     health = new StoreHealth({ probe, probeEveryMs: options.probeEveryMs })
   } else {
     const file = path.resolve(url.replace(/^file:/, ''))
-    await configureSqlite(db)
+    // A file that cannot be opened yet (a read-only directory: no room for its WAL files) is a store
+    // fault, not a failed start: service.ts starts degraded, and the repair configures the next connection.
+    await configureSqlite(db).catch((error: unknown) => {
+      if (!storeFaultOf(error)) throw error
+    })
     const sqlite = new SqliteFile(file, factory)
     await sqlite.remember()
     health = new StoreHealth({
@@ -126,7 +130,7 @@ class SqliteFile {
       // The file is gone, but the open connection still reads it: write it back where it was,
       // complete as of now (nothing else runs meanwhile), then continue on the restored file.
       await connection.alone(async (current) => {
-        await mkdir(path.dirname(this.file), { recursive: true })
+        ensureDatabaseDirectory(this.file)
         const copy = `${this.file}.restoring`
         await rm(copy, { force: true })
         await current.executeRaw({ sql: 'VACUUM INTO ?', args: [copy], argTypes: [{ scalarType: 'string', arity: 'scalar' }] })

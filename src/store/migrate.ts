@@ -5,11 +5,32 @@ import path from 'node:path'
 import { packageRoot } from '../package-root.js'
 import { adapterFor, providerOf, type Provider } from './database.js'
 import { openSchemaEngine } from './schema-engine.js'
+import { storeFaultOf, type StoreFault } from './store-faults.js'
 
 export const prismaDir = path.join(packageRoot, 'prisma')
 
 export class MigrationError extends Error {
   override name = 'MigrationError'
+}
+
+/**
+ * The database could not even be read to see which migrations it has, for a reason that may end on
+ * its own: a SQLite file or directory that cannot be opened or written. service.ts starts degraded
+ * and migrates once the store works; anything else (not a database, a schema that fails) is fatal.
+ */
+export class StoreNotReady extends Error {
+  override name = 'StoreNotReady'
+  constructor(readonly fault: StoreFault) {
+    super(fault.message)
+  }
+}
+
+/** SQLite faults that a person fixes outside the service (permissions, a mount, disk space). */
+function waitableFault(provider: string, error: unknown): StoreFault | undefined {
+  const fault = storeFaultOf(error)
+  if (!fault || provider !== 'sqlite') return undefined
+  if (fault.kind === 'read-only' || fault.kind === 'full' || /unable to open database file/.test(fault.message)) return fault
+  return undefined
 }
 
 async function migrationsList(provider: Provider) {
@@ -49,8 +70,10 @@ async function appliedMigrations(url: string): Promise<Set<string> | undefined> 
       argTypes: [],
     })
     return new Set(result.rows.map((row) => String(row[0])))
-  } catch {
-    return undefined // no migrations table yet: a new database
+  } catch (error) {
+    const fault = waitableFault(connection.provider, error)
+    if (fault) throw new StoreNotReady(fault)
+    return undefined // no migrations table yet (a new database); other failures are the engine's to tell
   } finally {
     await connection.dispose()
   }

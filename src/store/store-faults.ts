@@ -53,6 +53,11 @@ function fromCause(cause: AdapterCause): StoreFault | undefined {
   const code = typeof cause.originalCode === 'string' ? cause.originalCode : typeof cause.code === 'string' ? cause.code : undefined
   if (!code) return undefined
   const kind = code.startsWith('SQLITE_') ? fromSqliteCode(code) : fromPostgresCode(code)
+  // SQLite cannot open the file at all: as often a directory it may not write (no room for the WAL
+  // files) as a failing disk, so say what to check rather than "I/O error".
+  if (code.startsWith('SQLITE_CANTOPEN')) {
+    return { kind: 'io', message: `the database file cannot be opened (${detail ?? code}): the file and its directory must be readable and writable by the service` }
+  }
   return kind && { kind, message: faultMessage(kind, detail ?? code) }
 }
 

@@ -58,6 +58,31 @@ export class StoreHealth {
     return () => this.listeners.delete(listener)
   }
 
+  /**
+   * Resolves once the store is ok (at once if it is); rejects with the signal's reason if `signal`
+   * aborts first, so a start-up waiting for the store can still be stopped.
+   */
+  whenOk(signal?: AbortSignal): Promise<void> {
+    if (this.ok) return Promise.resolve()
+    return new Promise<void>((resolve, reject) => {
+      const done = () => {
+        off()
+        signal?.removeEventListener('abort', aborted)
+      }
+      const aborted = () => {
+        done()
+        reject(signal!.reason)
+      }
+      const off = this.onChange((state) => {
+        if (state.status !== 'ok') return
+        done()
+        resolve()
+      })
+      if (signal?.aborted) return aborted()
+      signal?.addEventListener('abort', aborted, { once: true })
+    })
+  }
+
   /** A statement failed: if the store itself is at fault, it is degraded from now on. */
   failed(error: unknown): void {
     const fault = storeFaultOf(error)

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto'
 import type { BinaryNode, GroupMetadata, GroupParticipant, WASocket } from '@whiskeysockets/baileys'
 import { ApiError } from '../../errors.js'
 import type { WhatsAppConnection } from '../connection.js'
+import { isLidJid, isPhoneJid } from '../jids.js'
 import { describeParticipantStatus, type ChangeAction } from './participant-results.js'
 import type {
   GroupChanges,
@@ -24,8 +25,6 @@ import type {
   RequestAction,
 } from './shapes.js'
 
-const isLid = (jid: string) => jid.endsWith('@lid')
-const isPhoneJid = (jid: string) => jid.endsWith('@s.whatsapp.net')
 /** `123:4@s.whatsapp.net` -> `123@s.whatsapp.net`: a person, not one of their devices. */
 const personJid = (jid: string) => {
   const [user = '', server = ''] = jid.split('@')
@@ -46,7 +45,7 @@ const resolverOf = (socket: WASocket): LidResolver => async (lid) => {
 /** Both identities of a person from the JIDs WhatsApp gave, the phone number looked up when missing. */
 async function identities(jids: Array<string | undefined | null>, resolve: LidResolver): Promise<{ jid: string; phoneJid: string | null; lid: string | null }> {
   const known = jids.filter((jid): jid is string => Boolean(jid)).map(personJid)
-  const lid = known.find(isLid) ?? null
+  const lid = known.find(isLidJid) ?? null
   const phoneJid = known.find(isPhoneJid) ?? (lid ? await resolve(lid) : null)
   return { jid: phoneJid ?? lid ?? known[0] ?? '', phoneJid, lid }
 }

@@ -5,7 +5,7 @@
 import type { WAMessageKey, WAPresence } from '@whiskeysockets/baileys'
 import { validationError } from '../../errors.js'
 import type { WhatsAppConnection } from '../connection.js'
-import { isGroupJid } from './recipient.js'
+import { isGroupJid } from '../jids.js'
 import { sendMessage, type MessageSent } from './send.js'
 import { sentMessagesOf } from './sent-lookup.js'
 

@@ -6,7 +6,7 @@
 import type { MiscMessageGenerationOptions, proto } from '@whiskeysockets/baileys'
 import { validationError } from '../../errors.js'
 import type { WhatsAppConnection } from '../connection.js'
-import { isGroupJid } from './recipient.js'
+import { isGroupJid } from '../jids.js'
 import { sentMessagesOf } from './sent-lookup.js'
 
 export interface QuoteRequest {

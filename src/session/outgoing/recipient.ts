@@ -2,6 +2,7 @@
 // behind it (the phone-number JID and the LID, from Baileys' LID mapping), for the send's answer.
 import { validationError } from '../../errors.js'
 import type { WhatsAppConnection } from '../connection.js'
+import { isGroupJid, isLidJid } from '../jids.js'
 
 export interface Target {
   phone?: string | undefined
@@ -13,9 +14,6 @@ export interface Recipient {
   phoneJid?: string
   lid?: string
 }
-
-export const isGroupJid = (jid: string) => jid.endsWith('@g.us')
-export const isLidJid = (jid: string) => jid.endsWith('@lid')
 
 /** The chat JID a request names; a 400 naming `phone` when it names none, or both. */
 export function chatOf(target: Target): string {

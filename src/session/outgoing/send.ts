@@ -2,6 +2,7 @@
 // asks for, through the connection's send queue; the answer says where the message went.
 import type { AnyMessageContent } from '@whiskeysockets/baileys'
 import { validationError } from '../../errors.js'
+import { takePinnedMessageId } from '../../idempotency/pinned-id.js'
 import type { WhatsAppConnection } from '../connection.js'
 import type { SentMessage } from '../shapes.js'
 import { quoteFor } from './quote.js'
@@ -31,6 +32,8 @@ export async function sendMessage(connection: WhatsAppConnection, chat: string, 
     ...(options.mentions?.length && { mentions: [...new Set(options.mentions)] }),
     ...(quote && 'contextInfo' in quote && { contextInfo: quote.contextInfo }),
   } as AnyMessageContent
-  const sent = await connection.send(chat, full, quote && 'quoted' in quote ? { quoted: quote.quoted } : undefined)
+  // An idempotent send goes out under the id its key holds (src/idempotency/pinned-id.ts).
+  const messageId = takePinnedMessageId()
+  const sent = await connection.send(chat, full, { ...(quote && 'quoted' in quote && { quoted: quote.quoted }), ...(messageId && { messageId }) })
   return { status: 'sent', ...sent, ...(await describeRecipient(connection, chat)) }
 }
