@@ -151,33 +151,39 @@ export class MessageStore {
   }
 
   /**
-   * New messages, in order: one read of the ones already stored and of their chats, then one
-   * transaction with the new rows (one statement) and each chat's final state. What this cannot do
-   * in bulk (a message seen before, one that moves a LID chat, updates that arrived before it, the
-   * same id twice) goes through save(), one at a time, after the bulk.
+   * New messages, in order: one read of the ones already stored, then runs of them written in one
+   * transaction each (the new rows in one statement, each chat's final state). What cannot go in
+   * bulk (a message seen before, one that moves a LID chat, updates that arrived before it, the same
+   * id twice) goes through save() on its own, between the runs before and after it.
    */
   private async saveAll(records: MessageRecord[]): Promise<void> {
     const { db, session } = this.options
-    const ids = new Set<string>()
-    const bulk: MessageRecord[] = []
-    const single: MessageRecord[] = []
     const known = this.keepsMessages()
       ? new Set((await db.message.findMany({ where: { session, id: { in: records.map((r) => r.id) } }, select: { id: true } })).map((r) => r.id))
       : new Set<string>()
+    const ids = new Set<string>()
+    let run: MessageRecord[] = []
     for (const record of records) {
       const lid = record.data.fromLid
       const folds = lid && !record.data.isGroup && record.chat !== lid && !this.folded.has(lid)
-      if (single.length > 0 || folds || ids.has(record.id) || known.has(record.id) || this.pending.has(record.id)) single.push(record)
-      else bulk.push(record)
+      if (folds || ids.has(record.id) || known.has(record.id) || this.pending.has(record.id)) {
+        await this.saveRun(run)
+        run = []
+        await this.save(record)
+      } else run.push(record)
       ids.add(record.id)
     }
-    if (bulk.length > 0) {
-      const cutoff = this.cutoff()
-      const kept = this.keepsMessages() ? bulk.filter((record) => record.sentAt.getTime() >= cutoff) : []
-      const chats = await this.chatsAfter(bulk, kept)
-      await db.$transaction([...(kept.length ? [db.message.createMany({ data: kept.map((record) => this.row(record)) })] : []), ...chats])
-    }
-    for (const record of single) await this.save(record)
+    await this.saveRun(run)
+  }
+
+  /** New messages none of which is stored yet, nor waits for anything: one transaction. */
+  private async saveRun(records: MessageRecord[]): Promise<void> {
+    if (records.length === 0) return
+    const { db } = this.options
+    const cutoff = this.cutoff()
+    const kept = this.keepsMessages() ? records.filter((record) => record.sentAt.getTime() >= cutoff) : []
+    const chats = await this.chatsAfter(records, kept)
+    await db.$transaction([...(kept.length ? [db.message.createMany({ data: kept.map((record) => this.row(record)) })] : []), ...chats])
   }
 
   /** Each chat's row after these new messages (as touchChat would leave it), as statements. */
