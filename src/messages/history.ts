@@ -6,6 +6,7 @@
 // (session, activityAt, jid). A cursor is "at or before this time", minus the few rows of that same
 // time already shown, which keeps the condition a plain index range on every database.
 import type { Db, Prisma } from '../store/database.js'
+import { isGroupJid, isLidJid } from '../session/jids.js'
 import {
   chatCursor,
   messageCursor,
@@ -106,7 +107,7 @@ export class MessageHistory {
 
   /** A person's JID as chats and senders are stored: the phone-number JID when the LID's number is known. */
   private async canonicalJid(jid: string): Promise<string> {
-    if (!jid.endsWith('@lid')) return jid
+    if (!isLidJid(jid)) return jid
     const mapping = await this.db.lidMapping.findUnique({ where: { session_lid: { session: this.session, lid: jid } } })
     return mapping?.pn ?? jid
   }
@@ -114,7 +115,7 @@ export class MessageHistory {
   /** Chat rows with their names, numbers, LIDs and last messages: three lookups for the whole page. */
   private async describeChats(rows: ChatRow[]): Promise<ChatView[]> {
     const session = this.session
-    const people = rows.filter((row) => !row.jid.endsWith('@g.us')).map((row) => row.jid)
+    const people = rows.filter((row) => !isGroupJid(row.jid)).map((row) => row.jid)
     const lastIds = rows.flatMap((row) => (row.lastMessageId ? [row.lastMessageId] : []))
     const [contacts, byPn, byLid, lastMessages] = await Promise.all([
       people.length ? this.db.contact.findMany({ where: { session, jid: { in: people } } }) : [],
@@ -127,8 +128,8 @@ export class MessageHistory {
     const pnOf = new Map(byLid.map((m) => [m.lid, m.pn]))
     const messageOf = new Map(lastMessages.map((m) => [m.id, m]))
     return rows.map((row) => {
-      const isGroup = row.jid.endsWith('@g.us')
-      const isLid = row.jid.endsWith('@lid')
+      const isGroup = isGroupJid(row.jid)
+      const isLid = isLidJid(row.jid)
       const contact = contactOf.get(row.jid)
       const pn = isGroup ? undefined : isLid ? pnOf.get(row.jid) : row.jid
       const last = row.lastMessageId ? messageOf.get(row.lastMessageId) : undefined

@@ -17,6 +17,7 @@ import type { Db } from '../store/database.js'
 import type { LidResolver } from '../session/incoming.js'
 import { changesOf, nextStatus, toRecord, withContent, type MessageChange, type MessageRecord } from './record.js'
 import { STATUS } from './shapes.js'
+import { isLidJid } from '../session/jids.js'
 
 export interface MessageStoreOptions {
   db: Db
@@ -311,7 +312,7 @@ export class MessageStore {
       const stored = await db.message.findUnique({ where: { session_id: { session, id: key.id } } })
       if (!stored) continue
       const user = jidNormalizedUser(receipt.userJid)
-      const member = (user.endsWith('@lid') && resolve(user)) || user
+      const member = (isLidJid(user) && resolve(user)) || user
       const all = stored.receipts ? (JSON.parse(stored.receipts) as Record<string, { deliveredAt?: string; readAt?: string }>) : {}
       const entry = { ...all[member] }
       const iso = (seconds: unknown) => new Date(Number(String(seconds)) * 1000).toISOString()
@@ -374,7 +375,7 @@ export class MessageStore {
    */
   private async foldLidChat(lid: string, pn: string): Promise<void> {
     const { db, session } = this.options
-    if (this.folded.has(lid) || !lid.endsWith('@lid') || pn.endsWith('@lid')) return
+    if (this.folded.has(lid) || !isLidJid(lid) || isLidJid(pn)) return
     this.folded.add(lid)
     if (this.folded.size > PENDING_LIMIT) this.folded.delete(this.folded.values().next().value!)
     const lidChat = await db.chat.findUnique({ where: { session_jid: { session, jid: lid } } })
@@ -446,7 +447,7 @@ export class MessageStore {
   private canonical(jid: string): string {
     if (isJidGroup(jid)) return jid
     const normal = jidNormalizedUser(jid)
-    return (normal.endsWith('@lid') && this.options.resolve(normal)) || normal
+    return (isLidJid(normal) && this.options.resolve(normal)) || normal
   }
 
   private async pruneIfDue(): Promise<void> {

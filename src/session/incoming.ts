@@ -1,13 +1,14 @@
 // Incoming messages: toMessageEvent() turns a message Baileys received into the contract's
 // `message` event (see ../shared/notes/api-decisions.md for the LID rules; pure, the LID -> phone
 // lookup is passed in), and IncomingMessages is a session's inbound path around it.
-import { isJidGroup, isLidUser, jidNormalizedUser, type WAMessage } from '@whiskeysockets/baileys'
+import { isJidGroup, jidNormalizedUser, type WAMessage } from '@whiskeysockets/baileys'
 import type { EventLog } from '../events/log.js'
 import type { EventData } from '../events/types.js'
 import type { IncomingMedia } from '../media/incoming-media.js'
 import type { ContactBook } from './contacts.js'
 import { changeOf, describeContent, mediaPartOf, type ContentFields, type MessageChange } from './incoming/content.js'
 import { decryptVote, type PollVoteContext } from './incoming/poll-votes.js'
+import { isLidJid } from './jids.js'
 
 type MessageEvent = EventData<'message'>
 export type LidResolver = (lid: string) => string | undefined
@@ -20,8 +21,8 @@ function toIso(timestamp: WAMessage['messageTimestamp']): string {
 /** A person as a phone-number JID where one is known anywhere, plus the LID when there is one. */
 function person(jids: Array<string | null | undefined>, resolve: LidResolver): { jid: string; lid?: string } | undefined {
   const known = jids.filter((j): j is string => Boolean(j)).map((j) => jidNormalizedUser(j))
-  const lid = known.find((j) => isLidUser(j))
-  const pn = known.find((j) => !isLidUser(j)) ?? (lid ? resolve(lid) : undefined)
+  const lid = known.find(isLidJid)
+  const pn = known.find((j) => !isLidJid(j)) ?? (lid ? resolve(lid) : undefined)
   const jid = pn ?? lid
   if (!jid) return undefined
   return lid && lid !== jid ? { jid, lid } : { jid }
@@ -211,7 +212,7 @@ export class IncomingMessages {
     const pairs = [
       [remoteJid, remoteJidAlt],
       [participant, participantAlt],
-    ].flatMap(([a, b]) => (a && b ? [a.endsWith('@lid') ? { lid: a, pn: b } : { lid: b, pn: a }] : []))
+    ].flatMap(([a, b]) => (a && b ? [isLidJid(a) ? { lid: a, pn: b } : { lid: b, pn: a }] : []))
     if (pairs.length) await contacts.rememberMappings(pairs)
     await this.learnFromBaileys([remoteJid, participant])
     if (remoteJid === 'status@broadcast' || remoteJid?.endsWith('@newsletter')) return undefined
@@ -263,7 +264,7 @@ export class IncomingMessages {
     const store = this.deps.lidStore()
     if (!store) return
     for (const jid of jids) {
-      if (!jid?.endsWith('@lid') || this.deps.contacts.resolve(jid)) continue
+      if (!jid || !isLidJid(jid) || this.deps.contacts.resolve(jid)) continue
       const pn = await store.getPNForLID(jid).catch(() => null)
       if (pn) await this.deps.contacts.rememberMappings([{ lid: jid, pn }])
     }

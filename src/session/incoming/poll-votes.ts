@@ -4,6 +4,7 @@
 // (sent-messages.ts) and names the options chosen (a vote carries their SHA-256 only).
 import { createHash } from 'node:crypto'
 import { decryptPollVote, normalizeMessageContent, type WAMessage, type WAMessageContent } from '@whiskeysockets/baileys'
+import { isGroupJid } from '../jids.js'
 
 export interface PollVoteContext {
   /** A message this account sent, by id (the poll with its secret). */
@@ -31,7 +32,7 @@ export async function decryptVote(message: WAMessage, context: PollVoteContext):
   if (!secret || !question) return undefined
   // Which form of each JID the voter's phone used is not said: the one that authenticates is it.
   const { key } = message
-  const voters = unique([key.participant, key.participantAlt, key.remoteJid, key.remoteJidAlt].filter((j): j is string => Boolean(j) && !j!.endsWith('@g.us')))
+  const voters = unique([key.participant, key.participantAlt, key.remoteJid, key.remoteJidAlt].filter((j): j is string => Boolean(j) && !isGroupJid(j!)))
   for (const creator of unique(context.ownJids())) {
     for (const voter of voters) {
       try {

@@ -5,6 +5,7 @@
 import { proto, type BaileysEventMap, type WACallEvent } from '@whiskeysockets/baileys'
 import type { EventData } from '../../events/types.js'
 import type { LidResolver } from '../incoming.js'
+import { isLidJid } from '../jids.js'
 
 type Ack = EventData<'message.ack'>
 const Status = proto.WebMessageInfo.Status
@@ -15,7 +16,7 @@ const ACK_NAMES = new Map<number, Ack['status']>([
   [Status.PLAYED, 'played'],
 ])
 
-const named = (jid: string | null | undefined, resolve: LidResolver): string | undefined => (jid ? (jid.endsWith('@lid') ? (resolve(jid) ?? jid) : jid) : undefined)
+const named = (jid: string | null | undefined, resolve: LidResolver): string | undefined => (jid ? (isLidJid(jid) ? (resolve(jid) ?? jid) : jid) : undefined)
 const isoOf = (seconds: unknown): string => {
   const n = Number(typeof seconds === 'object' && seconds ? seconds.toString() : seconds)
   return new Date(Number.isFinite(n) && n > 0 ? n * 1000 : Date.now()).toISOString()
