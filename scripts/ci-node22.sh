@@ -71,10 +71,10 @@ else
   if [ -f "$bsq/build/Release/obj.target/deps/sqlite3.a" ]; then
     # Node 20's install compiled SQLite from source into sqlite3.a: plain C that includes no Node
     # header, byte for byte what Node 22 compiles, and most of the build's time. Keep it (make -o)
-    # and compile and link only the addon against Node 22's headers: ~20 s instead of minutes.
+    # and compile and link only the addon against Node 22's headers: seconds instead of minutes.
     gyp=$(npm exec -c 'printf %s "$npm_config_node_gyp"')
-    (export npm_config_nodedir="$node_dir" && cd "$bsq" && node "$gyp" configure --release >/dev/null &&
-      make -s -C build BUILDTYPE=Release -j2 -o Release/obj.target/deps/sqlite3.a better_sqlite3 >"$work/build.log" 2>&1) ||
+    (export npm_config_nodedir="$node_dir" && cd "$bsq" && node "$gyp" configure --release >"$work/build.log" 2>&1 &&
+      make -s -C build BUILDTYPE=Release -j2 -o Release/obj.target/deps/sqlite3.a better_sqlite3 >>"$work/build.log" 2>&1) ||
       { cat "$work/build.log" >&2; exit 1; }
   else
     # A prebuilt binary was installed (no build to reuse): the package's own install script.
