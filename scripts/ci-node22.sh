@@ -97,6 +97,10 @@ if [ $# -gt 0 ]; then
 else
   files=(tests/build.test.ts tests/api.test.ts tests/store.test.ts tests/upgrade.test.ts)
 fi
+# A file renamed away must fail the pass, not shrink it unnoticed.
+for file in "${files[@]}"; do
+  [ -f "$copy/$file" ] || { echo "ci-node22: there is no $file" >&2; exit 1; }
+done
 echo "ci-node22: Node $version ready in ${SECONDS}s; testing ${files[*]}"
 cd "$copy"
 status=0
