@@ -1,6 +1,8 @@
 // Types of scripts/patch-baileys.mjs (plain JS, so that install can run it without tsx), for the tests.
 /** The installed lib/Utils/crypto.js of @whiskeysockets/baileys. */
 export declare const BAILEYS_CRYPTO_FILE: string
+/** The installed lib/Utils/event-buffer.js of @whiskeysockets/baileys. */
+export declare const BAILEYS_EVENT_BUFFER_FILE: string
 /** The installed lib/Socket/messages-recv.js of @whiskeysockets/baileys. */
 export declare const BAILEYS_MESSAGES_RECV_FILE: string
 /** 'original' (as shipped, to be patched) or 'patched'; throws if Curve.verify is neither. */

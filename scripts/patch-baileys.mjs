@@ -1,4 +1,4 @@
-// Three checked patches of the installed @whiskeysockets/baileys 7.0.0-rc14. Run at install
+// Four checked patches of the installed @whiskeysockets/baileys 7.0.0-rc14. Run at install
 // (postinstall, before the Prisma step) and by every build (scripts/build.mjs, so also before
 // `npm start`).
 //
@@ -35,6 +35,14 @@
 //    still queued when the socket closes are not handled: they got no receipt, and WhatsApp delivers
 //    them again on the next connection. Calls, receipts and notifications that are live keep their path.
 //
+// 4. A buffered burst is not quadratic (issue 18, storm budget). While Baileys buffers events (it
+//    does for every live message: `upsertMessage` is a buffered function, flushed 100 ms after the
+//    last one, so a steady stream stays buffered), `emit('messages.upsert')` read the buffered
+//    upserts' type with `Object.values(data.messageUpserts)[0]`: a copy of every buffered upsert per
+//    message. In a storm of 5,000 undecryptable messages that copy was 18 % of the process's time,
+//    and it ran synchronously. The patch reads the first one alone; the copy is made only when it is
+//    used (a type change flushes the buffered upserts).
+//
 // Why patches of the installed files rather than wrapping from the service: the fix then holds for
 // every importer of Baileys in the process (the service under tsx, the esbuild bundle, which keeps
 // packages external and so loads these same files, and the test stand-in), with no load order to get
@@ -56,6 +64,8 @@ const baileysLib = path.join(path.dirname(baileysPackage), 'lib')
 
 /** The installed lib/Utils/crypto.js of @whiskeysockets/baileys. */
 export const BAILEYS_CRYPTO_FILE = path.join(baileysLib, 'Utils', 'crypto.js')
+/** The installed lib/Utils/event-buffer.js of @whiskeysockets/baileys. */
+export const BAILEYS_EVENT_BUFFER_FILE = path.join(baileysLib, 'Utils', 'event-buffer.js')
 /** The installed lib/Socket/messages-recv.js of @whiskeysockets/baileys. */
 export const BAILEYS_MESSAGES_RECV_FILE = path.join(baileysLib, 'Socket', 'messages-recv.js')
 
@@ -206,11 +216,34 @@ const LIVE_QUEUE_ROUTE = {
 `,
 }
 
+const BUFFERED_UPSERT_TYPE = {
+  name: 'the buffered upserts type check in the event buffer',
+  file: BAILEYS_EVENT_BUFFER_FILE,
+  review: 'check whether emit() of messages.upsert still copies every buffered upsert to read the first one\'s type, then update or drop this patch',
+  original: `                const existingUpserts = Object.values(data.messageUpserts);
+                if (existingUpserts.length > 0) {
+                    const bufferedType = existingUpserts[0].type;
+                    if (bufferedType !== type) {
+`,
+  patched: `                // wsgo-ts scripts/patch-baileys.mjs: the first buffered upsert's type, read without copying
+                // every buffered upsert on every emit (which made a buffered burst quadratic)
+                let firstUpsert;
+                for (const key in data.messageUpserts) {
+                    firstUpsert = data.messageUpserts[key];
+                    break;
+                }
+                if (firstUpsert) {
+                    const bufferedType = firstUpsert.type;
+                    if (bufferedType !== type) {
+                        const existingUpserts = Object.values(data.messageUpserts);
+`,
+}
+
 /**
  * Every patch, in the order they are applied.
  * @type {Array<{ name: string, file: string, review: string, original: string, patched: string, earlier?: string[] }>}
  */
-export const BAILEYS_PATCHES = [VERIFY, RECEIPT, LIVE_QUEUE, LIVE_QUEUE_ROUTE]
+export const BAILEYS_PATCHES = [VERIFY, RECEIPT, LIVE_QUEUE, LIVE_QUEUE_ROUTE, BUFFERED_UPSERT_TYPE]
 const PATCHES = BAILEYS_PATCHES
 
 const count = (text, part) => text.split(part).length - 1

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict'
 import { Worker } from 'node:worker_threads'
 import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { BAILEYS_MESSAGES_RECV_FILE, BAILEYS_PATCHES, inspectBaileysLiveQueue, inspectBaileysReceipts, patchBaileysLiveQueue } from '../scripts/patch-baileys.mjs'
+import { BAILEYS_EVENT_BUFFER_FILE, BAILEYS_MESSAGES_RECV_FILE, BAILEYS_PATCHES, inspectBaileysLiveQueue, inspectBaileysReceipts, patchBaileysLiveQueue } from '../scripts/patch-baileys.mjs'
 import { EventLog, MAX_BATCH } from '../src/events/log.js'
 import { openClient } from '../src/store/database.js'
 import { migrate } from '../src/store/migrate.js'
@@ -261,4 +261,29 @@ test('SQLite statements give the event loop turns, a slice of statements per tur
   assert.ok(turns > 1, `the loop got turns during ${STATEMENTS} statements (${turns})`)
   // A turn before every statement made a chain wait a loop iteration per statement (issue 18 #2).
   assert.ok(turns < STATEMENTS / 2, `several statements per turn (${turns} turns for ${STATEMENTS})`)
+})
+
+test("Baileys' event buffer reads the buffered upserts' type without copying them all, and still flushes them first when the type changes", async () => {
+  const patch = BAILEYS_PATCHES.find((each) => each.file === BAILEYS_EVENT_BUFFER_FILE)
+  assert.ok(patch, 'the event-buffer patch is one of the patches')
+  const installed = readFileSync(BAILEYS_EVENT_BUFFER_FILE, 'utf8')
+  assert.ok(installed.includes(patch.patched) && !installed.includes(patch.original), 'npm install (postinstall) and every build patched node_modules')
+  // What the patch must keep: buffered "notify" upserts go out, in order and with their type, before
+  // an "append" upsert is buffered; a steady stream of one type stays buffered until the flush.
+  const { makeEventBuffer } = await import('@whiskeysockets/baileys')
+  const silent = { level: 'silent', child: () => silent, trace() {}, debug() {}, info() {}, warn() {}, error() {} }
+  const ev = makeEventBuffer(silent as never)
+  const heard: Array<{ type: string; ids: string[] }> = []
+  ev.on('messages.upsert', ({ type, messages }) => heard.push({ type, ids: messages.map((m) => m.key.id!) }))
+  const upsert = (id: string, type: 'notify' | 'append') =>
+    ev.emit('messages.upsert', { type, messages: [{ key: { remoteJid: `${ALICE.phone}@s.whatsapp.net`, id, fromMe: false }, messageTimestamp: 1, message: { conversation: id } }] })
+  ev.buffer()
+  for (let i = 0; i < 50; i++) upsert(`n${i}`, 'notify')
+  assert.equal(heard.length, 0, "one type: still buffered")
+  upsert('a0', 'append')
+  assert.equal(heard.length, 1)
+  assert.equal(heard[0]!.type, 'notify')
+  assert.deepEqual(heard[0]!.ids, Array.from({ length: 50 }, (_, i) => `n${i}`))
+  ev.flush()
+  assert.deepEqual(heard.slice(1), [{ type: 'append', ids: ['a0'] }])
 })
