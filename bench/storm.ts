@@ -16,7 +16,11 @@
 // Observers sit in a worker thread (bench/storm-watch.mjs) so that the stand-in's work on this
 // thread does not delay them. Knobs: BENCH_STORM_BURST (2000), BENCH_STORM_UNDECRYPTABLE (10000),
 // BENCH_STORM_PROBE_MS (20), BENCH_STORM_PROFILE=<dir> (the service writes a CPU profile there),
-// BENCH_STORM_LOG=<file> (the service's output is written there).
+// BENCH_STORM_LOG=<file> (the service's output is written there), BENCH_STORM_TIMELINE=1 (prints
+// /health latency per 500 ms, the /health requests that reached the service per 500 ms, and its
+// longest event-loop gaps: where a stall is, and whether requests waited in the loop or before it),
+// BENCH_STORM_WARM=1 (the prober opens its keep-alive connections before the storm; by default each
+// storm starts with none, as a health checker that connects for every probe meets it).
 import { fork, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
