@@ -13,7 +13,7 @@ import assert from 'node:assert/strict'
 import { BAILEYS_MESSAGES_RECV_FILE, BAILEYS_PATCHES, inspectBaileysReceipts, patchBaileysReceipts } from '../scripts/patch-baileys.mjs'
 import { openClient, type Db } from '../src/store/database.js'
 import { releaseBaileysTimers, startStandIn, type StandIn, type StandInContact } from './standin/index.js'
-import { startServiceProcess, type ServiceProcess } from './support/child.js'
+import { loggedIn, qrOf, startServiceProcess, type ServiceProcess } from './support/child.js'
 import { tempDir } from './support/service.js'
 import { stopTestDatabases, testDatabases } from './support/databases.js'
 import { waitUntil } from './support/whatsapp.js'
@@ -79,17 +79,9 @@ for (const database of databases) {
       children.push(child)
       return child
     }
-    const loggedIn = (service: ServiceProcess) =>
-      waitUntil('the service logged in', async () => {
-        const status = (await fetch(`${service.url}/api/status`).then((r) => r.json(), () => ({}))) as { loggedIn?: boolean }
-        return status.loggedIn ? true : undefined
-      }, 30_000, 50)
 
     let service = await start()
-    const qr = await waitUntil('a QR at GET /api/qr', async () => {
-      const res = await fetch(`${service.url}/api/qr`)
-      return res.status === 200 ? res.text() : undefined
-    }, 20_000)
+    const qr = await qrOf(service)
     await standin.scanQr(qr, { pushName: 'Crash Test', platform: 'smba' })
     await standin.waitForLogin(20_000)
     await loggedIn(service)

@@ -12,7 +12,7 @@ import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { openClient, type Db } from '../src/store/database.js'
 import { releaseBaileysTimers, startStandIn, type StandIn } from './standin/index.js'
-import { startServiceProcess, type ServiceProcess } from './support/child.js'
+import { loggedIn, qrOf, startServiceProcess, type ServiceProcess } from './support/child.js'
 import { stopTestDatabases, testDatabases } from './support/databases.js'
 import { ALICE, waitUntil } from './support/whatsapp.js'
 
@@ -86,22 +86,14 @@ for (const database of databases) test(`${database.provider}: a key left pending
     children.push(child)
     return child
   }
-  const loggedIn = (service: ServiceProcess) =>
-    waitUntil('the service logged in', async () => {
-      const status = (await fetch(`${service.url}/api/status`).then((r) => r.json(), () => ({}))) as { loggedIn?: boolean }
-      return status.loggedIn ? true : undefined
-    }, 20_000, 50)
 
   let service = await start()
   const db: Db = await openClient(env.DATABASE_URL)
   cleanups.push(() => db.$disconnect())
-  const qr = await waitUntil('a QR at GET /api/qr', async () => {
-    const res = await fetch(`${service.url}/api/qr`)
-    return res.status === 200 ? res.text() : undefined
-  }, 20_000)
+  const qr = await qrOf(service)
   await standin.scanQr(qr, { pushName: 'Idempotency', platform: 'smba' })
   await standin.waitForLogin(20_000)
-  await loggedIn(service)
+  await loggedIn(service, 20_000)
   const row = (key: string) => db.idempotencyKey.findUnique({ where: { session_key: { session: 'default', key } } })
 
   // 1. The message goes out, and its answer cannot be stored (the store refuses the write, as a
@@ -146,7 +138,7 @@ for (const database of databases) test(`${database.provider}: a key left pending
 
   service = await start()
   await standin.waitForLogin(20_000)
-  await loggedIn(service)
+  await loggedIn(service, 20_000)
   const afterCrash = await sendText(service, killedBody, killedKey)
   assert.equal(afterCrash.status, 200, `the retry after the crash: ${JSON.stringify(afterCrash.body)}`)
   assert.equal(afterCrash.body.messageID, pending.messageId)

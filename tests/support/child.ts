@@ -92,3 +92,19 @@ export async function startServiceProcess(env: Record<string, string>, options: 
   )
   return service
 }
+
+/** The pairing QR the service shows at GET /api/qr (a base URL: a child process or an in-process service), once it has one. */
+export function qrOf(service: { url: string }, timeoutMs = 20_000): Promise<string> {
+  return waitUntil('a QR at GET /api/qr', async () => {
+    const res = await fetch(`${service.url}/api/qr`)
+    return res.status === 200 ? res.text() : undefined
+  }, timeoutMs)
+}
+
+/** Resolves once GET /api/status says the service is logged in to WhatsApp. */
+export function loggedIn(service: { url: string }, timeoutMs = 30_000): Promise<true> {
+  return waitUntil('the service logged in', async () => {
+    const status = (await fetch(`${service.url}/api/status`).then((r) => r.json(), () => ({}))) as { loggedIn?: boolean }
+    return status.loggedIn ? true : undefined
+  }, timeoutMs, 50)
+}
