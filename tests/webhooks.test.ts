@@ -471,7 +471,9 @@ describe('webhook delivery', () => {
     for (let n = 1; n < first.length; n++) {
       const gap = first[n]!.at - first[n - 1]!.at
       const least = 100 + retryDelay(n, options, () => 0)
-      assert.ok(gap >= least - 5, `attempt ${n + 1} came ${gap} ms after attempt ${n}, less than ${least} ms`)
+      // Arrivals, not sends, are what the receiver sees: one that reached it late (a loaded machine)
+      // shortens the gap after it by as much, hence the 20 ms of slack.
+      assert.ok(gap >= least - 20, `attempt ${n + 1} came ${gap} ms after attempt ${n}, less than ${least} ms`)
     }
     // 1.5 s of timeouts at 100 ms + 40, 80, 160, 200 ... ms is at most 8 attempts, then the one that succeeds.
     assert.ok(first.length <= 9, `${first.length} attempts`)
