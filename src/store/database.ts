@@ -22,8 +22,13 @@ export type Provider = 'sqlite' | 'postgresql'
 export type Db = SqliteClient
 export type { Prisma } from './generated/sqlite/client.js'
 
-/** A list of values for `IN (...)` in a raw query; both generated clients share the runtime it comes from. */
+/**
+ * Building blocks of raw queries, from the runtime both generated clients share: `sqlList` joins
+ * values (for `IN (...)`) or fragments (rows of a multi-row `VALUES`), `sqlFragment` is a tagged
+ * template whose values become parameters.
+ */
 export const sqlList = SqlitePrisma.join
+export const sqlFragment = SqlitePrisma.sql
 
 export function providerOf(url: string): Provider {
   return /^postgres(ql)?:\/\//i.test(url) ? 'postgresql' : 'sqlite'

@@ -11,7 +11,7 @@
 import { z } from 'zod'
 import type { NewDelivery, OutboxRow, OutboxTable, OutboxTarget } from '../events/log.js'
 import { isoTimestamp } from '../events/types.js'
-import { sqlList, type Db } from '../store/database.js'
+import { sqlFragment, sqlList, type Db } from '../store/database.js'
 
 export const deliveryStatuses = ['pending', 'delivering', 'delivered', 'failed', 'dead'] as const
 export type DeliveryStatus = (typeof deliveryStatuses)[number]
@@ -96,11 +96,15 @@ export class Outbox implements OutboxTable {
     return this.webhook
   }
 
-  /** The INSERT for a new row, to run in the event's transaction; it returns the row's `seq`. */
-  insertStatement(row: NewDelivery) {
+  /**
+   * The INSERT of new rows (one statement however many), to run in their events' transaction; it
+   * returns their `seq`s, in no particular order (ascending, they are the rows in the given order).
+   */
+  insertStatement(rows: readonly NewDelivery[]) {
+    const values = rows.map((row) => sqlFragment`(${this.session}, ${row.webhook}, ${row.id}, ${row.event}, ${row.payload}, ${row.status}, ${row.createdAt}, ${row.createdAt})`)
     return this.db.$queryRaw<Array<{ seq: number | bigint }>>`
       INSERT INTO "WebhookDelivery" ("session", "webhook", "id", "event", "payload", "status", "createdAt", "nextAttemptAt")
-      VALUES (${this.session}, ${row.webhook}, ${row.id}, ${row.event}, ${row.payload}, ${row.status}, ${row.createdAt}, ${row.createdAt}) RETURNING "seq"`
+      VALUES ${sqlList(values)} RETURNING "seq"`
   }
 
   /** A webhook was deleted: its rows go with it. */
@@ -153,15 +157,16 @@ export class Outbox implements OutboxTable {
   }
 
   /**
-   * Group settle: a delivery answered while earlier ones are being written as delivered waits for
-   * that write, then goes with the others answered meanwhile, one statement for those with the same
-   * attempt count and status (in a burst, all of them). Alone, a delivery is written at once.
+   * Group settle: the deliveries answered in one turn of the event loop, and those answered while
+   * earlier ones are being written, go together, one statement for those with the same attempt
+   * count and status (in a burst, all of them). Alone, a delivery is written at the end of its turn.
    * `deliveredAt` of a group is the latest answer in it: within the few milliseconds of one write.
    */
   markDelivered(seq: number, attempts: number, status: number, at: Date): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.delivered.push({ seq, attempts, status, at, resolve, reject })
-      this.writingDelivered ??= this.writeDelivered()
+      // The first waits for the end of this turn of the event loop: the deliveries answered in it go together.
+      this.writingDelivered ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.writeDelivered())
     })
   }
 
