@@ -9,8 +9,7 @@
 // newest value per key, answered to reads, and written again, in order and in one transaction, until
 // the database takes them.
 import { BufferJSON, initAuthCreds, proto, type AuthenticationCreds, type SignalDataSet, type SignalDataTypeMap, type SignalKeyStore } from '@whiskeysockets/baileys'
-import { join, sqltag as sql, type Sql } from '@prisma/client/runtime/client'
-import type { Db } from '../store/database.js'
+import { sqlFragment as sql, sqlList as join, type Db, type Sql } from '../store/database.js'
 import type { Logger } from '../logger.js'
 
 const CREDS = { type: 'creds', id: 'me' } as const

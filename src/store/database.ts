@@ -6,7 +6,7 @@ import path from 'node:path'
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3'
 import { PrismaPg } from '@prisma/adapter-pg'
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils'
-import { Prisma as SqlitePrisma, PrismaClient as SqliteClient } from './generated/sqlite/client.js'
+import { PrismaClient as SqliteClient } from './generated/sqlite/client.js'
 import { PrismaClient as PostgresClient } from './generated/postgresql/client.js'
 import { ensureDatabaseDirectory } from './database-directory.js'
 import { ObservedAdapterFactory } from './observed-connection.js'
@@ -27,8 +27,7 @@ export type { Prisma } from './generated/sqlite/client.js'
  * values (for `IN (...)`) or fragments (rows of a multi-row `VALUES`), `sqlFragment` is a tagged
  * template whose values become parameters.
  */
-export const sqlList = SqlitePrisma.join
-export const sqlFragment = SqlitePrisma.sql
+export { join as sqlList, sqltag as sqlFragment, type Sql } from '@prisma/client/runtime/client'
 
 export function providerOf(url: string): Provider {
   return /^postgres(ql)?:\/\//i.test(url) ? 'postgresql' : 'sqlite'
