@@ -1,6 +1,6 @@
 // Message contents as a contact's phone composes them. Media is encrypted and published on the
 // stand-in's media host first, so the message's url/directPath/mediaKey really lead to the bytes.
-import type { proto } from '@whiskeysockets/baileys'
+import type { MediaType, proto } from '@whiskeysockets/baileys'
 import { encryptMedia } from './media-crypto.js'
 import type { MediaHost } from './media-host.js'
 
@@ -21,45 +21,45 @@ export function extendedTextMessage(text: string, extra: proto.Message.IExtended
 	return { extendedTextMessage: { ...extra, text } }
 }
 
+/**
+ * A media message's common fields: the bytes encrypted as WhatsApp does and published on the
+ * stand-in's media host, so url/directPath/mediaKey really lead to them.
+ */
+export async function publishedMedia(host: MediaHost, data: Buffer, type: MediaType) {
+	const media = await encryptMedia(data, type)
+	const { url, directPath } = host.publish(media.body, type)
+	return {
+		url,
+		directPath,
+		mediaKey: media.mediaKey,
+		fileSha256: media.fileSha256,
+		fileEncSha256: media.fileEncSha256,
+		fileLength: media.fileLength,
+		mediaKeyTimestamp: Math.floor(Date.now() / 1000)
+	}
+}
+
 export async function imageMessage(host: MediaHost, spec: ImageSpec): Promise<proto.IMessage> {
-	const data = spec.data ?? TINY_PNG
-	const media = await encryptMedia(data, 'image')
-	const { url, directPath } = host.publish(media.body, 'image')
 	return {
 		imageMessage: {
-			url,
-			directPath,
-			mediaKey: media.mediaKey,
-			fileSha256: media.fileSha256,
-			fileEncSha256: media.fileEncSha256,
-			fileLength: media.fileLength,
+			...(await publishedMedia(host, spec.data ?? TINY_PNG, 'image')),
 			mimetype: spec.mimetype ?? 'image/png',
 			caption: spec.caption,
 			width: spec.width ?? 1,
-			height: spec.height ?? 1,
-			mediaKeyTimestamp: Math.floor(Date.now() / 1000)
+			height: spec.height ?? 1
 		}
 	}
 }
 
 export async function documentMessage(host: MediaHost, spec: DocumentSpec): Promise<proto.IMessage> {
-	const data = spec.data ?? Buffer.from('%PDF-1.4\n% stand-in document\n')
-	const media = await encryptMedia(data, 'document')
-	const { url, directPath } = host.publish(media.body, 'document')
 	const fileName = spec.fileName ?? 'document.pdf'
 	return {
 		documentMessage: {
-			url,
-			directPath,
-			mediaKey: media.mediaKey,
-			fileSha256: media.fileSha256,
-			fileEncSha256: media.fileEncSha256,
-			fileLength: media.fileLength,
+			...(await publishedMedia(host, spec.data ?? Buffer.from('%PDF-1.4\n% stand-in document\n'), 'document')),
 			mimetype: spec.mimetype ?? 'application/pdf',
 			fileName,
 			title: fileName,
-			caption: spec.caption,
-			mediaKeyTimestamp: Math.floor(Date.now() / 1000)
+			caption: spec.caption
 		}
 	}
 }

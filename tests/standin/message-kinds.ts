@@ -4,24 +4,13 @@
 // polls, and a reply with @mentions. Send them with StandIn.sendMessage.
 import { proto, type MediaType } from '@whiskeysockets/baileys'
 import type { StandIn } from './server.js'
+import { publishedMedia } from './contact-messages.js'
 import { encryptMedia } from './media-crypto.js'
 import type { MediaHost } from './media-host.js'
 
 const hostOf = (standin: StandIn): MediaHost => standin['media']
 
-async function mediaFields(standin: StandIn, data: Buffer, type: MediaType) {
-	const media = await encryptMedia(data, type)
-	const { url, directPath } = hostOf(standin).publish(media.body, type)
-	return {
-		url,
-		directPath,
-		mediaKey: media.mediaKey,
-		fileSha256: media.fileSha256,
-		fileEncSha256: media.fileEncSha256,
-		fileLength: media.fileLength,
-		mediaKeyTimestamp: Math.floor(Date.now() / 1000)
-	}
-}
+const mediaFields = (standin: StandIn, data: Buffer, type: MediaType) => publishedMedia(hostOf(standin), data, type)
 
 export async function videoMessage(standin: StandIn, data: Buffer, options: { caption?: string; gifPlayback?: boolean; seconds?: number } = {}): Promise<proto.IMessage> {
 	return { videoMessage: { ...(await mediaFields(standin, data, 'video')), mimetype: 'video/mp4', seconds: options.seconds ?? 3, caption: options.caption, gifPlayback: options.gifPlayback ?? false } }
