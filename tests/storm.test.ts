@@ -161,12 +161,17 @@ test('a burst of 600 incoming messages: each delivered exactly once, at its firs
   )
 })
 
-test('events recorded together share transactions, in the order they were recorded, each resolved once committed', async () => {
-  const dir = tempDir()
-  const url = `file:${dir}/events.db`
+/** A migrated SQLite store in a fresh directory, disconnected after the file's tests. */
+async function freshSqlite(name: string) {
+  const url = `file:${tempDir()}/${name}.db`
   await migrate(url)
   const db = await openClient(url)
   cleanups.push(() => db.$disconnect())
+  return db
+}
+
+test('events recorded together share transactions, in the order they were recorded, each resolved once committed', async () => {
+  const db = await freshSqlite('events')
   const limit = 50
   const log = new EventLog(db, 'default', limit, new Outbox(db, 'default'))
   log.useOutbox({ targets: () => [pendingTarget('w1')] })
@@ -240,11 +245,7 @@ test('the installed Baileys queues live message stanzas and yields between them;
 })
 
 test('SQLite statements give the event loop turns, a slice of statements per turn rather than one', async () => {
-  const dir = tempDir()
-  const url = `file:${dir}/slices.db`
-  await migrate(url)
-  const db = await openClient(url)
-  cleanups.push(() => db.$disconnect())
+  const db = await freshSqlite('slices')
   const STATEMENTS = 2_000
   // A chain of statements, each awaited, as the ingest queue runs them; turns of the loop counted meanwhile.
   let turns = 0
