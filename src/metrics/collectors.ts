@@ -48,25 +48,22 @@ export function serviceRegistry(services: Services): Registry {
       for (const session of await read()) for (const state of stateSchema.options) this.set({ session: session.name, state }, state === session.state ? 1 : 0)
     },
   })
-  new Gauge({
-    name: 'wsgo_webhook_outbox_depth',
-    help: 'Webhook deliveries waiting to be delivered (pending or being sent)',
-    labelNames: ['session'] as const,
-    registers: [registry],
-    async collect() {
-      this.reset()
-      for (const session of await read()) this.set({ session: session.name }, session.waiting)
-    },
-  })
-  new Gauge({
-    name: 'wsgo_webhook_oldest_pending_age_seconds',
-    help: 'Age of the oldest webhook delivery still waiting; 0 when none waits',
-    labelNames: ['session'] as const,
-    registers: [registry],
-    async collect() {
-      this.reset()
-      for (const session of await read()) this.set({ session: session.name }, session.oldestWaitingSeconds)
-    },
-  })
+  // One number per session each.
+  const perSession: Array<[name: string, help: string, value: (session: SessionReading) => number]> = [
+    ['wsgo_webhook_outbox_depth', 'Webhook deliveries waiting to be delivered (pending or being sent)', (session) => session.waiting],
+    ['wsgo_webhook_oldest_pending_age_seconds', 'Age of the oldest webhook delivery still waiting; 0 when none waits', (session) => session.oldestWaitingSeconds],
+  ]
+  for (const [name, help, value] of perSession) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['session'] as const,
+      registers: [registry],
+      async collect() {
+        this.reset()
+        for (const session of await read()) this.set({ session: session.name }, value(session))
+      },
+    })
+  }
   return registry
 }
