@@ -193,18 +193,20 @@ export class MessageStore {
     const keptIds = new Set(kept.map((record) => record.id))
     const jids = [...new Set(records.map((record) => record.chat))]
     const stored = new Map((await db.chat.findMany({ where: { session, jid: { in: jids } } })).map((chat) => [chat.jid, chat]))
-    type ChatState = { activityAt: Date; lastMessageId: string | null; unreadCount: number }
     const after = new Map<string, ChatState>()
     for (const record of records) {
       const before = after.get(record.chat) ?? stored.get(record.chat)
       after.set(record.chat, nextChatState(before, record, keptIds.has(record.id), { history: false }))
     }
-    return [...after].flatMap(([jid, state]) => {
-      const before = stored.get(jid)
-      if (!before) return [db.chat.create({ data: { session, jid, ...state } })]
-      if (before.activityAt.getTime() === state.activityAt.getTime() && before.lastMessageId === state.lastMessageId && before.unreadCount === state.unreadCount) return []
-      return [db.chat.update({ where: { session_jid: { session, jid } }, data: state })]
-    })
+    return [...after].flatMap(([jid, state]) => this.chatWrite(jid, stored.get(jid), state) ?? [])
+  }
+
+  /** The statement that takes a chat row from `before` (none: not stored) to `state`; none if nothing changes. */
+  private chatWrite(jid: string, before: ChatState | undefined, state: ChatState) {
+    const { db, session } = this.options
+    if (!before) return db.chat.create({ data: { session, jid, ...state } })
+    if (before.activityAt.getTime() === state.activityAt.getTime() && before.lastMessageId === state.lastMessageId && before.unreadCount === state.unreadCount) return undefined
+    return db.chat.update({ where: { session_jid: { session, jid } }, data: state })
   }
 
   /** Writes a message (or merges it into the stored one) and moves its chat. */
@@ -262,11 +264,7 @@ export class MessageStore {
     const { db, session } = this.options
     const chat = await db.chat.findUnique({ where: { session_jid: { session, jid: record.chat } } })
     const kept = this.keepsMessages() && record.sentAt.getTime() >= this.cutoff()
-    const state = nextChatState(chat ?? undefined, record, kept, { history })
-    if (!chat) await db.chat.create({ data: { session, jid: record.chat, ...state } })
-    else if (state.activityAt.getTime() !== chat.activityAt.getTime() || state.lastMessageId !== chat.lastMessageId || state.unreadCount !== chat.unreadCount) {
-      await db.chat.update({ where: { session_jid: { session, jid: record.chat } }, data: state })
-    }
+    await this.chatWrite(record.chat, chat ?? undefined, nextChatState(chat ?? undefined, record, kept, { history }))
   }
 
   private async update(updates: WAMessageUpdate[], context: Context): Promise<void> {
