@@ -177,7 +177,9 @@ export class Outbox implements OutboxTable {
         const groups = new Map<string, SettledDelivery[]>()
         for (const each of batch) {
           const key = `${each.attempts}/${each.status}`
-          groups.set(key, [...(groups.get(key) ?? []), each])
+          const group = groups.get(key)
+          if (group) group.push(each)
+          else groups.set(key, [each])
         }
         const statements = [...groups.values()].map((group) => {
           const { attempts, status } = group[0]!
