@@ -6,6 +6,8 @@
 //                                                              sample (event loop held), each with
 //                                                              what ran in it (self time, and the
 //                                                              outermost frames below the loop)
+//   node bench/cpuprofile.mjs <file.cpuprofile> --gaps <json>  what ran in each event-loop gap a bench
+//                                                              measured (bench/storm-loop.mjs)
 import { readFileSync } from 'node:fs'
 
 const [file, pattern, depthArg] = process.argv.slice(2)
@@ -23,9 +25,37 @@ const short = (url) => url.replace(/^file:\/\/\/.*?node_modules\//, '').replace(
 const name = (n) => `${n.callFrame.functionName || '(anonymous)'} ${short(n.callFrame.url)}:${n.callFrame.lineNumber}`
 const ms = (us) => `${(us / 1000).toFixed(0).padStart(7)} ms`
 let total = 0
+// The outermost frame under the root that is not Node's own plumbing: what the loop was running.
+const entryOf = (id) => {
+  const chain = []
+  for (let p = id; p !== undefined; p = parent.get(p)) chain.push(p)
+  chain.reverse()
+  const own = chain.find((c) => { const u = nodes.get(c).callFrame.url; return u && !u.startsWith('node:') })
+  return own === undefined ? name(nodes.get(id)) : name(nodes.get(own))
+}
 for (const us of self.values()) total += us
 
-if (pattern === '--stalls') {
+if (pattern === '--gaps') {
+  // The event-loop gaps a bench measured ([start, end] µs of the monotonic clock, as this profile's
+  // times are; bench/storm-loop.mjs), longest first, each with what ran in it.
+  const gaps = JSON.parse(readFileSync(depthArg, 'utf8')).sort((a, b) => b[1] - b[0] - (a[1] - a[0]))
+  let t = profile.startTime
+  const times = profile.timeDeltas.map((d) => (t += d))
+  const within = (start, end) => profile.samples.map((id, i) => [id, i]).filter(([, i]) => times[i] >= start && times[i] < end)
+  console.log(`${gaps.length} gaps; profile ${(profile.startTime / 1e6).toFixed(1)}-${(profile.endTime / 1e6).toFixed(1)} s`)
+  for (const [start, end] of gaps.slice(0, 8)) {
+    const by = new Map()
+    const entries = new Map()
+    for (const [id, i] of within(start, end)) {
+      const d = profile.timeDeltas[i + 1] ?? 0
+      by.set(name(nodes.get(id)), (by.get(name(nodes.get(id))) ?? 0) + d)
+      const e = entryOf(id)
+      entries.set(e, (entries.get(e) ?? 0) + d)
+    }
+    const top = (map) => [...map].sort((x, y) => y[1] - x[1]).slice(0, 10).map(([k, us]) => `  ${ms(us)}  ${k}`).join('\n')
+    console.log(`\n-- gap of ${ms(end - start).trim()} at ${((start - profile.startTime) / 1e6).toFixed(2)} s\n self:\n${top(by)}\n entered at:\n${top(entries)}`)
+  }
+} else if (pattern === '--stalls') {
   // A sample of (idle) means the loop waited for I/O or timers; anything else between two of them is
   // one stretch the loop could not answer a request. (program)/(garbage collector) count as busy.
   const threshold = Number(depthArg ?? 100) * 1000
@@ -40,14 +70,6 @@ if (pattern === '--stalls') {
       start = -1
     } else if (start < 0) start = i
   })
-  // The outermost frame under the root that is not Node's own plumbing: what the loop was running.
-  const entry = (id) => {
-    const chain = []
-    for (let p = id; p !== undefined; p = parent.get(p)) chain.push(p)
-    chain.reverse()
-    const own = chain.find((c) => { const u = nodes.get(c).callFrame.url; return u && !u.startsWith('node:') })
-    return own === undefined ? name(nodes.get(id)) : name(nodes.get(own))
-  }
   const busy = stretches.reduce((sum, [a, b]) => sum + times[b] - times[a], 0)
   console.log(`${stretches.length} stretches of ${threshold / 1000} ms or more without an idle sample, ${ms(busy).trim()} in all`)
   for (const [a, b] of stretches.sort((x, y) => times[y[1]] - times[y[0]] - (times[x[1]] - times[x[0]])).slice(0, 6)) {
@@ -56,7 +78,7 @@ if (pattern === '--stalls') {
     for (let i = a; i < b; i++) {
       const d = profile.timeDeltas[i + 1] ?? 0
       by.set(name(nodes.get(profile.samples[i])), (by.get(name(nodes.get(profile.samples[i]))) ?? 0) + d)
-      const e = entry(profile.samples[i])
+      const e = entryOf(profile.samples[i])
       entries.set(e, (entries.get(e) ?? 0) + d)
     }
     const top = (map) => [...map].sort((x, y) => y[1] - x[1]).slice(0, 8).map(([k, us]) => `  ${ms(us)}  ${k}`).join('\n')

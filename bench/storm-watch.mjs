@@ -64,7 +64,7 @@ async function startProbing(base, everyMs) {
         else samples.failures.push(`${path}: HTTP ${res.statusCode}`)
       })
     })
-    if (into === samples.health) req.on('finish', () => samples.sentLag.push(now() - due))
+    if (into === samples.health) req.on('finish', () => samples.sentLag.push([due - started, now() - due]))
     req.setTimeout(30_000, () => req.destroy(new Error('no answer within 30 s')))
     req.on('error', (error) => samples.failures.push(`${path}: ${error.message}`))
     req.end()

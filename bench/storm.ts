@@ -58,7 +58,8 @@ const now = () => performance.timeOrigin + performance.now()
 interface ProbeSamples {
   health: number[]
   healthAt: number[]
-  sentLag: number[]
+  /** [due ms after probing started, ms from due to the request written] */
+  sentLag: Array<[number, number]>
   status: number[]
   failures: string[]
 }
@@ -308,12 +309,17 @@ async function stormOnService(
   if (process.env.BENCH_STORM_TIMELINE) printTimeline(name, probes)
   const rssPeak = sampler.stop()
   const loop = await serviceLoopDelay(child, dir)
+  if (PROFILE_DIR) writeFileSync(path.join(PROFILE_DIR, `gaps-${name.split(' ')[0]}.json`), JSON.stringify((loop as { gapsUs?: unknown }).gapsUs ?? []))
   if (process.env.BENCH_STORM_TIMELINE) {
     const gaps = (loop as Latencies & { gaps?: Array<[number, number]> }).gaps ?? []
     const arrivals = (loop as Latencies & { arrivals?: number[] }).arrivals ?? []
     const byBucket = new Map<number, number>()
     for (const at of arrivals) byBucket.set(Math.floor((at - started) / 500), (byBucket.get(Math.floor((at - started) / 500)) ?? 0) + 1)
-    console.log(`  /health requests reaching the service per 500 ms, ${name}: ${[...byBucket].sort((a, b) => a[0] - b[0]).slice(0, 24).map(([b, n]) => `${(b / 2).toFixed(1)}s:${n}`).join(' ')}`)
+    console.log(`  /health requests reaching the service per 500 ms, ${name}: ${[...byBucket].sort((a, b) => a[0] - b[0]).map(([b, n]) => `${(b / 2).toFixed(1)}s:${n}`).join(' ')}`)
+    const answers = (loop as Latencies & { answers?: Array<[number, number]> }).answers ?? []
+    const connections = (loop as Latencies & { connections?: number[] }).connections ?? []
+    console.log(`  the service's slowest /health answers from reaching it: ${answers.map(([at, ms]) => `${ms} ms at ${((at - started) / 1000).toFixed(2)} s`).join('; ')}`)
+    console.log(`  connections the service accepted: ${connections.length}, at ${connections.slice(0, 80).map((at) => ((at - started) / 1000).toFixed(2)).join(' ')}`)
     console.log(`  the service's longest event-loop gaps, ${name}: ${gaps.map(([end, ms]) => `${ms} ms ending at ${((end - started) / 1000).toFixed(2)} s`).join('; ')}`)
   }
   return {
@@ -335,13 +341,15 @@ async function stormOnService(
  * probes), so that a stall can be placed (at the burst's arrival, during the deliveries, at the end).
  */
 function printTimeline(name: string, probes: ProbeSamples): void {
+  const bucketOf = (at: number) => Math.floor(at / 500)
   const buckets = new Map<number, number[]>()
-  probes.healthAt.forEach((at, i) => {
-    const bucket = Math.floor(at / 500)
-    buckets.set(bucket, [...(buckets.get(bucket) ?? []), probes.health[i]!])
-  })
-  const rows = [...buckets].sort((a, b) => a[0] - b[0]).map(([bucket, values]) => `${((bucket * 500) / 1000).toFixed(1)}s max ${Math.round(Math.max(...values))} ms (${values.length})`)
-  console.log(`  /health requests written by the prober, lag after due (ms), first 75: ${probes.sentLag.slice(0, 75).map(Math.round).join(' ')}`)
+  probes.healthAt.forEach((at, i) => buckets.set(bucketOf(at), [...(buckets.get(bucketOf(at)) ?? []), probes.health[i]!]))
+  // How late the prober itself wrote its requests: a delay on the probing side, not the service's.
+  const written = new Map<number, number>()
+  for (const [at, lag] of probes.sentLag) written.set(bucketOf(at), Math.max(written.get(bucketOf(at)) ?? 0, lag))
+  const rows = [...buckets]
+    .sort((a, b) => a[0] - b[0])
+    .map(([bucket, values]) => `${((bucket * 500) / 1000).toFixed(1)}s max ${Math.round(Math.max(...values))} ms (${values.length}), written up to ${Math.round(written.get(bucket) ?? 0)} ms late`)
   console.log(`  timeline of /health, ${name}:\n    ${rows.join('\n    ')}`)
 }
 

@@ -3,6 +3,8 @@
 export declare const BAILEYS_CRYPTO_FILE: string
 /** The installed lib/Utils/event-buffer.js of @whiskeysockets/baileys. */
 export declare const BAILEYS_EVENT_BUFFER_FILE: string
+/** The installed lib/Socket/messages-send.js of @whiskeysockets/baileys. */
+export declare const BAILEYS_MESSAGES_SEND_FILE: string
 /** The installed lib/Socket/messages-recv.js of @whiskeysockets/baileys. */
 export declare const BAILEYS_MESSAGES_RECV_FILE: string
 /** 'original' (as shipped, to be patched) or 'patched'; throws if Curve.verify is neither. */

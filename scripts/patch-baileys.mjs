@@ -1,4 +1,4 @@
-// Four checked patches of the installed @whiskeysockets/baileys 7.0.0-rc14. Run at install
+// Five checked patches of the installed @whiskeysockets/baileys 7.0.0-rc14. Run at install
 // (postinstall, before the Prisma step) and by every build (scripts/build.mjs, so also before
 // `npm start`).
 //
@@ -43,6 +43,16 @@
 //    and it ran synchronously. The patch reads the first one alone; the copy is made only when it is
 //    used (a type change flushes the buffered upserts).
 //
+// 5. Outgoing encryptions wait for the event loop's slice too (issue 18, storm budget). Every
+//    message that fails to decrypt schedules a request to the phone to resend it (a peer message,
+//    Signal-encrypted to the account's own devices) on a timer; a batch of failures fires hundreds of
+//    those timers in one turn, and each went on to encrypt and send at once: turns of 200-300 ms, the
+//    longest the service had in a storm of undecryptable messages. In `createParticipantNodes`
+//    (lib/Socket/messages-send.js) each encryption, inside Baileys' per-recipient mutex, asks
+//    `config.yieldToEventLoop` first, so that a turn takes only a slice's worth of them and the rest
+//    go in the turns after. (Asked at the start of `relayMessage` instead, all of them were let
+//    through before any had done its work.) Without the option nothing waits, as before.
+//
 // Why patches of the installed files rather than wrapping from the service: the fix then holds for
 // every importer of Baileys in the process (the service under tsx, the esbuild bundle, which keeps
 // packages external and so loads these same files, and the test stand-in), with no load order to get
@@ -66,6 +76,8 @@ const baileysLib = path.join(path.dirname(baileysPackage), 'lib')
 export const BAILEYS_CRYPTO_FILE = path.join(baileysLib, 'Utils', 'crypto.js')
 /** The installed lib/Utils/event-buffer.js of @whiskeysockets/baileys. */
 export const BAILEYS_EVENT_BUFFER_FILE = path.join(baileysLib, 'Utils', 'event-buffer.js')
+/** The installed lib/Socket/messages-send.js of @whiskeysockets/baileys. */
+export const BAILEYS_MESSAGES_SEND_FILE = path.join(baileysLib, 'Socket', 'messages-send.js')
 /** The installed lib/Socket/messages-recv.js of @whiskeysockets/baileys. */
 export const BAILEYS_MESSAGES_RECV_FILE = path.join(baileysLib, 'Socket', 'messages-recv.js')
 
@@ -239,11 +251,28 @@ const BUFFERED_UPSERT_TYPE = {
 `,
 }
 
+const OUTGOING_SLICE = {
+  name: 'outgoing encryptions waiting for the event loop slice',
+  file: BAILEYS_MESSAGES_SEND_FILE,
+  review: 'check whether createParticipantNodes still encrypts at once whoever calls it (the placeholder resend timers), then update or drop this patch',
+  original: `                const node = await encryptionMutex.mutex(mutexKey, async () => {
+                    const { type, ciphertext } = await signalRepository.encryptMessage({ jid, data: bytes });
+`,
+  patched: `                const node = await encryptionMutex.mutex(mutexKey, async () => {
+                    // wsgo-ts scripts/patch-baileys.mjs: a slice of the event loop first (config.yieldToEventLoop),
+                    // so that hundreds of resend requests whose timers fire together do not encrypt in one turn
+                    if (config.yieldToEventLoop) {
+                        await config.yieldToEventLoop();
+                    }
+                    const { type, ciphertext } = await signalRepository.encryptMessage({ jid, data: bytes });
+`,
+}
+
 /**
  * Every patch, in the order they are applied.
  * @type {Array<{ name: string, file: string, review: string, original: string, patched: string, earlier?: string[] }>}
  */
-export const BAILEYS_PATCHES = [VERIFY, RECEIPT, LIVE_QUEUE, LIVE_QUEUE_ROUTE, BUFFERED_UPSERT_TYPE]
+export const BAILEYS_PATCHES = [VERIFY, RECEIPT, LIVE_QUEUE, LIVE_QUEUE_ROUTE, BUFFERED_UPSERT_TYPE, OUTGOING_SLICE]
 const PATCHES = BAILEYS_PATCHES
 
 const count = (text, part) => text.split(part).length - 1

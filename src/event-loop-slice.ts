@@ -1,11 +1,12 @@
 // One budget per turn of the event loop for work that would otherwise run back to back without
-// giving it up: SQLite statements (better-sqlite3 is synchronous behind its promises) and Baileys
-// working through a queue of incoming stanzas (decryption is synchronous crypto behind promises too).
-// Each asks before its next piece: nothing to wait for while this turn has spent less than SLICE_MS
-// on such work, else a promise of the next turn (setImmediate: after the I/O waiting, an HTTP
-// request or a webhook's answer, and timers).
+// giving it up: SQLite statements (better-sqlite3 is synchronous behind its promises), Baileys
+// working through a queue of incoming stanzas (decryption is synchronous crypto behind promises
+// too) and Baileys encrypting outgoing messages (among them hundreds of resend requests whose timers
+// fire together). Each piece of such work waits for the slice first (waitForSlice): it goes on while
+// this turn has spent less than SLICE_MS, else on a later turn (setImmediate: after the I/O waiting,
+// an HTTP request or a webhook's answer, and timers).
 //
-// One budget for both, rather than a turn per piece: a turn per incoming stanza made a burst cost a
+// One budget for all, rather than a turn per piece: a turn per incoming stanza made a burst cost a
 // loop iteration per message, and an iteration under a storm is all the other work of that turn,
 // so a burst went at a few dozen messages a second (issue 18, storm budget). Bounded by the slice,
 // a turn stays short whoever does the work, and a burst goes as fast as the slices allow.
@@ -17,8 +18,8 @@ export const SLICE_MS = 8
 /** When this turn's first piece of work ran; reset by the turn's check phase. */
 let sliceStart: number | undefined
 
-/** Undefined: go on now. A promise: this turn's slice is spent, wait for the next turn. */
-export function nextTurnIfSpent(): Promise<void> | undefined {
+/** Undefined: this turn has slice left. A promise: it is spent, wait for the next turn. */
+function nextTurnIfSpent(): Promise<void> | undefined {
   const now = performance.now()
   if (sliceStart === undefined) {
     sliceStart = now
@@ -30,5 +31,36 @@ export function nextTurnIfSpent(): Promise<void> | undefined {
   return new Promise<void>((resolve) => setImmediate(resolve))
 }
 
-/** For Baileys' stanza queue (scripts/patch-baileys.mjs asks this after every stanza). */
-export const yieldIfSliceSpent = (): Promise<void> => nextTurnIfSpent() ?? Promise.resolve()
+/** Pieces of work waiting for the slice, in the order they asked. */
+const waiting: Array<() => void> = []
+let releasing = false
+
+/**
+ * Resolves when the caller's next piece of work may run: in the order asked, one at a time, while
+ * the turn has slice left. One at a time because many ask together (the resend requests of a batch
+ * of undecryptable messages resume in the same turn): had each been told "go on" as it asked, all
+ * would have been told so before any had run, and the turn would have held all their work.
+ */
+export function waitForSlice(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    waiting.push(resolve)
+    if (releasing) return
+    releasing = true
+    // After the caller has begun awaiting, so that its work is what runs before the next release.
+    queueMicrotask(release)
+  })
+}
+
+function release(): void {
+  const spent = nextTurnIfSpent()
+  if (spent !== undefined) return void spent.then(release)
+  const resolve = waiting.shift()
+  if (resolve === undefined) {
+    releasing = false
+    return
+  }
+  resolve()
+  // Queued behind the released caller's continuation: the next one goes once that has run, and
+  // the slice then counts its work.
+  queueMicrotask(release)
+}

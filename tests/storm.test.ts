@@ -10,7 +10,8 @@ import assert from 'node:assert/strict'
 import { Worker } from 'node:worker_threads'
 import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { BAILEYS_EVENT_BUFFER_FILE, BAILEYS_MESSAGES_RECV_FILE, BAILEYS_PATCHES, inspectBaileysLiveQueue, inspectBaileysReceipts, patchBaileysLiveQueue } from '../scripts/patch-baileys.mjs'
+import { BAILEYS_EVENT_BUFFER_FILE, BAILEYS_MESSAGES_RECV_FILE, BAILEYS_MESSAGES_SEND_FILE, BAILEYS_PATCHES, inspectBaileysLiveQueue, inspectBaileysReceipts, patchBaileysLiveQueue } from '../scripts/patch-baileys.mjs'
+import { SLICE_MS, waitForSlice } from '../src/event-loop-slice.js'
 import { EventLog, MAX_BATCH } from '../src/events/log.js'
 import { openClient } from '../src/store/database.js'
 import { migrate } from '../src/store/migrate.js'
@@ -287,4 +288,43 @@ test("Baileys' event buffer reads the buffered upserts' type without copying the
   assert.deepEqual(heard[0]!.ids, Array.from({ length: 50 }, (_, i) => `n${i}`))
   ev.flush()
   assert.deepEqual(heard.slice(1), [{ type: 'append', ids: ['a0'] }])
+})
+
+test('work waiting for the slice together goes a slice per turn: hundreds of timers firing at once do not make one long turn', async () => {
+  const patch = BAILEYS_PATCHES.find((each) => each.file === BAILEYS_MESSAGES_SEND_FILE)
+  assert.ok(patch, 'the outgoing-message patch is one of the patches')
+  const installed = readFileSync(BAILEYS_MESSAGES_SEND_FILE, 'utf8')
+  assert.ok(installed.includes(patch.patched) && !installed.includes(patch.original), 'npm install (postinstall) and every build patched the encryptions')
+  // As Baileys' resend requests: 300 of them resumed in the same turn (their timers due together),
+  // each waiting for the slice, then 1 ms of synchronous work (an encryption). The longest stretch
+  // without a turn of the loop is measured.
+  const PIECES = 300
+  const busy = (ms: number) => {
+    const until = performance.now() + ms
+    while (performance.now() < until) {
+      // encrypting
+    }
+  }
+  let longest = 0
+  let last = performance.now()
+  let running = true
+  const ticker = () => {
+    const now = performance.now()
+    longest = Math.max(longest, now - last)
+    last = now
+    if (running) setImmediate(ticker)
+  }
+  const due = new Promise<void>((resolve) => setTimeout(resolve, 5))
+  const done = Promise.all(Array.from({ length: PIECES }, async () => {
+    await due
+    await waitForSlice()
+    busy(1)
+  }))
+  setImmediate(ticker)
+  await done
+  // The ticker measures the turn the last piece ran in at its next run.
+  await new Promise((resolve) => setImmediate(resolve))
+  running = false
+  // All at once, the turn would be PIECES ms; a slice per turn is SLICE_MS and the piece that crosses it.
+  assert.ok(longest < PIECES / 3, `the longest turn was ${longest.toFixed(1)} ms for ${PIECES} pieces of 1 ms (slice ${SLICE_MS} ms)`)
 })

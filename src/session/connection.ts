@@ -24,7 +24,7 @@ import type { ContactBook } from './contacts.js'
 import { GroupMetadataCache } from './group-cache.js'
 import { HeldKeyWrites } from './held-key-writes.js'
 import { IncomingMessages, type TakenMessage } from './incoming.js'
-import { yieldIfSliceSpent } from '../event-loop-slice.js'
+import { waitForSlice } from '../event-loop-slice.js'
 import { acksFromReceipts, acksFromUpdates, callEvent, groupUpdateEvent, participantsEvent } from './incoming/updates.js'
 import { IncomingMedia } from '../media/incoming-media.js'
 import type { MediaStore } from '../media/store.js'
@@ -74,7 +74,7 @@ const CLOSE_DRAIN_MS = 100
  */
 type PatchedSocketConfig = UserFacingSocketConfig & {
   storeIncomingMessage?: (message: WAMessage, receipt: () => Promise<void>) => Promise<void>
-  /** Asked after every incoming stanza: resolves when Baileys may handle the next one. */
+  /** Asked after every incoming stanza and before every outgoing message is encrypted: resolves when Baileys may go on. */
   yieldToEventLoop?: () => Promise<void>
 }
 
@@ -433,7 +433,7 @@ export class WhatsAppConnection {
       // was decrypted, so its Signal ratchet has moved on, and only this copy can be read.
       storeIncomingMessage: (message, receipt) => this.storeIncoming(message, receipt),
       // Stanzas are handled back to back until this turn of the event loop has spent its slice.
-      yieldToEventLoop: yieldIfSliceSpent,
+      yieldToEventLoop: waitForSlice,
       ...this.deps.socketOptions,
     }
     const socket = makeWASocket(socketConfig)

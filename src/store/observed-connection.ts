@@ -4,7 +4,7 @@
 // read-only file stays read-only after the file is fixed, and one whose file was deleted keeps
 // writing into the deleted file. Replacing it waits for the statements and transactions in flight,
 // and holds new ones until the new connection is in place.
-import { nextTurnIfSpent } from '../event-loop-slice.js'
+import { waitForSlice } from '../event-loop-slice.js'
 import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory, SqlQuery, Transaction, IsolationLevel } from '@prisma/driver-adapter-utils'
 
 export { SLICE_MS } from '../event-loop-slice.js'
@@ -118,10 +118,10 @@ export class ObservedConnection implements SqlDriverAdapter {
    * at once while the current slice of the loop has spent less than SLICE_MS on them, and wait for
    * the next turn after that: long tasks stay bounded by the slice, a chain runs a slice's worth of
    * statements per turn. The slice is the process's (src/event-loop-slice.ts): Baileys' stanza
-   * queue spends from the same one.
+   * queue and its outgoing messages spend from the same one.
    */
   private turn(): Promise<void> | undefined {
-    return this.current.provider === 'sqlite' ? nextTurnIfSpent() : undefined
+    return this.current.provider === 'sqlite' ? waitForSlice() : undefined
   }
 
   private enter(): void {
