@@ -10,17 +10,18 @@ if (file) {
   const histogram = monitorEventLoopDelay({ resolution: 10 })
   histogram.enable()
   const ms = (ns) => ns / 1e6
-  // The longest gaps between ticks of a 5 ms timer, with when they ended (absolute ms), to place stalls.
+  // The longest gaps between ticks of a 5 ms timer (over BENCH_STORM_GAP_MS, 100), with when they ended (absolute ms), to place stalls.
   let gaps = []
   // Also as [start, end] in µs of the monotonic clock, the clock of V8's CPU profiles, so that
   // `node bench/cpuprofile.mjs <profile> --gaps <file>` can tell what ran in each.
   let gapsUs = []
+  const GAP_MS = Number(process.env.BENCH_STORM_GAP_MS ?? 100)
   let last = performance.now()
   let lastUs = process.hrtime.bigint() / 1000n
   setInterval(() => {
     const at = performance.now()
     const atUs = process.hrtime.bigint() / 1000n
-    if (at - last > 100) {
+    if (at - last > GAP_MS) {
       gaps.push([Math.round(performance.timeOrigin + at), Math.round(at - last)])
       gapsUs.push([Number(lastUs), Number(atUs)])
     }
@@ -52,5 +53,25 @@ if (file) {
     connections = []
     histogram.reset()
     gaps = []
+  })
+}
+
+// BENCH_STORM_SQL=<file>: every SQL statement better-sqlite3 prepares, counted by text, written to
+// <file>.<n> on the n-th SIGUSR2 (what the store does per message during a storm).
+if (process.env.BENCH_STORM_SQL) {
+  const { createRequire } = await import('node:module')
+  const require = createRequire(import.meta.url)
+  const Database = require('better-sqlite3')
+  const prepare = Database.prototype.prepare
+  let counts = new Map()
+  let dumps = 0
+  Database.prototype.prepare = function (sql, ...rest) {
+    const key = String(sql).replace(/\s+/g, ' ').slice(0, 160)
+    counts.set(key, (counts.get(key) ?? 0) + 1)
+    return prepare.call(this, sql, ...rest)
+  }
+  process.on('SIGUSR2', () => {
+    writeFileSync(`${process.env.BENCH_STORM_SQL}.${dumps++}`, [...counts].sort((a, b) => b[1] - a[1]).map(([sql, n]) => `${String(n).padStart(7)}  ${sql}`).join('\n'))
+    counts = new Map()
   })
 }

@@ -19,7 +19,7 @@
 // BENCH_STORM_LOG=<file> (the service's output is written there), BENCH_STORM_TIMELINE=1 (prints
 // /health latency per 500 ms, the /health requests that reached the service per 500 ms, and its
 // longest event-loop gaps: where a stall is, and whether requests waited in the loop or before it),
-// BENCH_STORM_WARM=1 (the prober opens its keep-alive connections before the storm; by default each
+// BENCH_STORM_GAP_MS (100: the gaps listed and profiled are the turns longer than that), BENCH_STORM_WARM=1 (the prober opens its keep-alive connections before the storm; by default each
 // storm starts with none, as a health checker that connects for every probe meets it).
 import { fork, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
@@ -351,6 +351,8 @@ function printTimeline(name: string, probes: ProbeSamples): void {
     .sort((a, b) => a[0] - b[0])
     .map(([bucket, values]) => `${((bucket * 500) / 1000).toFixed(1)}s max ${Math.round(Math.max(...values))} ms (${values.length}), written up to ${Math.round(written.get(bucket) ?? 0)} ms late`)
   console.log(`  timeline of /health, ${name}:\n    ${rows.join('\n    ')}`)
+  const first = probes.healthAt.map((at, i) => [at, probes.health[i]!] as const).filter(([at]) => at < 500).sort((a, b) => a[0] - b[0])
+  console.log(`  /health in the first 500 ms, ${name} (due at: latency, ms): ${first.map(([at, ms]) => `${Math.round(at)}:${Math.round(ms)}`).join(' ')}`)
 }
 
 /** The service's own warn/error lines about webhook attempts, by deliveryId. */

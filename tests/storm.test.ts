@@ -5,13 +5,15 @@
 // latency budget itself is a benchmark (`npm run bench -- storm`); this checks what can be checked
 // without timing thresholds: every delivery exactly once, each at its first attempt, every probe
 // answered, and the event log's group commit.
+import { once } from 'node:events'
 import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Worker } from 'node:worker_threads'
 import { readFileSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import path from 'node:path'
 import { BAILEYS_EVENT_BUFFER_FILE, BAILEYS_MESSAGES_RECV_FILE, BAILEYS_MESSAGES_SEND_FILE, BAILEYS_PATCHES, inspectBaileysLiveQueue, inspectBaileysReceipts, patchBaileysLiveQueue } from '../scripts/patch-baileys.mjs'
-import { SLICE_MS, waitForSlice } from '../src/event-loop-slice.js'
+import { paceMessages, SLICE_MS, waitForSlice } from '../src/event-loop-slice.js'
 import { EventLog, MAX_BATCH } from '../src/events/log.js'
 import { openClient } from '../src/store/database.js'
 import { migrate } from '../src/store/migrate.js'
@@ -327,4 +329,58 @@ test('work waiting for the slice together goes a slice per turn: hundreds of tim
   running = false
   // All at once, the turn would be PIECES ms; a slice per turn is SLICE_MS and the piece that crosses it.
   assert.ok(longest < PIECES / 3, `the longest turn was ${longest.toFixed(1)} ms for ${PIECES} pieces of 1 ms (slice ${SLICE_MS} ms)`)
+})
+
+test('a WebSocket is read at the slice\'s pace: a burst that arrived at once is handled over many turns, every message in order', async () => {
+  const { WebSocket } = await import('ws')
+  const MESSAGES = 3_000
+  // The server on a thread of its own, so that writing the burst is not a turn of this thread's.
+  const server = new Worker(
+    `
+    const { parentPort } = require('node:worker_threads')
+    const { WebSocketServer } = require(${JSON.stringify(createRequire(import.meta.url).resolve('ws'))})
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0 }, () => parentPort.postMessage(server.address().port))
+    server.on('connection', (peer) => {
+      for (let i = 0; i < ${MESSAGES}; i++) peer.send(Buffer.alloc(4096, i % 256))
+    })
+  `,
+    { eval: true },
+  )
+  cleanups.push(() => server.terminate())
+  const [port] = (await once(server, 'message')) as [number]
+  const client = new WebSocket(`ws://127.0.0.1:${port}`)
+  cleanups.push(async () => client.terminate())
+  // Each message costs 0.2 ms of synchronous work (deciphering, parsing); the longest turn is measured.
+  const seen: number[] = []
+  client.on('message', (data: Buffer) => {
+    const until = performance.now() + 0.2
+    while (performance.now() < until) {
+      // deciphering
+    }
+    seen.push(data[0]!)
+  })
+  paceMessages(client)
+  await once(client, 'open')
+  // Not read until the burst waits in the socket, as a backlog does when WhatsApp hands it over.
+  client.pause()
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  let longest = 0
+  let last = performance.now()
+  let turns = 0
+  const ticker = () => {
+    const now = performance.now()
+    longest = Math.max(longest, now - last)
+    last = now
+    turns++
+    if (seen.length < MESSAGES) setImmediate(ticker)
+  }
+  setImmediate(ticker)
+  client.resume()
+  await waitUntil('every message handled', async () => (seen.length === MESSAGES ? true : undefined), 30_000, 5)
+  await new Promise((resolve) => setImmediate(resolve))
+  assert.deepEqual(seen, Array.from({ length: MESSAGES }, (_, i) => i % 256), 'every message, in order')
+  // Read as it comes, a turn is what libuv reads at once (up to 2 MB: 120 ms here); paced, a slice
+  // and the rest of one 64 KB read (16 messages: 12 ms here).
+  assert.ok(longest < 60, `the longest turn was ${longest.toFixed(1)} ms for ${MESSAGES} messages of 0.2 ms (slice ${SLICE_MS} ms)`)
+  assert.ok(turns > 10, `handled over ${turns} turns`)
 })

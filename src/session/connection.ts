@@ -24,7 +24,7 @@ import type { ContactBook } from './contacts.js'
 import { GroupMetadataCache } from './group-cache.js'
 import { HeldKeyWrites } from './held-key-writes.js'
 import { IncomingMessages, type TakenMessage } from './incoming.js'
-import { waitForSlice } from '../event-loop-slice.js'
+import { paceMessages, type PausableMessages, waitForSlice } from '../event-loop-slice.js'
 import { acksFromReceipts, acksFromUpdates, callEvent, groupUpdateEvent, participantsEvent } from './incoming/updates.js'
 import { IncomingMedia } from '../media/incoming-media.js'
 import type { MediaStore } from '../media/store.js'
@@ -438,6 +438,9 @@ export class WhatsAppConnection {
     }
     const socket = makeWASocket(socketConfig)
     this.socket = socket
+    // Baileys' WebSocketClient opened its `ws` socket in makeWASocket; read at the slice's pace.
+    const webSocket = (socket.ws as unknown as { socket?: PausableMessages | null }).socket
+    if (webSocket) paceMessages(webSocket)
     this.deps.messages?.attach(socket)
     const current = () => generation === this.generation
 
