@@ -19,7 +19,7 @@ export const SLICE_MS = 8
 let sliceStart: number | undefined
 
 /** Whether this turn has spent its slice; the turn's first ask starts it. */
-function sliceSpent(): boolean {
+export function sliceSpent(): boolean {
   const now = performance.now()
   if (sliceStart === undefined) {
     sliceStart = now
@@ -67,33 +67,4 @@ function release(): void {
   // Queued behind the released caller's continuation: the next one goes once that has run, and
   // the slice then counts its work.
   queueMicrotask(release)
-}
-
-/** What paceMessages needs of a WebSocket (the `ws` package's). */
-export interface PausableMessages {
-  on(event: 'message', listener: () => void): unknown
-  pause(): void
-  resume(): void
-}
-
-/**
- * Reads a WebSocket at the slice's pace: after each message, once this turn has spent its slice, the
- * socket is not read again until a later turn has slice left. Without it, a burst that arrived at
- * once (2,000 messages from WhatsApp after a reconnect) was read, deciphered and parsed in one turn:
- * libuv reads a readable socket up to 32 times 64 KB before it looks at anything else. What is not
- * read waits in the kernel, and TCP slows the sender. Listening after Baileys (the listener is added
- * once its own are), the message that spent the slice has been handled; the rest of the chunk in
- * hand still is (at most 64 KB).
- */
-export function paceMessages(socket: PausableMessages): void {
-  let paused = false
-  socket.on('message', () => {
-    if (paused || !sliceSpent()) return
-    paused = true
-    socket.pause()
-    void waitForSlice().then(() => {
-      paused = false
-      socket.resume()
-    })
-  })
 }

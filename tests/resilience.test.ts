@@ -1,6 +1,7 @@
 // What breaks today's WhatsApp APIs, proved against the stand-in through real Baileys.
 import { afterEach, test } from 'node:test'
 import assert from 'node:assert/strict'
+import type { WASocket } from '@whiskeysockets/baileys'
 import { ALICE, BOB, startWithStandIn, waitUntil, type WhatsAppHarness } from './support/whatsapp.js'
 
 let harness: WhatsAppHarness | undefined
@@ -84,6 +85,29 @@ test('group sends use the cached group metadata instead of asking WhatsApp every
   for (const message of ['three', 'four']) assert.equal((await post(`${h.url}/api/send/group`, { group_jid: GROUP, message })).status, 200)
   assert.equal(h.standin.groupQueries(GROUP).metadata, 1)
   assert.equal(h.standin.outbox().filter((m) => m.isGroup).length, 4)
+})
+
+test('listing the groups changes nothing: no group.update events, and the metadata it fetched stays cached even when Baileys reports the fetch late', async () => {
+  const h = (harness = await startWithStandIn())
+  const GROUP = '120363000000000001@g.us'
+  h.standin.setGroups([{ jid: GROUP, subject: 'Work Group', participants: [ALICE, BOB] }])
+  await h.pair()
+  const connection = await (await h.service.services.sessions.get('default')).connection()
+  const { ev } = (connection as unknown as { socket: WASocket }).socket
+  // Baileys reports every group it fetched as a 'groups.update'; while its event buffer is on (it is
+  // while stanzas are being handled) that report comes after the list has filled the cache.
+  ev.buffer()
+  assert.equal((await fetch(`${h.url}/api/groups`)).status, 200)
+  ev.flush()
+  assert.equal((await post(`${h.url}/api/send/group`, { group_jid: GROUP, message: 'one' })).status, 200)
+  assert.equal(h.standin.groupQueries(GROUP).metadata, 0, 'the send found the group in the cache')
+  // A rename on a phone is a change, and is told.
+  await h.standin.groups.fromPhone(h.standin.contact(BOB), GROUP, { subject: 'Renamed' })
+  const events = await waitUntil('the rename', async () => {
+    const logged = (await (await fetch(`${h.url}/api/events?type=group.update`)).json()) as Array<{ data: { subject?: string } }>
+    return logged.some((event) => event.data.subject === 'Renamed') ? logged : undefined
+  })
+  assert.deepEqual(events.map((event) => event.data.subject), ['Renamed'], 'the list made no group.update')
 })
 
 test('a WhatsApp Web version WhatsApp rejects (405) is reported with what to set, without a reconnect loop', async () => {

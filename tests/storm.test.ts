@@ -13,7 +13,8 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { BAILEYS_EVENT_BUFFER_FILE, BAILEYS_MESSAGES_RECV_FILE, BAILEYS_MESSAGES_SEND_FILE, BAILEYS_PATCHES, inspectBaileysLiveQueue, inspectBaileysReceipts, patchBaileysLiveQueue } from '../scripts/patch-baileys.mjs'
-import { paceMessages, SLICE_MS, waitForSlice } from '../src/event-loop-slice.js'
+import { SLICE_MS, waitForSlice } from '../src/event-loop-slice.js'
+import { type FrameSource, MAX_WAITING_FRAMES, paceFrames } from '../src/session/paced-frames.js'
 import { EventLog, MAX_BATCH } from '../src/events/log.js'
 import { openClient } from '../src/store/database.js'
 import { migrate } from '../src/store/migrate.js'
@@ -331,56 +332,94 @@ test('work waiting for the slice together goes a slice per turn: hundreds of tim
   assert.ok(longest < PIECES / 3, `the longest turn was ${longest.toFixed(1)} ms for ${PIECES} pieces of 1 ms (slice ${SLICE_MS} ms)`)
 })
 
-test('a WebSocket is read at the slice\'s pace: a burst that arrived at once is handled over many turns, every message in order', async () => {
-  const { WebSocket } = await import('ws')
-  const MESSAGES = 3_000
-  // The server on a thread of its own, so that writing the burst is not a turn of this thread's.
+/**
+ * A WebSocket server on a thread of its own (so that writing is not a turn of this thread's) that
+ * sends `messages` of 4 KB at once to whoever connects, and Baileys' own WebSocket client connected
+ * to it, paced, with `handler` in the place of Baileys' handler. The backlog waits in the socket
+ * before the client reads it, as when WhatsApp hands one over. Returns what was handled, in order,
+ * the longest turn of the loop meanwhile, and the most messages read but not yet handled.
+ */
+async function pacedBacklog(messages: number, handler: (data: Buffer) => Promise<void>) {
+  const { WebSocketClient } = await import('@whiskeysockets/baileys/lib/Socket/Client/websocket.js')
   const server = new Worker(
     `
     const { parentPort } = require('node:worker_threads')
     const { WebSocketServer } = require(${JSON.stringify(createRequire(import.meta.url).resolve('ws'))})
     const server = new WebSocketServer({ host: '127.0.0.1', port: 0 }, () => parentPort.postMessage(server.address().port))
     server.on('connection', (peer) => {
-      for (let i = 0; i < ${MESSAGES}; i++) peer.send(Buffer.alloc(4096, i % 256))
+      for (let i = 0; i < ${messages}; i++) peer.send(Buffer.alloc(4096, i % 256))
     })
   `,
     { eval: true },
   )
-  cleanups.push(() => server.terminate())
   const [port] = (await once(server, 'message')) as [number]
-  const client = new WebSocket(`ws://127.0.0.1:${port}`)
-  cleanups.push(async () => client.terminate())
-  // Each message costs 0.2 ms of synchronous work (deciphering, parsing); the longest turn is measured.
-  const seen: number[] = []
-  client.on('message', (data: Buffer) => {
+  const client = new WebSocketClient(new URL(`ws://127.0.0.1:${port}`), { connectTimeoutMs: 10_000 } as never)
+  const socket = () => (client as unknown as { socket: import('ws').WebSocket }).socket
+  try {
+    const seen: number[] = []
+    client.on('message', async (data: Buffer) => {
+      await handler(data)
+      seen.push(data[0]!)
+    })
+    client.connect()
+    const errors: unknown[] = []
+    assert.equal(paceFrames(client as unknown as FrameSource, (error) => errors.push(error)), true, "Baileys' client is paced")
+    await once(client, 'open')
+    socket().pause()
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    let arrived = 0
+    let mostWaiting = 0
+    socket().on('message', () => {
+      arrived++
+      mostWaiting = Math.max(mostWaiting, arrived - seen.length)
+    })
+    let longest = 0
+    let last = performance.now()
+    let turns = 0
+    const ticker = () => {
+      const now = performance.now()
+      longest = Math.max(longest, now - last)
+      last = now
+      turns++
+      if (seen.length < messages) setImmediate(ticker)
+    }
+    setImmediate(ticker)
+    socket().resume()
+    await waitUntil('every message handled', async () => (seen.length === messages ? true : undefined), 60_000, 5)
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.deepEqual(errors, [])
+    return { seen, longest, turns, mostWaiting }
+  } finally {
+    socket()?.terminate()
+    await server.terminate()
+  }
+}
+
+test('what WhatsApp sends is handled at the slice\'s pace: a backlog that arrived at once goes over many turns, in order', async () => {
+  const MESSAGES = 3_000
+  // 0.2 ms of synchronous work per message (deciphering, parsing), as Baileys' handler.
+  const { seen, longest, turns } = await pacedBacklog(MESSAGES, async () => {
     const until = performance.now() + 0.2
     while (performance.now() < until) {
       // deciphering
     }
-    seen.push(data[0]!)
   })
-  paceMessages(client)
-  await once(client, 'open')
-  // Not read until the burst waits in the socket, as a backlog does when WhatsApp hands it over.
-  client.pause()
-  await new Promise((resolve) => setTimeout(resolve, 300))
-  let longest = 0
-  let last = performance.now()
-  let turns = 0
-  const ticker = () => {
-    const now = performance.now()
-    longest = Math.max(longest, now - last)
-    last = now
-    turns++
-    if (seen.length < MESSAGES) setImmediate(ticker)
-  }
-  setImmediate(ticker)
-  client.resume()
-  await waitUntil('every message handled', async () => (seen.length === MESSAGES ? true : undefined), 30_000, 5)
-  await new Promise((resolve) => setImmediate(resolve))
   assert.deepEqual(seen, Array.from({ length: MESSAGES }, (_, i) => i % 256), 'every message, in order')
-  // Read as it comes, a turn is what libuv reads at once (up to 2 MB: 120 ms here); paced, a slice
-  // and the rest of one 64 KB read (16 messages: 12 ms here).
+  // Handled as read, a turn is what libuv reads at once (up to 2 MB: 100 ms and more here); paced,
+  // a slice and the message that crosses it.
   assert.ok(longest < 60, `the longest turn was ${longest.toFixed(1)} ms for ${MESSAGES} messages of 0.2 ms (slice ${SLICE_MS} ms)`)
   assert.ok(turns > 10, `handled over ${turns} turns`)
+})
+
+test('while too many of what WhatsApp sent wait to be handled, the socket is not read; a client that is not Baileys\' is left alone', async () => {
+  const MESSAGES = 1_500
+  // A handler that waits rather than works (as one waiting for the store): reading outpaces it.
+  const { seen, mostWaiting } = await pacedBacklog(MESSAGES, () => new Promise((resolve) => setImmediate(resolve)))
+  assert.equal(seen.length, MESSAGES)
+  assert.ok(mostWaiting > MAX_WAITING_FRAMES / 2, `the queue filled up (${mostWaiting})`)
+  // What arrives after the pause is the rest of one 64 KB read.
+  assert.ok(mostWaiting <= MAX_WAITING_FRAMES + 16, `at most ${mostWaiting} messages waited (cap ${MAX_WAITING_FRAMES})`)
+  const { WebSocketClient } = await import('@whiskeysockets/baileys/lib/Socket/Client/websocket.js')
+  const other = new WebSocketClient(new URL('ws://127.0.0.1:9'), {} as never)
+  assert.equal(paceFrames(other as unknown as FrameSource, () => {}), false)
 })

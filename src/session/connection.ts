@@ -24,8 +24,9 @@ import type { ContactBook } from './contacts.js'
 import { GroupMetadataCache } from './group-cache.js'
 import { HeldKeyWrites } from './held-key-writes.js'
 import { IncomingMessages, type TakenMessage } from './incoming.js'
-import { paceMessages, type PausableMessages, waitForSlice } from '../event-loop-slice.js'
-import { acksFromReceipts, acksFromUpdates, callEvent, groupUpdateEvent, participantsEvent } from './incoming/updates.js'
+import { waitForSlice } from '../event-loop-slice.js'
+import { type FrameSource, paceFrames } from './paced-frames.js'
+import { acksFromReceipts, acksFromUpdates, callEvent, groupUpdateEvent, isFetchedGroup, participantsEvent } from './incoming/updates.js'
 import { IncomingMedia } from '../media/incoming-media.js'
 import type { MediaStore } from '../media/store.js'
 import { printQrInTerminal } from './qr-terminal.js'
@@ -438,9 +439,10 @@ export class WhatsAppConnection {
     }
     const socket = makeWASocket(socketConfig)
     this.socket = socket
-    // Baileys' WebSocketClient opened its `ws` socket in makeWASocket; read at the slice's pace.
-    const webSocket = (socket.ws as unknown as { socket?: PausableMessages | null }).socket
-    if (webSocket) paceMessages(webSocket)
+    // What WhatsApp sends is deciphered and parsed at the slice's pace too (paced-frames.ts).
+    if (!paceFrames(socket.ws as unknown as FrameSource, (error) => this.log.error({ err: error }, 'handling a frame from WhatsApp failed'))) {
+      this.log.warn('Baileys\' WebSocket client is not the one this service knows: what WhatsApp sends is handled unpaced')
+    }
     this.deps.messages?.attach(socket)
     const current = () => generation === this.generation
 
@@ -466,7 +468,11 @@ export class WhatsAppConnection {
         if (contacts.length) await this.deps.contacts.upsert(contacts)
       }),
     )
-    socket.ev.on('groups.update', (updates) => {
+    socket.ev.on('groups.update', (reported) => {
+      // Listing the groups is not a change: what the list fetched is cached by groups() already, and
+      // reported here too, late while Baileys buffers events (it would have emptied the cache).
+      const updates = reported.filter((update) => !isFetchedGroup(update))
+      if (updates.length === 0) return
       this.groupsCache = undefined
       for (const update of updates) if (update.id) this.groupMetadata.forget(update.id)
       this.enqueue(async () => {

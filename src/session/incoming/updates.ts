@@ -67,8 +67,17 @@ export function participantsEvent(update: BaileysEventMap['group-participants.up
 }
 
 /** Subject, description and settings changes; undefined when the update carries none of them. */
+/**
+ * Whether a 'groups.update' is Baileys reporting a group it fetched (groupFetchAllParticipating
+ * emits every group it lists as one, metadata and participants and all) rather than a change
+ * WhatsApp told of (those carry the changed fields, never the participants).
+ */
+export function isFetchedGroup(update: BaileysEventMap['groups.update'][number]): boolean {
+  return Array.isArray(update.participants)
+}
+
 export function groupUpdateEvent(update: BaileysEventMap['groups.update'][number], resolve: LidResolver): EventData<'group.update'> | undefined {
-  if (!update.id) return undefined
+  if (!update.id || isFetchedGroup(update)) return undefined
   const by = update.authorPn ?? named(update.author, resolve)
   const event: EventData<'group.update'> = {
     group: update.id,
