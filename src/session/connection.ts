@@ -85,6 +85,8 @@ type PatchedSocketConfig = UserFacingSocketConfig & {
  * receipt and the sender's re-send: enough to keep decryption and the store both busy, no more.
  */
 const MAX_MESSAGES_WAITING_FOR_STORE = 32
+/** How many turns of the loop a take waits for more messages in a burst (see queueForTaking). */
+const BURST_TAKE_TURNS = 4
 /** How long Signal key writes that no incoming message follows are held (see held-key-writes.ts). */
 const KEY_WRITES_LINGER_MS = 200
 
@@ -554,7 +556,15 @@ export class WhatsAppConnection {
     if (!this.waitingToBeTaken) {
       const waiting: TakenMessage[] = []
       this.waitingToBeTaken = waiting
-      this.enqueue(() => {
+      this.enqueue(async () => {
+        // The messages Baileys decrypts in the rest of this turn go in the same take, and in a burst
+        // (more than one by then) those of a few more turns: a take per message decrypted while the
+        // last one was written made takes of 3 or 4, each with its own transaction, trim of the log,
+        // webhook claim and key write, and those were most of a burst's cost (issue 18, storm
+        // budget). A message alone waits a turn: nothing, when the service is idle.
+        const turn = () => new Promise((resolve) => setImmediate(resolve))
+        await turn()
+        for (let turns = 1; turns < BURST_TAKE_TURNS && waiting.length > 1 && waiting.length < MAX_MESSAGES_WAITING_FOR_STORE; turns++) await turn()
         if (this.waitingToBeTaken === waiting) this.waitingToBeTaken = undefined
         return this.incoming.take(waiting)
       }).catch((error: unknown) => {
