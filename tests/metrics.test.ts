@@ -86,7 +86,11 @@ test('the metrics have their names and types, and move as messages and deliverie
   await receiver.waitFor((requests) => requests.some((r) => r.event === 'message'), 10_000)
   const sent = await fetch(`${h.url}/api/send/text`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ phone: ALICE.phone, message: 'metrics out' }) })
   assert.equal(sent.status, 200, await sent.text())
-  const now = await scrape()
+  // The receiver has the delivery before the service has its answer and writes it as delivered.
+  const now = await waitUntil('the delivery settled', async () => {
+    const scraped = await scrape()
+    return valueOf(scraped, 'wsgo_webhook_outbox_depth', { session: 'default' }) === 0 ? scraped : undefined
+  })
 
   const delta = (name: string, labels: Record<string, string>) => valueOf(now, name, labels) - valueOf(before, name, labels)
   assert.equal(delta('wsgo_messages_total', { session: 'default', direction: 'in', type: 'text' }), 1)
