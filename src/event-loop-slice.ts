@@ -30,11 +30,6 @@ export function sliceSpent(): boolean {
   return now - sliceStart >= SLICE_MS
 }
 
-/** Undefined: this turn has slice left. A promise: it is spent, wait for the next turn. */
-function nextTurnIfSpent(): Promise<void> | undefined {
-  return sliceSpent() ? new Promise<void>((resolve) => setImmediate(resolve)) : undefined
-}
-
 /** Pieces of work waiting for the slice, in the order they asked. */
 const waiting: Array<() => void> = []
 let releasing = false
@@ -56,8 +51,8 @@ export function waitForSlice(): Promise<void> {
 }
 
 function release(): void {
-  const spent = nextTurnIfSpent()
-  if (spent !== undefined) return void spent.then(release)
+  // Spent: the next waiter goes on a later turn (setImmediate: after the I/O waiting, and timers).
+  if (sliceSpent()) return void setImmediate(release)
   const resolve = waiting.shift()
   if (resolve === undefined) {
     releasing = false

@@ -16,6 +16,7 @@
 // connected) release the key so a retry can succeed; a retry of the same request keeps the id (a
 // send cut off by a closing socket may have gone out after all). Any other error is stored and
 // replayed, since the message may have gone out.
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import { randomUUID } from 'node:crypto'
 import { ApiError, describeError, isErrorCode, type ErrorCode, type Issue } from '../errors.js'
 import type { Db } from '../store/database.js'
@@ -169,7 +170,7 @@ export class IdempotencyStore {
       total += count
       if (rows.length < PRUNE_BATCH) return total
       // Between batches, let the requests waiting for the event loop run.
-      await new Promise((resolve) => setImmediate(resolve))
+      await nextTurn()
     }
   }
 }

@@ -2,6 +2,7 @@
 // video, audio, document and sticker it received, keyed by message id, so that any process sharing
 // the database can serve them. A download that failed is kept as `failed` with what is needed to
 // try again (the message's media fields), and media over MEDIA_MAX_BYTES as `too_large`.
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import type { Db } from '../store/database.js'
 
 export type MediaStatus = 'stored' | 'failed' | 'too_large'
@@ -23,8 +24,6 @@ export interface MediaRecord {
 const DAY_MS = 24 * 60 * 60_000
 /** Rows per statement when pruning or listing failed downloads: small, so the event loop gets turns. */
 const BATCH = 200
-const turn = () => new Promise((resolve) => setImmediate(resolve))
-
 export class MediaStore {
   constructor(
     private readonly db: Db,
@@ -74,7 +73,7 @@ export class MediaStore {
       const rows = await this.db.media.findMany({ where: { session: this.session, createdAt: { lt: cutoff } }, select: { id: true }, take: BATCH })
       if (rows.length === 0) return deleted
       deleted += (await this.db.media.deleteMany({ where: { session: this.session, id: { in: rows.map((row) => row.id) } } })).count
-      await turn()
+      await nextTurn()
     }
   }
 }

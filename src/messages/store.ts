@@ -10,6 +10,7 @@
 // Work runs one event at a time in arrival order (a status update must find the message its upsert
 // wrote), and a failure is logged, never thrown into Baileys. Messages older than
 // MESSAGE_RETENTION_DAYS are pruned in small batches that yield to the event loop.
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import type { BaileysEventMap, Chat as BaileysChat, GroupMetadata, WAMessage, WAMessageKey, WAMessageUpdate, MessageUserReceiptUpdate } from '@whiskeysockets/baileys'
 import { isJidGroup, jidNormalizedUser } from '@whiskeysockets/baileys'
 import type { Logger } from '../logger.js'
@@ -41,8 +42,6 @@ const PRUNE_EVERY_MS = 60 * 60_000
 export const BATCH = 500
 /** Updates that arrived before their message, held until it does (bounded). */
 const PENDING_LIMIT = 2_000
-
-const turn = () => new Promise((resolve) => setImmediate(resolve))
 
 type Context = Parameters<typeof toRecord>[1]
 type ChatState = { activityAt: Date; lastMessageId: string | null; unreadCount: number }
@@ -115,7 +114,7 @@ export class MessageStore {
       const rows = await db.message.findMany({ where: { session, sentAt: { lt: cutoff } }, select: { seq: true }, take: BATCH })
       if (rows.length === 0) return deleted
       deleted += (await db.message.deleteMany({ where: { seq: { in: rows.map((row) => row.seq) } } })).count
-      await turn()
+      await nextTurn()
     }
   }
 
@@ -146,7 +145,7 @@ export class MessageStore {
     const records = messages.flatMap(({ message, context }) => toRecord(message, context) ?? [])
     for (let i = 0; i < records.length; i += BATCH) {
       await this.saveAll(records.slice(i, i + BATCH))
-      if (i + BATCH < records.length) await turn()
+      if (i + BATCH < records.length) await nextTurn()
     }
     await this.pruneIfDue()
   }
@@ -350,7 +349,7 @@ export class MessageStore {
       const rows = await db.message.findMany({ where: { session, chat }, select: { seq: true }, take: BATCH })
       if (rows.length === 0) break
       await db.message.deleteMany({ where: { seq: { in: rows.map((row) => row.seq) } } })
-      await turn()
+      await nextTurn()
     }
     if (dropChat) await db.chat.deleteMany({ where: { session, jid: chat } })
     else await db.chat.updateMany({ where: { session, jid: chat }, data: { lastMessageId: null, unreadCount: 0 } })
@@ -371,7 +370,7 @@ export class MessageStore {
       const known = new Set((await db.message.findMany({ where: { session, id: { in: batch.map((r) => r.id) } }, select: { id: true } })).map((r) => r.id))
       const fresh = [...new Map(batch.filter((r) => !known.has(r.id)).map((r) => [r.id, r])).values()]
       if (fresh.length) await this.insertRows(fresh)
-      await turn()
+      await nextTurn()
     }
     // The newest message of each chat in the chunk moves that chat (history never counts as unread).
     const newest = new Map<string, MessageRecord>()
@@ -396,7 +395,7 @@ export class MessageStore {
         const rows = await db.message.findMany({ where: { session, [column]: lid }, select: { seq: true }, take: BATCH })
         if (rows.length === 0) break
         await db.message.updateMany({ where: { seq: { in: rows.map((row) => row.seq) } }, data: { [column]: pn } })
-        await turn()
+        await nextTurn()
       }
     }
     if (!lidChat) return

@@ -2,6 +2,7 @@
 // state (for the sessions this process owns: in a deployment of several processes each reports its
 // own, so that summing over processes counts each session once), and each owned session's webhook
 // outbox depth and the age of its oldest waiting delivery. One registry per running service.
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import { Gauge, Registry } from 'prom-client'
 import { stateSchema } from '../session/shapes.js'
 import type { Services } from '../services.js'
@@ -26,7 +27,7 @@ async function readSessions(services: Services): Promise<SessionReading[]> {
     const [counts, oldest] = await Promise.all([session.outbox.counts(), session.outbox.oldestWaiting()])
     readings.push({ name, state: connection?.status().state ?? 'connecting', waiting: counts.pending, oldestWaitingSeconds: oldest ? Math.max(0, (now - oldest.getTime()) / 1000) : 0 })
     // A scrape with many sessions leaves room for the requests waiting behind it.
-    await new Promise((resolve) => setImmediate(resolve))
+    await nextTurn()
   }
   return readings
 }

@@ -3,6 +3,7 @@
 // API calls. Lifecycle operations (connect, reconnect, logout, stop) run one at a time; events from
 // a socket that has since been replaced are ignored (each socket has a generation number). What
 // arrives is handled by incoming.ts; the session around it is session.ts.
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import makeWASocket, {
   makeCacheableSignalKeyStore,
   proto,
@@ -549,8 +550,8 @@ export class WhatsAppConnection {
   /**
    * A decrypted message joins the messages waiting for the ingest queue's next turn; they are taken
    * together when it comes (one take(), their events in a few transactions), and whatever is
-   * decrypted from then on waits for the turn after. In a burst the store thus writes as many
-   * messages per turn as were decrypted during the last one; alone, a message is taken at once.
+   * decrypted from then on waits for the take after. In a burst a take thus holds what was
+   * decrypted over a few turns; alone, a message is taken on the next turn.
    */
   private queueForTaking(entry: TakenMessage): void {
     if (!this.waitingToBeTaken) {
@@ -562,9 +563,8 @@ export class WhatsAppConnection {
         // last one was written made takes of 3 or 4, each with its own transaction, trim of the log,
         // webhook claim and key write, and those were most of a burst's cost (issue 18, storm
         // budget). A message alone waits a turn: nothing, when the service is idle.
-        const turn = () => new Promise((resolve) => setImmediate(resolve))
-        await turn()
-        for (let turns = 1; turns < BURST_TAKE_TURNS && waiting.length > 1 && waiting.length < MAX_MESSAGES_WAITING_FOR_STORE; turns++) await turn()
+        await nextTurn()
+        for (let turns = 1; turns < BURST_TAKE_TURNS && waiting.length > 1 && waiting.length < MAX_MESSAGES_WAITING_FOR_STORE; turns++) await nextTurn()
         if (this.waitingToBeTaken === waiting) this.waitingToBeTaken = undefined
         return this.incoming.take(waiting)
       }).catch((error: unknown) => {

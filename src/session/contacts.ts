@@ -5,6 +5,7 @@
 // else the LID. A LID-only row is folded into the phone-number row as soon as the mapping is learnt
 // (and at load, for rows written before that rule). So listing is a plain range scan of the primary
 // key: a page costs the same with ten contacts or a million.
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import { jidNormalizedUser, type Contact as BaileysContact, type LIDMapping } from '@whiskeysockets/baileys'
 import type { Db } from '../store/database.js'
 import { isLidJid, phoneOf } from './jids.js'
@@ -129,7 +130,7 @@ export async function listContacts(db: Db, session: string, query: ContactQuery)
     if (rows.length < take) return page
     after = rows.at(-1)!.jid
     // A search may read the whole table: let /health and other requests in between rounds.
-    await new Promise((resolve) => setImmediate(resolve))
+    await nextTurn()
   }
 }
 

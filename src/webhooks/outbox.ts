@@ -8,6 +8,7 @@
 // query builder, which costs about twice the CPU per statement here (bench/RESULTS.md). They are
 // written so that SQLite (3.35+, for RETURNING) and PostgreSQL both accept them; dates go in as Date
 // parameters, which the adapters store exactly as the query builder does.
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import { z } from 'zod'
 import type { NewDelivery, OutboxRow, OutboxTable, OutboxTarget } from '../events/log.js'
 import { isoTimestamp } from '../events/types.js'
@@ -166,7 +167,7 @@ export class Outbox implements OutboxTable {
     return new Promise<void>((resolve, reject) => {
       this.delivered.push({ seq, attempts, status, at, resolve, reject })
       // The first waits for the end of this turn of the event loop: the deliveries answered in it go together.
-      this.writingDelivered ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.writeDelivered())
+      this.writingDelivered ??= nextTurn().then(() => this.writeDelivered())
     })
   }
 

@@ -39,6 +39,7 @@
 // never longer than `pollMs` (which also picks up rows another process wrote). Rows left
 // 'delivering' by a process that died are pending again at start(): delivery is at least once,
 // with the same X-Wsgo-Delivery id.
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import type { Config } from '../config.js'
 import type { EventLog, Handover, OutboxTarget } from '../events/log.js'
 import type { Logger } from '../logger.js'
@@ -307,7 +308,7 @@ export class WebhookWorker implements OutboxTarget {
           await this.fill()
           // More is due behind a full claim: HTTP, timers and the deliveries' answers get a turn of
           // the event loop before the next claim (issue 18 #2).
-          if (this.again) await new Promise<void>((resolve) => setImmediate(resolve))
+          if (this.again) await nextTurn()
         } while (this.again && !this.stopping)
       } catch (error) {
         this.logger.error({ err: error }, 'webhook worker could not read the outbox; trying again shortly')

@@ -66,7 +66,6 @@ export function participantsEvent(update: BaileysEventMap['group-participants.up
   }
 }
 
-/** Subject, description and settings changes; undefined when the update carries none of them. */
 /**
  * Whether a 'groups.update' is Baileys reporting a group it fetched (groupFetchAllParticipating
  * emits every group it lists as one, metadata and participants and all) rather than a change
@@ -76,6 +75,7 @@ export function isFetchedGroup(update: BaileysEventMap['groups.update'][number])
   return Array.isArray(update.participants)
 }
 
+/** Subject, description and settings changes; undefined when the update carries none of them. */
 export function groupUpdateEvent(update: BaileysEventMap['groups.update'][number], resolve: LidResolver): EventData<'group.update'> | undefined {
   if (!update.id || isFetchedGroup(update)) return undefined
   const by = update.authorPn ?? named(update.author, resolve)
