@@ -21,6 +21,8 @@ export interface Child {
   /** Milliseconds from spawn to the first 200 on /health. */
   readyMs: number
   output(): string
+  /** Resolves when the process ends, with how (`exit 1`, `SIGKILL`). */
+  ended: Promise<string>
   /** Resident set size now, bytes (from /proc/<pid>/status). */
   rss(): number
   /**
@@ -128,6 +130,7 @@ export async function startChild(args: string[], env: Record<string, string>, op
     url,
     readyMs,
     output: () => output,
+    ended: exited.then(() => child.signalCode ?? `exit ${child.exitCode}`),
     async collect() {
       const wsUrl = /Debugger listening on (ws:\/\/\S+)/.exec(output)?.[1]
       if (!wsUrl) throw new Error('the child was not started with `inspect`')

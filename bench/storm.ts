@@ -169,6 +169,8 @@ async function serviceLoopDelay(child: Child, dir: string): Promise<Latencies> {
 async function startService(standin: StandIn, receiverUrl: string, dir: string, log: (line: string) => void): Promise<{ child: Child; command: string }> {
   const start = await startCommand()
   const preload = await trustPreload()
+  // Made now: the service writes its SQL counts there on a signal, long before its profile.
+  for (const dir of [PROFILE_DIR, process.env.BENCH_STORM_SQL && path.dirname(process.env.BENCH_STORM_SQL)]) if (dir) mkdirSync(dir, { recursive: true })
   const profile = PROFILE_DIR ? [`--cpu-prof`, `--cpu-prof-dir=${path.resolve(PROFILE_DIR)}`] : []
   const args = [...start.args.slice(0, -1), ...profile, '--import', preload, '--import', './bench/storm-loop.mjs', start.args.at(-1)!]
   const child = await startChild(args, {
@@ -286,6 +288,12 @@ interface StormResult {
   loop: Latencies
 }
 
+/** Rejects if the service ends: a storm waits minutes for what a dead service will never do. */
+async function died(child: Child): Promise<never> {
+  const how = await child.ended
+  throw new Error(`the service ended (${how}) during the storm; its last output:\n${child.output().slice(-4000)}`)
+}
+
 async function stormOnService(
   name: string,
   watch: Watch,
@@ -300,7 +308,9 @@ async function stormOnService(
   const started = now()
   let outcome: { done: number; receipts: number; messages: number }
   try {
-    outcome = await run()
+    const running = run()
+    running.catch(() => {}) // if the service died, what still waits on it fails later, unheard
+    outcome = await Promise.race([running, died(child)])
   } finally {
     // A second more of probes: a stall right at the end belongs to the storm.
     await sleep(1_000)
