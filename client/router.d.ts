@@ -2037,7 +2037,7 @@ export type AppRouter = TRPCBuiltRouter<{
         webhook: string;
         /** Event name, e.g. message */
         event: string;
-        /** pending (waiting for an attempt), delivering (being sent now), delivered, failed (given up), or dead (refused for good by the receiver) */
+        /** pending (waiting for an attempt), delivering (being sent now, or next in line to be sent), delivered, failed (given up), or dead (refused for good by the receiver) */
         status: "delivered" | "pending" | "failed" | "dead" | "delivering";
         /** HTTP attempts made so far */
         attempts: number;
@@ -3214,7 +3214,7 @@ export type WebhookDelivery = {
   webhook: string;
   /** Event name, e.g. message */
   event: string;
-  /** pending (waiting for an attempt), delivering (being sent now), delivered, failed (given up), or dead (refused for good by the receiver) */
+  /** pending (waiting for an attempt), delivering (being sent now, or next in line to be sent), delivered, failed (given up), or dead (refused for good by the receiver) */
   status: "delivered" | "pending" | "failed" | "dead" | "delivering";
   /** HTTP attempts made so far */
   attempts: number;

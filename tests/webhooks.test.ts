@@ -15,7 +15,7 @@ import { migrate } from '../src/store/migrate.js'
 import { retryDelay } from '../src/backoff.js'
 import { loadConfig } from '../src/config.js'
 import { SessionWebhooks } from '../src/webhooks/session-webhooks.js'
-import type { WorkerOptions } from '../src/webhooks/worker.js'
+import type { WebhookWorker, WorkerOptions } from '../src/webhooks/worker.js'
 import { Outbox, pendingTarget, type Delivery } from '../src/webhooks/outbox.js'
 import { until, type ReceivedRequest } from './support/receiver.js'
 import { startTestService, tempDir, type TestService } from './support/service.js'
@@ -820,6 +820,77 @@ describe('worker lifecycle', () => {
     cleanup(() => worker.stop())
     await hook.waitFor(() => hook.delivered.length === 1)
     assert.equal(hook.delivered[0]!.deliveryId, 'handed-over')
+  })
+
+  /** Resolves once the worker's first claim found nothing, so it takes new rows directly (an asked handover is given back). */
+  async function takingDirectly(worker: WebhookWorker): Promise<void> {
+    await until(async () => {
+      const asked = worker.handover()
+      asked.abandoned()
+      return asked.claimed || undefined
+    }, 'the worker to take rows directly')
+  }
+
+  /** Counts the claim statements of every worker until the test ends (the real method runs). */
+  function countClaims(): { count: number } {
+    const claims = { count: 0 }
+    const claimDue = Outbox.prototype.claimDue
+    Outbox.prototype.claimDue = function (...args) {
+      claims.count++
+      return claimDue.apply(this, args)
+    }
+    cleanup(async () => {
+      Outbox.prototype.claimDue = claimDue
+    })
+    return claims
+  }
+
+  test('a burst waits claimed in the ready line: a claim per line of rows, not one per delivery, each delivered once', async () => {
+    const hook = await receiver()
+    hook.script = () => ({ status: 200, delayMs: 15 })
+    const db = await database()
+    const claims = countClaims()
+    const { events, worker } = await webhooks(db, hook.url, { concurrency: 2, readyAhead: 8 })
+    await worker.start()
+    cleanup(() => worker.stop())
+    await takingDirectly(worker)
+    claims.count = 0
+    // 60 events at once, as a burst of incoming messages records them.
+    const recorded = await Promise.all(Array.from({ length: 60 }, (_, i) => events.record('message', sampleMessage(i))))
+    await hook.waitFor(() => hook.delivered.length === 60, 10_000)
+    assert.deepEqual(new Set(hook.requests.map((r) => r.deliveryId)), new Set(recorded.map((r) => r.deliveryId)))
+    assert.equal(hook.requests.length, 60, 'each delivered once')
+    const overlap = (request: ReceivedRequest) => hook.requests.filter((other) => other.at <= request.at && (other.answeredAt ?? Infinity) > request.at).length
+    assert.ok(Math.max(...hook.requests.map(overlap)) <= 2, 'never more than WEBHOOK_CONCURRENCY in flight')
+    // Up to 10 were handed over (2 slots, 8 in line); each claim then took at least 4 (it waits for
+    // the line to be half empty), plus the last claims that found nothing. One per freed slot was 50.
+    assert.ok(claims.count <= 16, `${claims.count} claims for 60 deliveries`)
+    await until(async () => (await db.webhookDelivery.count({ where: { status: 'delivered' } })) === 60, 'every row settled')
+  })
+
+  test('when the receiver fails, the rows waiting in the ready line are pending again and the oldest probes alone', async () => {
+    const hook = await receiver()
+    let failing = true
+    // The first delivery is answered late, so the rest wait in the line meanwhile, then refused.
+    hook.script = () => (failing ? { status: 503, delayMs: 150 } : 200)
+    const db = await database()
+    const { events, worker } = await webhooks(db, hook.url, { concurrency: 1, readyAhead: 8 })
+    await worker.start()
+    cleanup(() => worker.stop())
+    await takingDirectly(worker)
+    const ids: string[] = []
+    for (let i = 0; i < 10; i++) ids.push((await events.record('message', sampleMessage(i))).deliveryId!)
+    const waiting = await db.webhookDelivery.findMany({ where: { id: { in: ids.slice(1) } } })
+    assert.ok(waiting.filter((row) => row.status === 'delivering').length >= 8, 'the rows behind the first wait claimed, in the line')
+    await until(async () => (await db.webhookDelivery.findUniqueOrThrow({ where: { id: ids[0]! } })).attempts >= 2, 'a second probe')
+    assert.equal(worker.backingOff, true)
+    const behind = await db.webhookDelivery.findMany({ where: { id: { in: ids.slice(1) } } })
+    assert.deepEqual(behind.map((row) => [row.status, row.attempts]), Array(9).fill(['pending', 0]), 'back to pending, never tried')
+    assert.ok(hook.requests.every((r) => r.deliveryId === ids[0]), 'only the oldest probed')
+
+    failing = false
+    await hook.waitFor(() => hook.delivered.length === 10, 5_000)
+    assert.deepEqual(hook.delivered.map((r) => r.deliveryId), ids, 'in order, each once')
   })
 
   test('the outbox is pruned: delivered rows beyond the newest N or too old go, failed ones are kept longer', async () => {

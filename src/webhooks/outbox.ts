@@ -48,7 +48,7 @@ export const deliverySchema = z
     event: z.string().describe('Event name, e.g. message'),
     status: z
       .enum(deliveryStatuses)
-      .describe('pending (waiting for an attempt), delivering (being sent now), delivered, failed (given up), or dead (refused for good by the receiver)'),
+      .describe('pending (waiting for an attempt), delivering (being sent now, or next in line to be sent), delivered, failed (given up), or dead (refused for good by the receiver)'),
     attempts: z.number().int().describe('HTTP attempts made so far'),
     lastStatus: z.number().int().nullable().describe("HTTP status of the last attempt's answer; null before the first, or after a network error or timeout"),
     lastError: z.string().nullable().describe('Why the last failed attempt failed (kept after a later success)'),

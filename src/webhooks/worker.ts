@@ -30,9 +30,18 @@
 // the webhook is off are not queued at all (there is no receiver to filter for). Clearing the URL
 // through the API gives up what is pending.
 //
-// The fast path: while the worker is idle enough (normal mode, a free slot, nothing due left
-// unclaimed), EventLog.record writes a new row already claimed and hands it over after the commit
-// (handover()), so an incoming event goes out without a statement of the worker's in between.
+// The fast path: while the worker is idle enough (normal mode, room in the ready line, nothing due
+// left unclaimed), EventLog.record writes a new row already claimed and hands it over after the
+// commit (handover()), so an incoming event goes out without a statement of the worker's in between.
+//
+// The ready line: claimed rows waiting for a delivery slot, oldest first, at most `readyAhead`.
+// Handed-over rows wait there when every slot is busy, and a claim takes as many due rows as the
+// free slots and the line have room for, so a burst costs a statement per line's worth of rows, not
+// one per delivery (issue 18, storm budget). A slot that frees up takes the line's oldest row at
+// once. The line is for normal mode only: leaving it (a failed attempt, the URL cleared, a stop)
+// puts the line's rows back to pending before anything else is claimed, so the probe is the oldest
+// pending row and nothing waits claimed in a worker that no longer sends. A process that dies with
+// rows in the line leaves them 'delivering', and start() makes them pending again, like in-flight ones.
 //
 // Wake-ups: notify() (a new pending row committed), the end of a delivery when rows may be waiting
 // for its slot or in backoff, a change of the webhook URL, and a timer set to the next retry time,
@@ -76,6 +85,8 @@ export interface WorkerOptions {
   timeoutMs: number
   /** Deliveries in flight at once in normal mode (WEBHOOK_CONCURRENCY). */
   concurrency: number
+  /** Claimed rows that may wait for a slot (the ready line). Default 4 x concurrency. */
+  readyAhead?: number
   /** First retry delay, doubled per failure (WEBHOOK_RETRY_MIN_MS) ... */
   retryMinMs: number
   /** ... up to this (WEBHOOK_RETRY_MAX_MS). */
@@ -119,6 +130,8 @@ export class WebhookWorker implements OutboxTarget {
   private readonly options: Required<WorkerOptions>
   private readonly logger: Logger
   private readonly inFlight = new Map<number, InFlight>()
+  /** Claimed rows waiting for a delivery slot, by seq: the ready line (see the header). */
+  private ready: Row[] = []
   private backoff = false
   /** The seq of the delivery sent alone in backoff mode: only its success ends the backoff. */
   private probe: number | undefined
@@ -162,6 +175,7 @@ export class WebhookWorker implements OutboxTarget {
       keepFailed: 10_000,
       deadAfterAttempts: 3,
       random: Math.random,
+      readyAhead: 4 * options.concurrency,
       ...options,
     }
   }
@@ -222,9 +236,10 @@ export class WebhookWorker implements OutboxTarget {
 
   /**
    * Asked by EventLog.record before it writes an outbox row. The row is written claimed and sent
-   * as soon as it commits, without a statement of the worker's, only when that keeps the order: in
-   * normal mode, with a free slot, nothing due left unclaimed, no claim running and no other row
-   * being written pending (which would be older). Otherwise it is written pending and claimed.
+   * (or put in the ready line) as soon as it commits, without a statement of the worker's, only
+   * when that keeps the order: in normal mode, with room in the line, nothing due left unclaimed, no
+   * claim running and no other row being written pending (which would be older). Otherwise it is
+   * written pending and claimed.
    */
   handover(): Handover {
     const direct =
@@ -234,7 +249,7 @@ export class WebhookWorker implements OutboxTarget {
       !this.mayHaveMore &&
       !this.pumping &&
       this.writingPending === 0 &&
-      this.inFlight.size + this.handingOver < this.options.concurrency
+      this.room() > 0
     if (direct) this.handingOver++
     else this.writingPending++
     const generation = this.generation
@@ -257,10 +272,21 @@ export class WebhookWorker implements OutboxTarget {
     }
   }
 
-  /** A row written claimed: sent now, or put back to pending if the worker changed mode meanwhile. */
+  /** How many more rows may be claimed: free slots and room in the ready line. */
+  private room(): number {
+    return this.options.concurrency + this.options.readyAhead - this.inFlight.size - this.handingOver - this.ready.length
+  }
+
+  /**
+   * A row written claimed: sent now or put in the ready line, or put back to pending if the worker
+   * changed mode meanwhile.
+   */
   private takeOver(row: Row, generation: number): void {
     const url = this.settings.target
-    if (generation === this.generation && this.started && !this.stopping && !this.backoff && url !== null) return this.launch(row, url)
+    if (generation === this.generation && this.started && !this.stopping && !this.backoff && url !== null) {
+      this.ready.push(row)
+      return this.launchReady(url)
+    }
     this.mayHaveMore = true
     // Pending again for the next claim (or start): never left 'delivering' by a running worker.
     this.unclaim([row]).then(
@@ -293,6 +319,8 @@ export class WebhookWorker implements OutboxTarget {
         for (const delivery of this.inFlight.values()) delivery.controller.abort()
         await pending()
       }
+      // Left 'delivering' if this fails: the next start() makes them pending again.
+      await this.returnReady().catch((error: unknown) => this.logger.error({ err: error }, 'could not put waiting webhook deliveries back in line; they are sent after a restart'))
     })())
   }
 
@@ -324,6 +352,8 @@ export class WebhookWorker implements OutboxTarget {
   private async fill(): Promise<void> {
     if (this.stopping) return
     const url = this.settings.target
+    // Out of normal mode, the ready line's rows are pending again before anything else is claimed.
+    if (this.ready.length > 0 && (this.backoff || url === null)) await this.returnReady()
     if (url === null) {
       // Nothing is recorded for the webhook until a URL is set again (or it is on again), which notifies.
       clearTimeout(this.wakeTimer)
@@ -333,20 +363,44 @@ export class WebhookWorker implements OutboxTarget {
     return this.backoff ? this.claimProbe(url) : this.claimDue(url)
   }
 
-  /** Normal mode: claims the oldest due rows, as many as there are free slots, and sends them. */
+  /**
+   * Normal mode: claims the oldest due rows, as many as the free slots and the ready line have room
+   * for, and sends what the slots take.
+   */
   private async claimDue(url: string): Promise<void> {
-    const free = this.options.concurrency - this.inFlight.size - this.handingOver
-    if (free <= 0) {
+    const room = this.room()
+    if (room <= 0) {
       this.mayHaveMore = true // a slot frees up when a delivery settles, and that pumps again
       return
     }
-    const claimed = await this.outbox.claimDue(new Date(), free)
+    // Only once the line is down to half: a claim per half-line of rows rather than per freed slot.
+    if (this.ready.length > this.options.readyAhead / 2) {
+      this.mayHaveMore = true
+      return
+    }
+    const claimed = await this.outbox.claimDue(new Date(), room)
     if (this.stopping) return this.unclaim(claimed)
-    for (const row of claimed) this.launch(row, url)
+    // Rows put back in line (redeliver, a mode change) can be older than the line's: order by seq.
+    this.ready = [...this.ready, ...claimed].sort((a, b) => a.seq - b.seq)
+    this.launchReady(url)
     // A full batch may have more behind it; otherwise nothing else is due until a notify or the timer.
-    this.mayHaveMore = claimed.length === free
-    if (this.mayHaveMore) this.again = true
-    else this.sleep(this.options.pollMs)
+    this.mayHaveMore = claimed.length === room
+    if (this.mayHaveMore && this.room() > 0) this.again = true
+    else if (!this.mayHaveMore) this.sleep(this.options.pollMs)
+  }
+
+  /** Sends the ready line's oldest rows while there are free slots. */
+  private launchReady(url: string): void {
+    while (this.ready.length > 0 && this.inFlight.size < this.options.concurrency) this.launch(this.ready.shift()!, url)
+  }
+
+  /** The ready line's rows are pending again (leaving normal mode, or stopping). */
+  private async returnReady(): Promise<void> {
+    const rows = this.ready
+    this.ready = []
+    if (rows.length === 0) return
+    this.mayHaveMore = true
+    await this.unclaim(rows)
   }
 
   /** Backoff: the oldest pending row alone, once it is due and what was sent before it has settled. */
@@ -380,9 +434,12 @@ export class WebhookWorker implements OutboxTarget {
       })
       .finally(() => {
         this.inFlight.delete(row.seq)
-        // In backoff, the next probe waits for this one; in normal mode, a freed slot matters only
-        // if something is waiting for one.
-        if (this.backoff || this.mayHaveMore) this.notify()
+        // In normal mode the freed slot takes the ready line's oldest row, without a statement.
+        const next = this.settings.target
+        if (!this.backoff && !this.stopping && this.started && next !== null) this.launchReady(next)
+        // In backoff, the next probe waits for this one (and the line goes back to pending); in
+        // normal mode, the outbox is read again only if rows wait there and the line has room.
+        if (this.backoff || this.mayHaveMore || (this.ready.length > 0 && next === null)) this.notify()
       })
     this.inFlight.set(row.seq, { controller, done })
   }
