@@ -8,6 +8,8 @@
 //                                                              outermost frames below the loop)
 //   node bench/cpuprofile.mjs <file.cpuprofile> --gaps <json>  what ran in each event-loop gap a bench
 //                                                              measured (bench/storm-loop.mjs)
+// PROFILE_WINDOW=<json file of [start, end]> limits any of these to the samples in that window (µs of
+// the monotonic clock: bench/storm.ts writes window-<storm>.json, the storm's own time).
 import { readFileSync } from 'node:fs'
 
 const [file, pattern, depthArg] = process.argv.slice(2)
@@ -19,6 +21,17 @@ const profile = JSON.parse(readFileSync(file, 'utf8'))
 const nodes = new Map(profile.nodes.map((n) => [n.id, n]))
 const parent = new Map()
 for (const n of profile.nodes) for (const child of n.children ?? []) parent.set(child, n.id)
+// Each sample's time (µs of the monotonic clock).
+let clock = profile.startTime
+let times = profile.timeDeltas.map((d) => (clock += d))
+if (process.env.PROFILE_WINDOW) {
+  // Only the window's samples are kept: every mode below reads samples, timeDeltas and times.
+  const [from, to] = JSON.parse(readFileSync(process.env.PROFILE_WINDOW, 'utf8'))
+  const keep = times.map((at) => at >= from && at < to)
+  profile.samples = profile.samples.filter((_, i) => keep[i])
+  profile.timeDeltas = profile.timeDeltas.filter((_, i) => keep[i])
+  times = times.filter((_, i) => keep[i])
+}
 const self = new Map()
 profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)))
 const short = (url) => url.replace(/^file:\/\/\/.*?node_modules\//, '').replace(/^file:\/\/\/.*?\/(src|tests|bench)\//, '$1/')
@@ -39,8 +52,6 @@ if (pattern === '--gaps') {
   // The event-loop gaps a bench measured ([start, end] µs of the monotonic clock, as this profile's
   // times are; bench/storm-loop.mjs), longest first, each with what ran in it.
   const gaps = JSON.parse(readFileSync(depthArg, 'utf8')).sort((a, b) => b[1] - b[0] - (a[1] - a[0]))
-  let t = profile.startTime
-  const times = profile.timeDeltas.map((d) => (t += d))
   const within = (start, end) => profile.samples.map((id, i) => [id, i]).filter(([, i]) => times[i] >= start && times[i] < end)
   console.log(`${gaps.length} gaps; profile ${(profile.startTime / 1e6).toFixed(1)}-${(profile.endTime / 1e6).toFixed(1)} s`)
   for (const [start, end] of gaps.slice(0, 8)) {
@@ -62,8 +73,6 @@ if (pattern === '--gaps') {
   const isIdle = (id) => nodes.get(id).callFrame.functionName === '(idle)'
   const stretches = []
   let start = -1
-  let t = profile.startTime
-  const times = profile.timeDeltas.map((d) => (t += d))
   profile.samples.forEach((id, i) => {
     if (isIdle(id)) {
       if (start >= 0 && times[i] - times[start] >= threshold) stretches.push([start, i])

@@ -45,8 +45,13 @@ if (file) {
     if (event === 'connection') connections.push(Math.round(performance.timeOrigin + performance.now()))
     return emit.call(this, event, req, ...rest)
   }
+  // The window since the last SIGUSR2 in µs of the same clock (the profile of the storm alone).
+  let sinceUs = Number(process.hrtime.bigint() / 1000n)
   process.on('SIGUSR2', () => {
-    writeFileSync(file, JSON.stringify({ p50: ms(histogram.percentile(50)), p99: ms(histogram.percentile(99)), max: ms(histogram.max), gaps: gaps.sort((a, b) => b[1] - a[1]).slice(0, 10), arrivals, answers: answers.sort((a, b) => b[1] - a[1]).slice(0, 10), connections, gapsUs }))
+    const nowUs = Number(process.hrtime.bigint() / 1000n)
+    const windowUs = [sinceUs, nowUs]
+    sinceUs = nowUs
+    writeFileSync(file, JSON.stringify({ windowUs, p50: ms(histogram.percentile(50)), p99: ms(histogram.percentile(99)), max: ms(histogram.max), gaps: gaps.sort((a, b) => b[1] - a[1]).slice(0, 10), arrivals, answers: answers.sort((a, b) => b[1] - a[1]).slice(0, 10), connections, gapsUs }))
     gapsUs = []
     arrivals = []
     answers = []
@@ -56,22 +61,52 @@ if (file) {
   })
 }
 
-// BENCH_STORM_SQL=<file>: every SQL statement better-sqlite3 prepares, counted by text, written to
-// <file>.<n> on the n-th SIGUSR2 (what the store does per message during a storm).
+// BENCH_STORM_SQL=<file>: every SQL statement better-sqlite3 prepares, counted by text, with the
+// time spent preparing and running it, written to <file>.<n> on the n-th SIGUSR2 (what the store
+// does per message during a storm, and what that costs).
 if (process.env.BENCH_STORM_SQL) {
   const { createRequire } = await import('node:module')
   const require = createRequire(import.meta.url)
   const Database = require('better-sqlite3')
   const prepare = Database.prototype.prepare
-  let counts = new Map()
+  let stats = new Map()
   let dumps = 0
+  const texts = new WeakMap()
+  const statOf = (key) => {
+    let stat = stats.get(key)
+    if (!stat) stats.set(key, (stat = { count: 0, prepareMs: 0, runMs: 0 }))
+    return stat
+  }
   Database.prototype.prepare = function (sql, ...rest) {
     const key = String(sql).replace(/\s+/g, ' ').slice(0, 160)
-    counts.set(key, (counts.get(key) ?? 0) + 1)
-    return prepare.call(this, sql, ...rest)
+    const started = performance.now()
+    const statement = prepare.call(this, sql, ...rest)
+    const stat = statOf(key)
+    stat.count++
+    stat.prepareMs += performance.now() - started
+    texts.set(statement, key)
+    return statement
+  }
+  const Statement = Object.getPrototypeOf(prepare.call(new Database(':memory:'), 'SELECT 1'))
+  for (const method of ['run', 'all', 'get']) {
+    const original = Statement[method]
+    Statement[method] = function (...args) {
+      const started = performance.now()
+      try {
+        return original.apply(this, args)
+      } finally {
+        const key = texts.get(this)
+        if (key !== undefined) statOf(key).runMs += performance.now() - started
+      }
+    }
   }
   process.on('SIGUSR2', () => {
-    writeFileSync(`${process.env.BENCH_STORM_SQL}.${dumps++}`, [...counts].sort((a, b) => b[1] - a[1]).map(([sql, n]) => `${String(n).padStart(7)}  ${sql}`).join('\n'))
-    counts = new Map()
+    const rows = [...stats].sort((a, b) => b[1].prepareMs + b[1].runMs - (a[1].prepareMs + a[1].runMs))
+    const total = rows.reduce((sum, [, s]) => sum + s.prepareMs + s.runMs, 0)
+    writeFileSync(
+      `${process.env.BENCH_STORM_SQL}.${dumps++}`,
+      [`  count  prepare ms  run ms  (${total.toFixed(0)} ms in all)`, ...rows.map(([sql, s]) => `${String(s.count).padStart(7)}  ${s.prepareMs.toFixed(1).padStart(10)}  ${s.runMs.toFixed(1).padStart(6)}  ${sql}`)].join('\n'),
+    )
+    stats = new Map()
   })
 }

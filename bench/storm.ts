@@ -319,7 +319,11 @@ async function stormOnService(
   if (process.env.BENCH_STORM_TIMELINE) printTimeline(name, probes)
   const rssPeak = sampler.stop()
   const loop = await serviceLoopDelay(child, dir)
-  if (PROFILE_DIR) writeFileSync(path.join(PROFILE_DIR, `gaps-${name.split(' ')[0]}.json`), JSON.stringify((loop as { gapsUs?: unknown }).gapsUs ?? []))
+  if (PROFILE_DIR) {
+    const extra = loop as { gapsUs?: unknown; windowUs?: unknown }
+    writeFileSync(path.join(PROFILE_DIR, `gaps-${name.split(' ')[0]}.json`), JSON.stringify(extra.gapsUs ?? []))
+    writeFileSync(path.join(PROFILE_DIR, `window-${name.split(' ')[0]}.json`), JSON.stringify(extra.windowUs ?? []))
+  }
   if (process.env.BENCH_STORM_TIMELINE) {
     const gaps = (loop as Latencies & { gaps?: Array<[number, number]> }).gaps ?? []
     const arrivals = (loop as Latencies & { arrivals?: number[] }).arrivals ?? []
