@@ -10,6 +10,7 @@ import { PrismaClient as SqliteClient } from './generated/sqlite/client.js'
 import { PrismaClient as PostgresClient } from './generated/postgresql/client.js'
 import { ensureDatabaseDirectory } from './database-directory.js'
 import { ObservedAdapterFactory } from './observed-connection.js'
+import { RawSql } from './raw-sql.js'
 import { faultMessage, storeFaultOf, type StoreFault } from './store-faults.js'
 import { StoreHealth } from './store-health.js'
 
@@ -28,6 +29,7 @@ export type { Prisma } from './generated/sqlite/client.js'
  * template whose values become parameters.
  */
 export { join as sqlList, sqltag as sqlFragment, type Sql } from '@prisma/client/runtime/client'
+export type { RawSql, RawStatements } from './raw-sql.js'
 
 export function providerOf(url: string): Provider {
   return /^postgres(ql)?:\/\//i.test(url) ? 'postgresql' : 'sqlite'
@@ -48,6 +50,14 @@ const PROBE_LEASE = '_store-probe'
 const PROBE_PAYLOAD = 'p'.repeat(32 * 1024)
 
 const healthOf = new WeakMap<object, StoreHealth>()
+const rawOf = new WeakMap<object, RawSql>()
+
+/** Plain SQL on the client's own connection, for the statements every message runs (raw-sql.ts). */
+export function rawSqlOf(db: Db): RawSql {
+  const raw = rawOf.get(db)
+  if (!raw) throw new Error('rawSqlOf: this client was not opened by openClient()')
+  return raw
+}
 
 /** The health of a store opened by openClient() (store-health.ts). */
 export function storeHealthOf(db: Db): StoreHealth {
@@ -61,6 +71,7 @@ export async function openClient(url: string, options: { probeEveryMs?: number; 
   let health: StoreHealth | undefined
   const factory = new ObservedAdapterFactory(adapterFor(url), { failed: (error) => health?.failed(error) })
   const db = provider === 'postgresql' ? (new PostgresClient({ adapter: factory }) as unknown as Db) : new SqliteClient({ adapter: factory })
+  rawOf.set(db, new RawSql(() => factory.connection, () => db.$connect()))
   const probe = async () => {
     // A write that needs new space and a read back, then the row is made small again.
     await db.lease.upsert({ where: { name: PROBE_LEASE }, create: { name: PROBE_LEASE, owner: PROBE_PAYLOAD, expiresAt: new Date(0) }, update: { owner: PROBE_PAYLOAD } })
