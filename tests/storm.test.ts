@@ -16,7 +16,7 @@ import { BAILEYS_EVENT_BUFFER_FILE, BAILEYS_MESSAGES_RECV_FILE, BAILEYS_MESSAGES
 import { SLICE_MS, waitForSlice } from '../src/event-loop-slice.js'
 import { type FrameSource, MAX_WAITING_FRAMES, paceFrames } from '../src/session/paced-frames.js'
 import { EventLog, MAX_BATCH } from '../src/events/log.js'
-import { openClient } from '../src/store/database.js'
+import { openClient, rawSqlOf } from '../src/store/database.js'
 import { migrate } from '../src/store/migrate.js'
 import { Outbox, pendingTarget } from '../src/webhooks/outbox.js'
 import { releaseBaileysTimers, startStandIn } from './standin/index.js'
@@ -179,13 +179,16 @@ test('events recorded together share transactions, in the order they were record
   const limit = 50
   const log = new EventLog(db, 'default', limit, new Outbox(db, 'default'))
   log.useOutbox({ targets: () => [pendingTarget('w1')] })
-  // The real $transaction, counted.
+  // The real transactions (plain SQL on the client's connection: src/store/raw-sql.ts), counted.
   let transactions = 0
-  const transaction = db.$transaction.bind(db)
-  db.$transaction = ((...args: Parameters<typeof db.$transaction>) => {
-    transactions++
-    return transaction(...args)
-  }) as typeof db.$transaction
+  const raw = rawSqlOf(db)
+  const transaction = raw.transaction.bind(raw)
+  Object.assign(raw, {
+    transaction: (...args: Parameters<typeof transaction>) => {
+      transactions++
+      return transaction(...args)
+    },
+  })
 
   const recorded = await Promise.all(Array.from({ length: 100 }, (_, i) => log.record('message', sampleMessage(i))))
   const ids = recorded.map((event) => event.id)
@@ -209,10 +212,11 @@ test('events recorded together share transactions, in the order they were record
   assert.equal(transactions, 3)
 
   // A batch that fails rejects each of its events, and the next batch is written.
-  db.$transaction = (() => Promise.reject(new Error('disk on fire'))) as unknown as typeof db.$transaction
+  const counted = raw.transaction
+  Object.assign(raw, { transaction: () => Promise.reject(new Error('disk on fire')) })
   const failing = log.record('message', sampleMessage(200))
   await assert.rejects(failing, /disk on fire/)
-  db.$transaction = transaction
+  Object.assign(raw, { transaction: counted })
   const next = await log.record('message', sampleMessage(201))
   assert.ok(next.id > ids.at(-1)!)
 })

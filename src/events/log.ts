@@ -8,7 +8,7 @@
 // committed. A caller that waits for each record before the next gets one transaction per event,
 // as before.
 import { randomUUID } from 'node:crypto'
-import { sqlFragment, sqlList, type Db, type Prisma } from '../store/database.js'
+import { rawSqlOf, sqlFragment, sqlList, type Db, type Sql } from '../store/database.js'
 import type { EventData, EventType, LoggedEvent } from './types.js'
 
 export interface OutboxPolicy {
@@ -43,7 +43,7 @@ export interface NewDelivery {
  */
 export interface OutboxTable {
   /** One statement for all the rows; the `seq`s it returns, sorted ascending, are the rows' in order. */
-  insertStatement(rows: readonly NewDelivery[]): Prisma.PrismaPromise<Array<{ seq: number | bigint }>>
+  insertStatement(rows: readonly NewDelivery[]): Sql
 }
 
 /**
@@ -175,25 +175,24 @@ export class EventLog {
   }
 
   /**
-   * One batch transaction (a single round trip on PostgreSQL, unlike an interactive one): the
-   * batch's events in one multi-row INSERT, their outbox rows in another, then one trim. Within one
-   * INSERT the ids (and seqs) rise in the order of its rows, so sorted they map back to the batch.
-   * Plain SQL: the query builder costs about twice the CPU per statement, and this runs for every
-   * event; and a statement for the batch rather than per event was most of what a burst saved.
+   * One transaction: the batch's events in one multi-row INSERT, their outbox rows in another, then
+   * one trim. Within one INSERT the ids (and seqs) rise in the order of its rows, so sorted they map
+   * back to the batch. Plain SQL on the client's connection (src/store/raw-sql.ts): this runs for
+   * every event, and a statement for the batch rather than per event was most of what a burst saved.
    */
   private async write(batch: Pending[]): Promise<Array<{ id: number; seqs: number[] }>> {
     const events = batch.map((entry) => sqlFragment`(${this.session}, ${entry.type}, ${entry.text}, ${entry.createdAt})`)
     const rows = batch.flatMap((entry) => entry.deliveries.map(({ handover: _handover, ...row }) => ({ ...row, createdAt: entry.createdAt })))
-    const statements: Array<Prisma.PrismaPromise<unknown>> = [
-      this.db.$queryRaw<Array<{ id: number | bigint }>>`INSERT INTO "Event" ("session", "type", "data", "createdAt") VALUES ${sqlList(events)} RETURNING "id"`,
-    ]
-    if (rows.length > 0) statements.push(this.outboxTable.insertStatement(rows))
-    // Everything older than the session's newest `limit` events goes.
-    statements.push(this.db.$executeRaw`DELETE FROM "Event" WHERE "session" = ${this.session} AND "id" < (SELECT "id" FROM "Event" WHERE "session" = ${this.session} ORDER BY "id" DESC LIMIT 1 OFFSET ${this.limit - 1})`)
-    const results = (await this.db.$transaction(statements)) as unknown[]
+    const { inserted, outboxRows } = await rawSqlOf(this.db).transaction(async (tx) => {
+      const inserted = await tx.query<{ id: number | bigint }>(sqlFragment`INSERT INTO "Event" ("session", "type", "data", "createdAt") VALUES ${sqlList(events)} RETURNING "id"`)
+      const outboxRows = rows.length > 0 ? await tx.query<{ seq: number | bigint }>(this.outboxTable.insertStatement(rows)) : []
+      // Everything older than the session's newest `limit` events goes.
+      await tx.execute(sqlFragment`DELETE FROM "Event" WHERE "session" = ${this.session} AND "id" < (SELECT "id" FROM "Event" WHERE "session" = ${this.session} ORDER BY "id" DESC LIMIT 1 OFFSET ${this.limit - 1})`)
+      return { inserted, outboxRows }
+    })
     const ascending = (values: Array<number | bigint>) => values.map(Number).sort((a, b) => a - b)
-    const ids = ascending((results[0] as Array<{ id: number | bigint }>).map((row) => row.id))
-    const seqs = rows.length > 0 ? ascending((results[1] as Array<{ seq: number | bigint }>).map((row) => row.seq)) : []
+    const ids = ascending(inserted.map((row) => row.id))
+    const seqs = ascending(outboxRows.map((row) => row.seq))
     let at = 0
     return batch.map((entry, index) => ({ id: ids[index]!, seqs: entry.deliveries.map(() => seqs[at++]!) }))
   }

@@ -14,7 +14,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises'
 import type { BaileysEventMap, Chat as BaileysChat, GroupMetadata, WAMessage, WAMessageKey, WAMessageUpdate, MessageUserReceiptUpdate } from '@whiskeysockets/baileys'
 import { isJidGroup, jidNormalizedUser } from '@whiskeysockets/baileys'
 import type { Logger } from '../logger.js'
-import { sqlFragment, sqlList, type Db } from '../store/database.js'
+import { rawSqlOf, sqlFragment, sqlList, type Db, type Sql } from '../store/database.js'
 import type { LidResolver } from '../session/incoming.js'
 import { changesOf, nextStatus, toRecord, withContent, type MessageChange, type MessageRecord } from './record.js'
 import { STATUS } from './shapes.js'
@@ -157,10 +157,7 @@ export class MessageStore {
    * id twice) goes through save() on its own, between the runs before and after it.
    */
   private async saveAll(records: MessageRecord[]): Promise<void> {
-    const { db, session } = this.options
-    const known = this.keepsMessages()
-      ? new Set((await db.message.findMany({ where: { session, id: { in: records.map((r) => r.id) } }, select: { id: true } })).map((r) => r.id))
-      : new Set<string>()
+    const known = this.keepsMessages() ? await this.knownIds(records.map((record) => record.id)) : new Set<string>()
     const ids = new Set<string>()
     let run: MessageRecord[] = []
     for (const record of records) {
@@ -176,22 +173,36 @@ export class MessageStore {
     await this.saveRun(run)
   }
 
-  /** New messages none of which is stored yet, nor waits for anything: one transaction. */
+  /**
+   * New messages none of which is stored yet, nor waits for anything: one transaction. Plain SQL on
+   * the client's connection (src/store/raw-sql.ts), like the other statements of every message.
+   */
   private async saveRun(records: MessageRecord[]): Promise<void> {
     if (records.length === 0) return
-    const { db } = this.options
     const cutoff = this.cutoff()
     const kept = this.keepsMessages() ? records.filter((record) => record.sentAt.getTime() >= cutoff) : []
     const chats = await this.chatsAfter(records, kept)
-    await db.$transaction([...(kept.length ? [this.insertRows(kept)] : []), ...chats])
+    await rawSqlOf(this.options.db).transaction(async (tx) => {
+      if (kept.length) await tx.execute(this.insertRows(kept))
+      for (const chat of chats) await tx.execute(chat)
+    })
+  }
+
+  /** Which of these message ids are stored already. */
+  private async knownIds(ids: string[]): Promise<Set<string>> {
+    const rows = await rawSqlOf(this.options.db).query<{ id: string }>(sqlFragment`SELECT "id" FROM "Message" WHERE "session" = ${this.options.session} AND "id" IN (${sqlList(ids)})`)
+    return new Set(rows.map((row) => row.id))
   }
 
   /** Each chat's row after these new messages (as touchChat would leave it), as statements. */
-  private async chatsAfter(records: MessageRecord[], kept: MessageRecord[]) {
+  private async chatsAfter(records: MessageRecord[], kept: MessageRecord[]): Promise<Sql[]> {
     const { db, session } = this.options
     const keptIds = new Set(kept.map((record) => record.id))
     const jids = [...new Set(records.map((record) => record.chat))]
-    const stored = new Map((await db.chat.findMany({ where: { session, jid: { in: jids } } })).map((chat) => [chat.jid, chat]))
+    const rows = await rawSqlOf(db).query<{ jid: string; activityAt: Date; lastMessageId: string | null; unreadCount: number | bigint }>(
+      sqlFragment`SELECT "jid", "activityAt", "lastMessageId", "unreadCount" FROM "Chat" WHERE "session" = ${session} AND "jid" IN (${sqlList(jids)})`,
+    )
+    const stored = new Map(rows.map((chat) => [chat.jid, { ...chat, unreadCount: Number(chat.unreadCount) }]))
     const after = new Map<string, ChatState>()
     for (const record of records) {
       const before = after.get(record.chat) ?? stored.get(record.chat)
@@ -201,11 +212,13 @@ export class MessageStore {
   }
 
   /** The statement that takes a chat row from `before` (none: not stored) to `state`; none if nothing changes. */
-  private chatWrite(jid: string, before: ChatState | undefined, state: ChatState) {
-    const { db, session } = this.options
-    if (!before) return db.chat.create({ data: { session, jid, ...state } })
+  private chatWrite(jid: string, before: ChatState | undefined, state: ChatState): Sql | undefined {
+    const { session } = this.options
+    if (!before) {
+      return sqlFragment`INSERT INTO "Chat" ("session", "jid", "activityAt", "lastMessageId", "unreadCount") VALUES (${session}, ${jid}, ${state.activityAt}, ${state.lastMessageId}, ${state.unreadCount})`
+    }
     if (before.activityAt.getTime() === state.activityAt.getTime() && before.lastMessageId === state.lastMessageId && before.unreadCount === state.unreadCount) return undefined
-    return db.chat.update({ where: { session_jid: { session, jid } }, data: state })
+    return sqlFragment`UPDATE "Chat" SET "activityAt" = ${state.activityAt}, "lastMessageId" = ${state.lastMessageId}, "unreadCount" = ${state.unreadCount} WHERE "session" = ${session} AND "jid" = ${jid}`
   }
 
   /** Writes a message (or merges it into the stored one) and moves its chat. */
@@ -239,17 +252,17 @@ export class MessageStore {
   }
 
   /**
-   * New messages in one statement (none of them stored yet). Plain SQL: the query builder's
-   * createMany spent more CPU turning the rows into its request than SQLite spent writing them, and
-   * this runs for every incoming message (issue 18, storm budget). The values are the ones row()
-   * gives the query builder, bound the same way (dates and booleans as Prisma writes them).
+   * The INSERT of new messages (none of them stored yet), one statement however many. Plain SQL: the
+   * query builder's createMany spent more CPU turning the rows into its request than SQLite spent
+   * writing them, and this runs for every incoming message (issue 18, storm budget). The values are
+   * the ones row() gives the query builder, bound the same way (dates and booleans as Prisma writes them).
    */
-  private insertRows(records: MessageRecord[]) {
+  private insertRows(records: MessageRecord[]): Sql {
     const rows = records.map((record) => {
       const row = this.row(record)
       return sqlFragment`(${row.session}, ${row.id}, ${row.chat}, ${row.sender}, ${row.fromMe}, ${row.type}, ${row.sentAt}, ${row.status}, ${row.data}, ${row.editedAt}, ${row.deletedAt})`
     })
-    return this.options.db.$executeRaw`INSERT INTO "Message" ("session", "id", "chat", "sender", "fromMe", "type", "sentAt", "status", "data", "editedAt", "deletedAt") VALUES ${sqlList(rows)}`
+    return sqlFragment`INSERT INTO "Message" ("session", "id", "chat", "sender", "fromMe", "type", "sentAt", "status", "data", "editedAt", "deletedAt") VALUES ${sqlList(rows)}`
   }
 
   private row(record: MessageRecord) {
@@ -277,7 +290,8 @@ export class MessageStore {
     const { db, session } = this.options
     const chat = await db.chat.findUnique({ where: { session_jid: { session, jid: record.chat } } })
     const kept = this.keepsMessages() && record.sentAt.getTime() >= this.cutoff()
-    await this.chatWrite(record.chat, chat ?? undefined, nextChatState(chat ?? undefined, record, kept, { history }))
+    const write = this.chatWrite(record.chat, chat ?? undefined, nextChatState(chat ?? undefined, record, kept, { history }))
+    if (write) await rawSqlOf(db).execute(write)
   }
 
   private async update(updates: WAMessageUpdate[], context: Context): Promise<void> {
@@ -360,16 +374,16 @@ export class MessageStore {
    * BATCH at a time (existing ones skipped), each chat moved once per chunk.
    */
   private async history(chats: BaileysChat[], messages: WAMessage[], context: Context): Promise<void> {
-    const { db, session } = this.options
+    const { db } = this.options
     await this.chatDetails(chats, { history: true })
     const records = messages.flatMap((message) => toRecord(message, context) ?? [])
     const cutoff = this.cutoff()
     const kept = this.keepsMessages() ? records.filter((record) => record.sentAt.getTime() >= cutoff) : []
     for (let i = 0; i < kept.length; i += BATCH) {
       const batch = kept.slice(i, i + BATCH)
-      const known = new Set((await db.message.findMany({ where: { session, id: { in: batch.map((r) => r.id) } }, select: { id: true } })).map((r) => r.id))
+      const known = await this.knownIds(batch.map((r) => r.id))
       const fresh = [...new Map(batch.filter((r) => !known.has(r.id)).map((r) => [r.id, r])).values()]
-      if (fresh.length) await this.insertRows(fresh)
+      if (fresh.length) await rawSqlOf(db).execute(this.insertRows(fresh))
       await nextTurn()
     }
     // The newest message of each chat in the chunk moves that chat (history never counts as unread).

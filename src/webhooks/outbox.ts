@@ -12,7 +12,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises'
 import { z } from 'zod'
 import type { NewDelivery, OutboxRow, OutboxTable, OutboxTarget } from '../events/log.js'
 import { isoTimestamp } from '../events/types.js'
-import { sqlFragment, sqlList, type Db } from '../store/database.js'
+import { rawSqlOf, sqlFragment, sqlList, type Db, type Sql } from '../store/database.js'
 
 export const deliveryStatuses = ['pending', 'delivering', 'delivered', 'failed', 'dead'] as const
 export type DeliveryStatus = (typeof deliveryStatuses)[number]
@@ -101,9 +101,9 @@ export class Outbox implements OutboxTable {
    * The INSERT of new rows (one statement however many), to run in their events' transaction; it
    * returns their `seq`s, in no particular order (ascending, they are the rows in the given order).
    */
-  insertStatement(rows: readonly NewDelivery[]) {
+  insertStatement(rows: readonly NewDelivery[]): Sql {
     const values = rows.map((row) => sqlFragment`(${this.session}, ${row.webhook}, ${row.id}, ${row.event}, ${row.payload}, ${row.status}, ${row.createdAt}, ${row.createdAt})`)
-    return this.db.$queryRaw<Array<{ seq: number | bigint }>>`
+    return sqlFragment`
       INSERT INTO "WebhookDelivery" ("session", "webhook", "id", "event", "payload", "status", "createdAt", "nextAttemptAt")
       VALUES ${sqlList(values)} RETURNING "seq"`
   }
@@ -120,13 +120,13 @@ export class Outbox implements OutboxTable {
    * Returned in `seq` order (RETURNING itself promises no order).
    */
   async claimDue(now: Date, limit: number): Promise<ClaimedRow[]> {
-    const rows = await this.db.$queryRaw<unknown[]>`
+    const rows = await rawSqlOf(this.db).query(sqlFragment`
       UPDATE "WebhookDelivery" SET "status" = 'delivering'
       WHERE "status" = 'pending' AND "seq" IN (
         SELECT "seq" FROM "WebhookDelivery"
         WHERE "session" = ${this.session} AND "webhook" = ${this.boundWebhook} AND "status" = 'pending' AND "nextAttemptAt" <= ${now} ORDER BY "seq" LIMIT ${limit}
       )
-      RETURNING "seq", "id", "event", "payload", "attempts", "createdAt"`
+      RETURNING "seq", "id", "event", "payload", "attempts", "createdAt"`)
     return claimedRowsSchema.parse(rows).sort((a, b) => a.seq - b.seq)
   }
 
@@ -186,10 +186,12 @@ export class Outbox implements OutboxTable {
           const { attempts, status } = group[0]!
           const at = new Date(Math.max(...group.map((each) => each.at.getTime())))
           const seqs = sqlList(group.map((each) => each.seq))
-          return this.db.$executeRaw`UPDATE "WebhookDelivery" SET "status" = 'delivered', "attempts" = ${attempts}, "lastStatus" = ${status}, "deliveredAt" = ${at} WHERE "seq" IN (${seqs})`
+          return sqlFragment`UPDATE "WebhookDelivery" SET "status" = 'delivered', "attempts" = ${attempts}, "lastStatus" = ${status}, "deliveredAt" = ${at} WHERE "seq" IN (${seqs})`
         })
         try {
-          await (statements.length === 1 ? statements[0] : this.db.$transaction(statements))
+          const raw = rawSqlOf(this.db)
+          if (statements.length === 1) await raw.execute(statements[0]!)
+          else await raw.transaction(async (tx) => { for (const statement of statements) await tx.execute(statement) })
           for (const each of batch) each.resolve()
         } catch (error) {
           for (const each of batch) each.reject(error)
