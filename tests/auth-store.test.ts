@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import path from 'node:path'
 import { BufferJSON, Curve, initAuthCreds, makeCacheableSignalKeyStore, proto, type SignalDataSet } from '@whiskeysockets/baileys'
-import { openClient, storeHealthOf } from '../src/store/database.js'
+import { openClient, rawSqlOf, storeHealthOf } from '../src/store/database.js'
 import { migrate } from '../src/store/migrate.js'
 import { AuthStore } from '../src/session/auth-store.js'
 import { stopTestDatabases, testDatabases } from './support/databases.js'
@@ -96,14 +96,63 @@ for (const database of databases) {
       }
     })
 
+    test('a key whose write is still on its way to the database is read from memory, also when the write is a retry', async () => {
+      const url = await database.fresh()
+      await migrate(url)
+      const db = await openClient(url)
+      try {
+        // Every write to the database waits for the test's go: reads happen while it is on its way.
+        const raw = rawSqlOf(db)
+        let go!: () => void
+        let gate = new Promise<void>((resolve) => (go = resolve))
+        let refuse = false
+        const execute = raw.execute.bind(raw)
+        Object.assign(raw, {
+          execute: async (...args: Parameters<typeof execute>) => {
+            await gate
+            if (refuse) throw new Error('the database refuses writes (test)')
+            return execute(...args)
+          },
+        })
+        const { keys } = await new AuthStore(db, 'default').load()
+
+        const writing = keys.set({ 'pre-key': { '1': Curve.generateKeyPair() } })
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        assert.ok((await keys.get('pre-key', ['1']))['1'], 'read while its write is on its way')
+        go()
+        await writing
+        assert.ok((await keys.get('pre-key', ['1']))['1'])
+
+        // A refused write is retried by a timer, not by set(): the same holds for the retry, and what
+        // was read meanwhile is not remembered as absent.
+        gate = new Promise<void>((resolve) => (go = resolve))
+        refuse = true
+        const refused = keys.set({ 'pre-key': { '2': Curve.generateKeyPair() } })
+        go()
+        await refused
+        refuse = false
+        gate = new Promise<void>((resolve) => (go = resolve))
+        await waitUntil('the retry to be on its way', async () => ((await db.authKey.count({ where: { type: 'pre-key' } })) === 1 ? true : undefined))
+        await new Promise((resolve) => setTimeout(resolve, 1_200)) // the retry (1 s) is now held at the gate
+        assert.ok((await keys.get('pre-key', ['2']))['2'], 'read while its retry is on its way')
+        go()
+        await waitUntil('the retry to land', async () => ((await db.authKey.count({ where: { type: 'pre-key' } })) === 2 ? true : undefined))
+        assert.ok((await keys.get('pre-key', ['2']))['2'], 'and after it')
+      } finally {
+        await db.$disconnect()
+      }
+    })
+
     test('a missing key is looked up once until written; a read racing a write never hides the key', async () => {
       const url = await database.fresh()
       await migrate(url)
       const db = await openClient(url)
       try {
         let reads = 0
-        const queryRaw = db.$queryRaw.bind(db)
-        Object.assign(db, { $queryRaw: (...args: Parameters<typeof queryRaw>) => (reads++, queryRaw(...args)) })
+        // Key reads are plain SQL on the client's connection (src/store/raw-sql.ts): counted there.
+        const raw = rawSqlOf(db)
+        const query = raw.query.bind(raw)
+        Object.assign(raw, { query: (...args: Parameters<typeof query>) => (reads++, query(...args)) })
         const { keys } = await new AuthStore(db, 'default').load()
 
         assert.deepEqual(await keys.get('device-list', ['15550002222']), {})

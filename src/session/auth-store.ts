@@ -9,7 +9,7 @@
 // newest value per key, answered to reads, and written again, in order and in one transaction, until
 // the database takes them.
 import { BufferJSON, initAuthCreds, proto, type AuthenticationCreds, type SignalDataSet, type SignalDataTypeMap, type SignalKeyStore } from '@whiskeysockets/baileys'
-import { sqlFragment as sql, sqlList as join, type Db, type Sql } from '../store/database.js'
+import { rawSqlOf, sqlFragment as sql, sqlList as join, type Db, type Sql } from '../store/database.js'
 import type { Logger } from '../logger.js'
 
 const CREDS = { type: 'creds', id: 'me' } as const
@@ -48,6 +48,11 @@ export class AuthStore {
   private closed = false
   /** Writes the database has not taken yet (see the top of this file). */
   private pending: Pending = new Map()
+  /**
+   * The batch being written now: answered to reads until it is committed (on PostgreSQL a read runs
+   * on another connection and does not see it before; on SQLite it may run before the write does).
+   */
+  private writingBatch: Pending | undefined
   /** Writes to the database run one at a time, in order. */
   private flushing: Promise<void> = Promise.resolve()
   private retryTimer: NodeJS.Timeout | undefined
@@ -160,16 +165,18 @@ export class AuthStore {
   private async readKeys<T extends keyof SignalDataTypeMap>(type: T, ids: string[]): Promise<{ [id: string]: SignalDataTypeMap[T] }> {
     const found: { [id: string]: SignalDataTypeMap[T] } = {}
     const known = this.absent.get(type)
-    // Writes the database has not taken yet are the truth for their keys.
+    // Writes the database has not taken yet, or not committed yet, are the truth for their keys.
     const waiting = this.pending.get(type)
+    const beingWritten = this.writingBatch?.get(type)
+    const inMemory = (id: string) => waiting?.has(id) || beingWritten?.has(id)
     for (const id of ids) {
-      const value = waiting?.get(id)
+      const value = waiting?.has(id) ? waiting.get(id) : beingWritten?.get(id)
       if (value !== undefined && value !== null) found[id] = value as SignalDataTypeMap[T]
     }
-    const wanted = ids.filter((id) => !known?.has(id) && !waiting?.has(id))
+    const wanted = ids.filter((id) => !known?.has(id) && !inMemory(id))
     const writesBefore = this.writing === 0 ? this.writes : -1
     for (const chunk of chunks(wanted)) {
-      const rows = await this.db.$queryRaw<Array<{ id: string; value: string }>>`SELECT "id", "value" FROM "AuthKey" WHERE "session" = ${this.session} AND "type" = ${type} AND "id" IN (${join(chunk)})`
+      const rows = await rawSqlOf(this.db).query<{ id: string; value: string }>(sql`SELECT "id", "value" FROM "AuthKey" WHERE "session" = ${this.session} AND "type" = ${type} AND "id" IN (${join(chunk)})`)
       for (const row of rows) {
         let value = deserialise(row.value)
         // Baileys expects app-state sync keys as protos, the way its own file store revives them.
@@ -203,6 +210,10 @@ export class AuthStore {
       if (this.pendingWrites === 0) return
       const batch = this.pending
       this.pending = new Map()
+      // Also a retry, which no set() counts: a read overlapping it does not record what it missed.
+      this.writingBatch = batch
+      this.writes++
+      this.writing++
       try {
         await this.writeKeys(batch)
         if (this.failing) this.logger?.warn({ session: this.session }, 'auth keys the database had refused are written now')
@@ -217,6 +228,10 @@ export class AuthStore {
         if (!this.failing) this.logger?.error({ err: error, session: this.session, keys: this.pendingWrites }, 'the database refused auth keys: kept in memory and written again when it can')
         this.failing = true
         this.scheduleRetry()
+      } finally {
+        // Committed, or back in `pending` (the catch above): never in neither.
+        this.writingBatch = undefined
+        this.writing--
       }
     })
     this.flushing = run
@@ -235,23 +250,25 @@ export class AuthStore {
   private async writeKeys(data: Pending): Promise<void> {
     const updatedAt = new Date()
     const upserts: Sql[] = []
-    const statements = []
+    const statements: Sql[] = []
     for (const [type, entries] of data) {
       const deletes: string[] = []
       for (const [id, value] of entries) {
         if (value === null || value === undefined) deletes.push(id)
         else upserts.push(sql`(${this.session}, ${type}, ${id}, ${serialise(value)}, ${updatedAt})`)
       }
-      for (const chunk of chunks(deletes)) statements.push(this.db.$executeRaw`DELETE FROM "AuthKey" WHERE "session" = ${this.session} AND "type" = ${type} AND "id" IN (${join(chunk)})`)
+      for (const chunk of chunks(deletes)) statements.push(sql`DELETE FROM "AuthKey" WHERE "session" = ${this.session} AND "type" = ${type} AND "id" IN (${join(chunk)})`)
     }
     for (const chunk of chunks(upserts)) {
-      statements.push(this.db.$executeRaw`
+      statements.push(sql`
         INSERT INTO "AuthKey" ("session", "type", "id", "value", "updatedAt") VALUES ${join(chunk)}
         ON CONFLICT ("session", "type", "id") DO UPDATE SET "value" = excluded."value", "updatedAt" = excluded."updatedAt"`)
     }
     // One statement is atomic on its own; several go in one transaction (a crash keeps all or none).
-    if (statements.length === 1) await statements[0]
-    else if (statements.length > 1) await this.db.$transaction(statements)
+    // Plain SQL on the client's connection (src/store/raw-sql.ts): this runs for nearly every message.
+    const raw = rawSqlOf(this.db)
+    if (statements.length === 1) await raw.execute(statements[0]!)
+    else if (statements.length > 1) await raw.transaction(async (tx) => { for (const statement of statements) await tx.execute(statement) })
   }
 }
 
