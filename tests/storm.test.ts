@@ -295,6 +295,14 @@ test("Baileys' event buffer reads the buffered upserts' type without copying the
   assert.deepEqual(heard[0]!.ids, Array.from({ length: 50 }, (_, i) => `n${i}`))
   ev.flush()
   assert.deepEqual(heard.slice(1), [{ type: 'append', ids: ['a0'] }])
+  // Buffered upserts deleted before the flush leave nothing to send when the type changes: no empty upsert.
+  heard.length = 0
+  ev.buffer()
+  upsert('n-gone', 'notify')
+  ev.emit('messages.delete', { keys: [{ remoteJid: `${ALICE.phone}@s.whatsapp.net`, id: 'n-gone', fromMe: false }] })
+  upsert('a1', 'append')
+  ev.flush()
+  assert.deepEqual(heard, [{ type: 'append', ids: ['a1'] }])
 })
 
 test('work waiting for the slice together goes a slice per turn: hundreds of timers firing at once do not make one long turn', async () => {
