@@ -868,6 +868,36 @@ describe('worker lifecycle', () => {
     await until(async () => (await db.webhookDelivery.count({ where: { status: 'delivered' } })) === 60, 'every row settled')
   })
 
+  test('a delivery the receiver took frees its slot before "delivered" is written; stop() still waits for the write', async () => {
+    const hook = await receiver()
+    const db = await database()
+    // Writing "delivered" waits for the test's go (the real write runs after it).
+    let go!: () => void
+    const gate = new Promise<void>((resolve) => (go = resolve))
+    const markDelivered = Outbox.prototype.markDelivered
+    Outbox.prototype.markDelivered = async function (...args) {
+      await gate
+      return markDelivered.apply(this, args)
+    }
+    cleanup(async () => {
+      Outbox.prototype.markDelivered = markDelivered
+    })
+    const { events, worker } = await webhooks(db, hook.url, { concurrency: 1 })
+    await worker.start()
+    const ids: string[] = []
+    for (let i = 0; i < 4; i++) ids.push((await events.record('message', sampleMessage(i))).deliveryId!)
+    // One slot, and none of the four written as delivered yet: each answer freed the slot for the next.
+    await hook.waitFor(() => hook.delivered.length === 4)
+    assert.deepEqual(hook.delivered.map((r) => r.deliveryId), ids)
+    assert.equal(await db.webhookDelivery.count({ where: { status: 'delivered' } }), 0)
+    const stopped = worker.stop()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    assert.equal(await db.webhookDelivery.count({ where: { status: 'delivered' } }), 0)
+    go()
+    await stopped
+    assert.equal(await db.webhookDelivery.count({ where: { status: 'delivered' } }), 4, 'written before stop() returned')
+  })
+
   test('when the receiver fails, the rows waiting in the ready line are pending again and the oldest probes alone', async () => {
     const hook = await receiver()
     let failing = true

@@ -130,6 +130,8 @@ export class WebhookWorker implements OutboxTarget {
   private readonly options: Required<WorkerOptions>
   private readonly logger: Logger
   private readonly inFlight = new Map<number, InFlight>()
+  /** Every delivery whose outcome is not written yet, in flight or not (stop() waits for them). */
+  private readonly unsettled = new Set<Promise<void>>()
   /** Claimed rows waiting for a delivery slot, by seq: the ready line (see the header). */
   private ready: Row[] = []
   private backoff = false
@@ -307,7 +309,7 @@ export class WebhookWorker implements OutboxTarget {
       this.unsubscribe?.()
       await this.pumping
       await this.housekeepingRun
-      const pending = () => Promise.all([...this.inFlight.values()].map((delivery) => delivery.done))
+      const pending = () => Promise.all([...this.inFlight.values()].map((delivery) => delivery.done).concat([...this.unsettled]))
       let timer: NodeJS.Timeout | undefined
       const graceful = await Promise.race([
         pending().then(() => true),
@@ -425,26 +427,40 @@ export class WebhookWorker implements OutboxTarget {
 
   private launch(row: Row, url: string): void {
     const controller = new AbortController()
-    const done = this.deliver(row, url, controller.signal)
+    let freed = false
+    const freeSlot = () => {
+      if (freed) return
+      freed = true
+      this.inFlight.delete(row.seq)
+      // In normal mode the freed slot takes the ready line's oldest row, without a statement.
+      const next = this.settings.target
+      if (!this.backoff && !this.stopping && this.started && next !== null) this.launchReady(next)
+      // In backoff, the next probe waits for this one (and the line goes back to pending); in
+      // normal mode, the outbox is read again only if rows wait there and the line has room.
+      if (this.backoff || this.mayHaveMore || (this.ready.length > 0 && next === null)) this.notify()
+    }
+    const done = this.deliver(row, url, controller.signal, freeSlot)
       .catch(async (error: unknown) => {
         this.logger.error({ err: error, deliveryId: row.id }, 'could not record the outcome of a webhook delivery; it will be sent again')
         // Not left 'delivering' until the next start: pending again, it goes out once more (at least once).
         await this.outbox.unclaim([row.seq]).catch(() => {})
         this.mayHaveMore = true
+        if (freed) this.notify()
       })
-      .finally(() => {
-        this.inFlight.delete(row.seq)
-        // In normal mode the freed slot takes the ready line's oldest row, without a statement.
-        const next = this.settings.target
-        if (!this.backoff && !this.stopping && this.started && next !== null) this.launchReady(next)
-        // In backoff, the next probe waits for this one (and the line goes back to pending); in
-        // normal mode, the outbox is read again only if rows wait there and the line has room.
-        if (this.backoff || this.mayHaveMore || (this.ready.length > 0 && next === null)) this.notify()
-      })
+      .finally(freeSlot)
     this.inFlight.set(row.seq, { controller, done })
+    this.unsettled.add(done)
+    void done.finally(() => this.unsettled.delete(done))
   }
 
-  private async deliver(row: Row, url: string, signal: AbortSignal): Promise<void> {
+  /**
+   * One attempt and its outcome written. A delivery the receiver took frees its slot as soon as
+   * the answer is in, not once "delivered" is written (a turn of the event loop or more under load,
+   * which made the slots, not the receiver, the limit of a burst): `freeSlot` is called then. The
+   * write still completes before stop() returns; if it fails the row goes out again (at least once).
+   * Anything else keeps its slot until written: the next probe must see the failure's retry time.
+   */
+  private async deliver(row: Row, url: string, signal: AbortSignal, freeSlot: () => void): Promise<void> {
     const started = performance.now()
     const result = await attemptDelivery({
       url,
@@ -458,6 +474,7 @@ export class WebhookWorker implements OutboxTarget {
     // The mode changes before anything awaits, so no pump in between claims by the old mode (nor
     // sends more to a receiver that answered 410 while the URL is being turned off).
     if (result.outcome === 'failed' || result.outcome === 'gone') this.backoff = true
+    if (result.outcome === 'delivered' && this.probe !== row.seq) freeSlot()
     const ms = Math.round(performance.now() - started)
     const outcome = await this.settle(row, url, result, ms)
     this.tell(row, result, outcome, ms)
