@@ -309,7 +309,8 @@ export class WebhookWorker implements OutboxTarget {
       this.unsubscribe?.()
       await this.pumping
       await this.housekeepingRun
-      const pending = () => Promise.all([...this.inFlight.values()].map((delivery) => delivery.done).concat([...this.unsettled]))
+      // In flight, or answered and being written: each delivery launched and not settled yet.
+      const pending = () => Promise.all([...this.unsettled])
       let timer: NodeJS.Timeout | undefined
       const graceful = await Promise.race([
         pending().then(() => true),
@@ -372,7 +373,7 @@ export class WebhookWorker implements OutboxTarget {
   private async claimDue(url: string): Promise<void> {
     const room = this.room()
     if (room <= 0) {
-      this.mayHaveMore = true // a slot frees up when a delivery settles, and that pumps again
+      this.mayHaveMore = true // a slot frees up when a delivery is answered, and that pumps again
       return
     }
     // Only once the line is down to half: a claim per half-line of rows rather than per freed slot.
