@@ -8,7 +8,7 @@ import { BufferJSON, Curve, initAuthCreds, makeCacheableSignalKeyStore, proto, t
 import { openClient, rawSqlOf, storeHealthOf } from '../src/store/database.js'
 import { migrate } from '../src/store/migrate.js'
 import { AuthStore } from '../src/session/auth-store.js'
-import { stopTestDatabases, testDatabases } from './support/databases.js'
+import { stopTestDatabases, testDatabases, withFreshClient } from './support/databases.js'
 import { tempDir } from './support/service.js'
 import { waitUntil } from './support/whatsapp.js'
 
@@ -96,11 +96,8 @@ for (const database of databases) {
       }
     })
 
-    test('a key whose write is still on its way to the database is read from memory, also when the write is a retry', async () => {
-      const url = await database.fresh()
-      await migrate(url)
-      const db = await openClient(url)
-      try {
+    test('a key whose write is still on its way to the database is read from memory, also when the write is a retry', () =>
+      withFreshClient(database, async (db) => {
         // Every write to the database waits for the test's go: reads happen while it is on its way.
         const raw = rawSqlOf(db)
         let go!: () => void
@@ -138,10 +135,8 @@ for (const database of databases) {
         go()
         await waitUntil('the retry to land', async () => ((await db.authKey.count({ where: { type: 'pre-key' } })) === 2 ? true : undefined))
         assert.ok((await keys.get('pre-key', ['2']))['2'], 'and after it')
-      } finally {
-        await db.$disconnect()
-      }
-    })
+      }),
+    )
 
     test('a missing key is looked up once until written; a read racing a write never hides the key', async () => {
       const url = await database.fresh()

@@ -1,22 +1,18 @@
 // Plain SQL on the client's own connection (src/store/raw-sql.ts), on both providers: rows typed as
-// the client's $queryRaw types them, parameters stored as the client stores them, transactions that
-// commit everything or nothing, and failures that are reported to the store's health.
+// the client's $queryRaw types them, parameters stored as the client stores them, and transactions
+// that commit everything or nothing.
 import { after, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { openClient, rawSqlOf, sqlFragment as sql, sqlList } from '../src/store/database.js'
-import { migrate } from '../src/store/migrate.js'
-import { stopTestDatabases, testDatabases } from './support/databases.js'
+import { rawSqlOf, sqlFragment as sql, sqlList } from '../src/store/database.js'
+import { stopTestDatabases, testDatabases, withFreshClient } from './support/databases.js'
 
 const databases = await testDatabases()
 after(stopTestDatabases)
 
 for (const database of databases) {
   describe(`raw SQL on ${database.provider}`, { skip: database.skip }, () => {
-    test('rows come back typed as $queryRaw types them, and what it writes reads back through the client', async () => {
-      const url = await database.fresh()
-      await migrate(url)
-      const db = await openClient(url)
-      try {
+    test('rows come back typed as $queryRaw types them, and what it writes reads back through the client', () =>
+      withFreshClient(database, async (db) => {
         const raw = rawSqlOf(db)
         const at = new Date('2026-12-01T10:11:12.345Z')
         const changed = await raw.execute(sql`INSERT INTO "Chat" ("session", "jid", "activityAt", "lastMessageId", "unreadCount") VALUES (${'default'}, ${'a@s.whatsapp.net'}, ${at}, ${null}, ${3})`)
@@ -33,16 +29,11 @@ for (const database of databases) {
         const ids = sql`SELECT "id" FROM "Event" WHERE "session" = ${'default'}`
         assert.deepEqual([event], await db.$queryRaw(ids))
         assert.deepEqual(await raw.query(ids), await db.$queryRaw(ids))
-      } finally {
-        await db.$disconnect()
-      }
-    })
+      }),
+    )
 
-    test('a transaction commits all of its statements, or none when one fails', async () => {
-      const url = await database.fresh()
-      await migrate(url)
-      const db = await openClient(url)
-      try {
+    test('a transaction commits all of its statements, or none when one fails', () =>
+      withFreshClient(database, async (db) => {
         const raw = rawSqlOf(db)
         const key = (id: string) => sql`INSERT INTO "AuthKey" ("session", "type", "id", "value", "updatedAt") VALUES (${'default'}, ${'pre-key'}, ${id}, ${'v'}, ${new Date()})`
         const ids = await raw.transaction(async (tx) => {
@@ -62,9 +53,7 @@ for (const database of databases) {
         // The connection is usable afterwards, by both.
         await raw.transaction(async (tx) => void (await tx.execute(key('5'))))
         assert.deepEqual((await db.authKey.findMany({ orderBy: { id: 'asc' } })).map((row) => row.id), ['1', '2', '3', '5'])
-      } finally {
-        await db.$disconnect()
-      }
-    })
+      }),
+    )
   })
 }

@@ -264,11 +264,9 @@ export class AuthStore {
         INSERT INTO "AuthKey" ("session", "type", "id", "value", "updatedAt") VALUES ${join(chunk)}
         ON CONFLICT ("session", "type", "id") DO UPDATE SET "value" = excluded."value", "updatedAt" = excluded."updatedAt"`)
     }
-    // One statement is atomic on its own; several go in one transaction (a crash keeps all or none).
-    // Plain SQL on the client's connection (src/store/raw-sql.ts): this runs for nearly every message.
-    const raw = rawSqlOf(this.db)
-    if (statements.length === 1) await raw.execute(statements[0]!)
-    else if (statements.length > 1) await raw.transaction(async (tx) => { for (const statement of statements) await tx.execute(statement) })
+    // All or none, also across a crash. Plain SQL on the client's connection (src/store/raw-sql.ts):
+    // this runs for nearly every message.
+    await rawSqlOf(this.db).executeAll(statements)
   }
 }
 

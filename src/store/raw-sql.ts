@@ -44,6 +44,12 @@ export class RawSql implements RawStatements {
     return connection.executeRaw(queryOf(sql, connection.provider))
   }
 
+  /** Statements that must land together: one alone as it is (atomic on its own), several in one transaction. */
+  async executeAll(statements: readonly Sql[]): Promise<void> {
+    if (statements.length === 1) await this.execute(statements[0]!)
+    else if (statements.length > 1) await this.transaction(async (tx) => { for (const statement of statements) await tx.execute(statement) })
+  }
+
   /**
    * Runs `work` in one transaction: committed when it resolves, rolled back when it throws (and the
    * error rethrown). As with the client's transactions, the adapter leaves BEGIN to itself and

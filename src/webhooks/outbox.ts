@@ -189,9 +189,7 @@ export class Outbox implements OutboxTable {
           return sqlFragment`UPDATE "WebhookDelivery" SET "status" = 'delivered', "attempts" = ${attempts}, "lastStatus" = ${status}, "deliveredAt" = ${at} WHERE "seq" IN (${seqs})`
         })
         try {
-          const raw = rawSqlOf(this.db)
-          if (statements.length === 1) await raw.execute(statements[0]!)
-          else await raw.transaction(async (tx) => { for (const statement of statements) await tx.execute(statement) })
+          await rawSqlOf(this.db).executeAll(statements)
           for (const each of batch) each.resolve()
         } catch (error) {
           for (const each of batch) each.reject(error)
