@@ -50,6 +50,20 @@ async function call(service: ServiceProcess, path: string, body?: unknown): Prom
 }
 
 const prefix = (session: string) => (session === 'default' ? '/api' : `/api/sessions/${session}`)
+
+/** What each process logged about `session` at info level and above, for a failure's message. */
+function logsAbout(session: string): string {
+  return processes
+    .map((p, i) => {
+      const lines = p.output().split('\n').filter((line) => line.includes(`"session":"${session}"`) && !line.includes('"module":"baileys"'))
+      const said = lines.map((line) => {
+        const { time, msg } = JSON.parse(line) as { time: string; msg: string }
+        return `${time.slice(11)} ${msg}`
+      })
+      return `p${i + 1} (${p.process.pid}): ${said.join('; ') || 'nothing'}`
+    })
+    .join('\n')
+}
 const sessionsSeenBy = async (service: ServiceProcess) => (await call(service, '/api/sessions')).body.sessions as Summary[]
 
 test('three processes share six sessions; a killed one fails over, a joining one takes its share with no 440, nothing is lost', { skip: postgres.skip, timeout: 240_000 }, async () => {
@@ -82,7 +96,7 @@ test('three processes share six sessions; a killed one fails over, a joining one
   for (const name of SESSIONS.slice(1)) assert.equal((await call(p1, '/api/sessions', { name })).status, 200)
   for (const name of SESSIONS) {
     const set = await call(p2, `${prefix(name)}/webhook`, { url: `${receivers.get(name)!.url}/${name}` })
-    assert.equal(set.status, 200, `${name}: ${JSON.stringify(set.body)}`)
+    assert.equal(set.status, 200, `${name}: ${JSON.stringify(set.body)}\n${logsAbout(name)}`)
   }
   // Each pairs from a QR read through the third process (forwarded to wherever the session is owned).
   // Sessions are still being spread while they show their first QR: one that moves meanwhile shows a
@@ -120,7 +134,7 @@ test('three processes share six sessions; a killed one fails over, a joining one
 
   // A steady flow: each tick one incoming message to a session and one send through a process.
   const expected = new Map<string, Set<string>>(SESSIONS.map((name) => [name, new Set()]))
-  const sendResults: Array<{ at: number; status: number; via: string }> = []
+  const sendResults: Array<{ at: number; status: number; via: string; session: string; took: number; error?: string }> = []
   let tick = 0
   let flowing = true
   // Messages keep coming through the SIGKILL: one the victim was receiving at that instant was not
@@ -137,8 +151,10 @@ test('three processes share six sessions; a killed one fails over, a joining one
       expected.get(name)!.add(id)
       sentAt.set(id, Date.now())
       const via = live()[tick % live().length]!
-      const sent = await call(via, `${prefix(name)}/send/text`, { phone: BOB.phone, message: `out ${name} ${tick}` }).catch(() => ({ status: 0, body: null }))
-      sendResults.push({ at: Date.now(), status: sent.status, via: via.url })
+      const began = Date.now()
+      const sent = await call(via, `${prefix(name)}/send/text`, { phone: BOB.phone, message: `out ${name} ${tick}` }).catch((error: Error) => ({ status: 0, body: String(error) }))
+      const failed = sent.status === 200 ? {} : { error: JSON.stringify(sent.body) }
+      sendResults.push({ at: Date.now(), status: sent.status, via: via.url, session: name, took: Date.now() - began, ...failed })
       tick++
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
@@ -179,8 +195,9 @@ test('three processes share six sessions; a killed one fails over, a joining one
   assert.ok(afterFailover.length > 20, `${afterFailover.length} sends after the failover`)
   const failed = afterFailover.filter((r) => r.status !== 200)
   // A handover to the newcomer may refuse a send or two with 503 while the session moves; none is a 5xx otherwise.
-  assert.ok(failed.every((r) => r.status === 503), `failed sends: ${JSON.stringify(failed)}`)
-  assert.ok(failed.length <= 4, `${failed.length} sends refused after the failover`)
+  const failedWhy = () => `failed sends: ${JSON.stringify(failed)}\n${[...new Set(failed.map((r) => r.session))].map(logsAbout).join('\n')}\ntimeline: ${timeline.join(', ')}`
+  assert.ok(failed.every((r) => r.status === 503), failedWhy())
+  assert.ok(failed.length <= 4, `${failed.length} sends refused after the failover: ${failedWhy()}`)
 
   // Every incoming message reached its session's webhook (at least once), and only its own.
   for (const name of SESSIONS) {
