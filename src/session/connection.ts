@@ -37,6 +37,7 @@ import type { MessageStore } from '../messages/store.js'
 import { retryDelay } from '../backoff.js'
 import { nextStepAfterClose } from './reconnect-policy.js'
 import { SendQueue } from './send-queue.js'
+import { Cutoff } from './cutoff.js'
 import { baileysLevel, quietLogger, routeLibsignalConsole } from './quiet-logger.js'
 import type { ILogger } from '@whiskeysockets/baileys/lib/Utils/logger.js'
 import { observeSend, observeUpsert } from '../metrics/observe.js'
@@ -123,6 +124,11 @@ export class WhatsAppConnection {
   /** Group metadata for sends (Baileys' cachedGroupMetadata); kept across reconnects. */
   readonly groupMetadata = new GroupMetadataCache()
   private readonly sendQueue: SendQueue
+  /**
+   * Fails the calls waiting for WhatsApp's answer when the service closes their socket: Baileys'
+   * end() drops the listeners that would fail them, leaving each to its 60 s query timeout.
+   */
+  private readonly socketCalls = new Cutoff()
   private readonly log: Logger
   private readonly version: WAVersion | undefined
   /** Baileys' own logs: one level quieter than ours, and rate-limited (see quiet-logger.ts). */
@@ -287,7 +293,9 @@ export class WhatsAppConnection {
   async registeredNumbers(numbers: string[]): Promise<Map<string, string>> {
     const socket = this.requireOpen()
     if (numbers.length === 0) return new Map()
-    const results = (await this.whatsapp('check the numbers', () => socket.onWhatsApp(...numbers))) ?? []
+    const results = await this.whatsapp('check the numbers', () => socket.onWhatsApp(...numbers))
+    // Baileys answers a query that timed out with nothing: that says nothing about the numbers.
+    if (results === undefined) throw new ApiError('WHATSAPP_TIMEOUT', 'WhatsApp did not answer the number check in time; try again')
     const found = new Map<string, string>()
     for (const result of results) {
       const user = result.jid.split('@')[0]
@@ -339,10 +347,10 @@ export class WhatsAppConnection {
     return this.whatsapp(what, () => call(socket))
   }
 
-  /** Runs a WhatsApp call, turning its failures into a 502 that says what failed. */
+  /** Runs a WhatsApp call, turning its failures into a 502 that says what failed (a 503 at once when the service closes the socket first). */
   private async whatsapp<T>(what: string, call: () => Promise<T>): Promise<T> {
     try {
-      return await call()
+      return await this.socketCalls.race(call())
     } catch (error) {
       if (error instanceof ApiError) throw error
       const message = error instanceof Error ? error.message : String(error)
@@ -390,6 +398,7 @@ export class WhatsAppConnection {
     if (!socket) return
     // Whether WhatsApp took a message in flight now cannot be known: say so rather than hang.
     this.sendQueue.interrupt(new ApiError('NOT_CONNECTED', 'The WhatsApp connection closed before the message was confirmed; it may not have been sent'))
+    this.socketCalls.cut(new ApiError('NOT_CONNECTED', 'The WhatsApp connection closed before WhatsApp answered; try again once it is connected'))
     try {
       await socket.end(undefined)
     } catch (error) {

@@ -3,12 +3,13 @@
 // the socket closes (a logout, a reconnect, the session moving to another process), the sends in
 // flight and waiting fail at once: the socket they were meant for will never answer them.
 import { ApiError } from '../errors.js'
+import { Cutoff, type Cut } from './cutoff.js'
 
 export class SendQueue {
   private tail: Promise<unknown> = Promise.resolve()
   private lastSentAt = 0
-  /** Rejects every send queued or in flight; replaced after each interrupt(). */
-  private cut = cutoff()
+  /** Fails every send queued or in flight at an interrupt(). */
+  private readonly cutoff = new Cutoff()
 
   constructor(
     private readonly minGapMs: number,
@@ -16,17 +17,17 @@ export class SendQueue {
   ) {}
 
   run<T>(task: () => Promise<T>): Promise<T> {
-    const cut = this.cut
+    const cut = this.cutoff.current
     const turn = this.tail.then(async () => {
       const wait = this.lastSentAt + this.minGapMs - Date.now()
-      if (wait > 0) await race(cut.promise, wait, () => undefined)
+      if (wait > 0) await race(cut, wait, () => undefined)
       // A send queued before an interrupt was already answered as failed: it must not go out later.
       if (cut.reason) throw cut.reason
       try {
         const timeout = () => {
           throw new ApiError('WHATSAPP_TIMEOUT', `WhatsApp did not answer within ${this.timeoutMs} ms`)
         }
-        return await race(cut.promise, this.timeoutMs, timeout, task())
+        return await race(cut, this.timeoutMs, timeout, task())
       } finally {
         this.lastSentAt = Date.now()
       }
@@ -38,24 +39,8 @@ export class SendQueue {
 
   /** Fails every send queued or in flight with `error`; later sends are not affected. */
   interrupt(error: Error): void {
-    this.cut.reason = error
-    this.cut.reject(error)
-    this.cut = cutoff()
+    this.cutoff.cut(error)
   }
-}
-
-interface Cutoff {
-  promise: Promise<never>
-  reject: (error: Error) => void
-  /** Set once interrupted. */
-  reason?: Error
-}
-
-function cutoff(): Cutoff {
-  let reject!: (error: Error) => void
-  const promise = new Promise<never>((_, no) => (reject = no))
-  promise.catch(() => {}) // observed by the sends racing it; unobserved when none was waiting
-  return { promise, reject }
 }
 
 /**
@@ -63,7 +48,7 @@ function cutoff(): Cutoff {
  * `ms` (no timer when `ms` <= 0). The timer is cleared however it ends: a send cut off by an
  * interrupt leaves nothing running behind it.
  */
-function race<T>(interrupted: Promise<never>, ms: number, expire: () => T, work?: Promise<T>): Promise<T> {
+function race<T>(interrupted: Cut, ms: number, expire: () => T, work?: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const expiry = new Promise<T>((resolve, reject) => {
     if (ms <= 0) return
@@ -75,5 +60,5 @@ function race<T>(interrupted: Promise<never>, ms: number, expire: () => T, work?
       }
     }, ms)
   })
-  return Promise.race([interrupted, expiry, ...(work ? [work] : [])]).finally(() => clearTimeout(timer))
+  return Promise.race([interrupted.promise, expiry, ...(work ? [work] : [])]).finally(() => clearTimeout(timer))
 }
