@@ -351,8 +351,8 @@ test('work waiting for the slice together goes a slice per turn: hundreds of tim
  * before the client reads it, as when WhatsApp hands one over. Returns what was handled, in order,
  * the longest turn of the loop meanwhile, and the most messages read but not yet handled.
  */
-async function pacedBacklog(messages: number, handler: (data: Buffer) => Promise<void>) {
-  const { WebSocketClient } = await import('@whiskeysockets/baileys/lib/Socket/Client/websocket.js')
+/** A WebSocket server on its own thread that sends each client `messages` messages of 4 KB at once. */
+async function startBacklogServer(messages: number): Promise<{ server: Worker; port: number }> {
   const server = new Worker(
     `
     const { parentPort } = require('node:worker_threads')
@@ -365,6 +365,12 @@ async function pacedBacklog(messages: number, handler: (data: Buffer) => Promise
     { eval: true },
   )
   const [port] = (await once(server, 'message')) as [number]
+  return { server, port }
+}
+
+async function pacedBacklog(messages: number, handler: (data: Buffer) => Promise<void>) {
+  const { WebSocketClient } = await import('@whiskeysockets/baileys/lib/Socket/Client/websocket.js')
+  const { server, port } = await startBacklogServer(messages)
   const client = new WebSocketClient(new URL(`ws://127.0.0.1:${port}`), { connectTimeoutMs: 10_000 } as never)
   const socket = () => (client as unknown as { socket: import('ws').WebSocket }).socket
   try {
@@ -406,6 +412,32 @@ async function pacedBacklog(messages: number, handler: (data: Buffer) => Promise
     await server.terminate()
   }
 }
+
+test('a socket ended while it was not read is read again, so its close completes at once', async () => {
+  const { WebSocketClient } = await import('@whiskeysockets/baileys/lib/Socket/Client/websocket.js')
+  const { server, port } = await startBacklogServer(1_500)
+  const client = new WebSocketClient(new URL(`ws://127.0.0.1:${port}`), { connectTimeoutMs: 10_000 } as never)
+  const socket = () => (client as unknown as { socket: import('ws').WebSocket | null }).socket
+  try {
+    let handled = 0
+    // A handler slower than reading: the queue fills up and the socket is paused.
+    client.on('message', () => new Promise<void>((resolve) => setTimeout(() => (handled++, resolve()), 1)))
+    client.connect()
+    assert.equal(paceFrames(client as unknown as FrameSource, () => {}), true)
+    await once(client, 'open')
+    const paused = () => (socket() as unknown as { isPaused: boolean } | null)?.isPaused
+    await waitUntil('the socket to be paused', async () => (paused() ? true : undefined), 10_000, 5)
+    // Ended as Baileys' end() does it: its listeners go, then it waits for the close handshake.
+    client.removeAllListeners('message')
+    const began = Date.now()
+    const closed = await Promise.race([client.close().then(() => 'closed'), new Promise((resolve) => setTimeout(() => resolve('still waiting'), 5_000))])
+    assert.equal(closed, 'closed', `the close handshake had not completed after 5 s (ws gives up after 30 s); ${handled} messages handled`)
+    assert.ok(Date.now() - began < 5_000)
+  } finally {
+    socket()?.terminate()
+    await server.terminate()
+  }
+})
 
 test('what WhatsApp sends is handled at the slice\'s pace: a backlog that arrived at once goes over many turns, in order', async () => {
   const MESSAGES = 3_000

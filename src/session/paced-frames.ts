@@ -10,7 +10,8 @@
 // Baileys' handler is taken off its WebSocket client and called from here, not patched: it is one
 // listener, registered as the socket is made. When Baileys ends the socket it removes every message
 // listener, this queue's included, and what still waits is dropped: it was never receipted, so
-// WhatsApp sends it again on the next connection.
+// WhatsApp sends it again on the next connection. The socket is read again then, for its closing
+// handshake.
 import { sliceSpent, waitForSlice } from '../event-loop-slice.js'
 
 /** Baileys' WebSocketClient (an EventEmitter that re-emits its `ws` socket's events), as paced here. */
@@ -51,9 +52,13 @@ export function paceFrames(client: FrameSource, onError: (error: unknown) => voi
     draining = true
     while (waiting.length > 0) {
       await waitForSlice()
-      // Ended by Baileys (its listeners removed): nothing more is handled.
+      // Ended by Baileys (its listeners removed): nothing more is handled. A socket left unread
+      // could not read the peer's closing frame either, and Baileys' end() waits for that (ws gives
+      // up after 30 s): a logout, a reconnect or a session moving to another process would wait too.
       if (!client.listeners('message').includes(queue as never)) {
         waiting.length = 0
+        if (paused) client.socket?.resume()
+        paused = false
         break
       }
       if (paused && waiting.length <= MAX_WAITING_FRAMES / 2) {
