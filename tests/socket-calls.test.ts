@@ -2,7 +2,8 @@
 // the socket they went out on is closed by the service itself: a logout, a reconnect, the session
 // moving to another process. Baileys' own end() drops the listeners that would fail their pending
 // queries, so without the service's help each would wait for Baileys' 60 s query timeout, holding
-// its HTTP request (and, in a cluster, the hop from the process that forwarded it).
+// its HTTP request (and, in a cluster, the hop from the process that forwarded it). And the close
+// itself, over a connection the network black-holed: it must not wait for ws's 30 s close timeout.
 import { afterEach, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { ALICE, startWithStandIn, type WhatsAppHarness } from './support/whatsapp.js'
@@ -66,4 +67,16 @@ test('WhatsApp never answering a number check is a 504, not "not on WhatsApp"', 
   h.standin.ignoreQueries()
   const again = await request(`${h.url}/api/check-phone`, 'POST', { phones: [ALICE.phone] })
   assert.deepEqual(again.body, answered.body)
+})
+
+test('a connection the network black-holed is given up within a moment: a reconnect does not wait out the closing handshake', async () => {
+  const h = (harness = await startWithStandIn())
+  await h.pair()
+  h.standin.blackHole()
+  const began = Date.now()
+  const reconnect = await request(`${h.url}/api/reconnect`, 'POST')
+  assert.equal(reconnect.status, 200, JSON.stringify(reconnect.body))
+  // ws waits 30 s for the peer's closing frame before it gives the connection up.
+  assert.ok(reconnect.at - began < 5_000, `the reconnect answered after ${reconnect.at - began} ms`)
+  await h.waitForStatus((s) => s.loggedIn)
 })

@@ -27,6 +27,7 @@ import { HeldKeyWrites } from './held-key-writes.js'
 import { IncomingMessages, type TakenMessage } from './incoming.js'
 import { waitForSlice } from '../event-loop-slice.js'
 import { type FrameSource, paceFrames } from './paced-frames.js'
+import { boundClose, type ClosableClient } from './bounded-close.js'
 import { acksFromReceipts, acksFromUpdates, callEvent, groupUpdateEvent, isFetchedGroup, participantsEvent } from './incoming/updates.js'
 import { IncomingMedia } from '../media/incoming-media.js'
 import type { MediaStore } from '../media/store.js'
@@ -455,6 +456,8 @@ export class WhatsAppConnection {
     if (!paceFrames(socket.ws as unknown as FrameSource, (error) => this.log.error({ err: error }, 'handling a frame from WhatsApp failed'))) {
       this.log.warn('Baileys\' WebSocket client is not the one this service knows: what WhatsApp sends is handled unpaced')
     }
+    // Closing it waits a moment at most for WhatsApp's answer (bounded-close.ts).
+    boundClose(socket.ws as unknown as ClosableClient)
     this.deps.messages?.attach(socket)
     const current = () => generation === this.generation
 

@@ -69,6 +69,14 @@ export class ClientConnection {
 		this.closeTimer = setTimeout(() => this.terminate(), CLOSE_GRACE_MS)
 	}
 
+	/**
+	 * The network black-holes the connection: nothing the client sends is read any more (its closing
+	 * frame included), and the TCP connection stays up.
+	 */
+	goSilent() {
+		this.socket.pause()
+	}
+
 	/** Cut the TCP connection without a word: what a network failure looks like to the client. */
 	terminate() {
 		this.socket.terminate()

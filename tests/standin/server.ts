@@ -278,6 +278,11 @@ export class StandIn {
 		this.requireLive().connection.terminate()
 	}
 
+	/** The network black-holes the connection: what the device sends no longer arrives, and it is not cut. */
+	blackHole() {
+		this.requireLive().connection.goSilent()
+	}
+
 	/**
 	 * Refuse client versions the way WhatsApp refuses outdated ones: the handshake (login or
 	 * registration) is answered with `<failure reason="405">` and Baileys closes with statusCode 405.
