@@ -8,6 +8,7 @@ import { BufferJSON, Curve, initAuthCreds, makeCacheableSignalKeyStore, proto, t
 import { openClient, rawSqlOf, storeHealthOf } from '../src/store/database.js'
 import { migrate } from '../src/store/migrate.js'
 import { AuthStore } from '../src/session/auth-store.js'
+import { UnwrittenKeys } from '../src/session/unwritten-keys.js'
 import { stopTestDatabases, testDatabases, withFreshClient } from './support/databases.js'
 import { tempDir } from './support/service.js'
 import { waitUntil } from './support/whatsapp.js'
@@ -218,6 +219,48 @@ describe('auth store when the database refuses writes (SQLite made read-only on 
       } finally {
         await fresh.$disconnect()
       }
+    } finally {
+      await db.$disconnect()
+    }
+  })
+
+  test('writes still refused when the store closes are kept for the session\'s next store in the process: its creds and keys come from them, and they are written first', async () => {
+    const url = `file:${path.join(tempDir(), 'wsgo.db')}`
+    await migrate(url)
+    const db = await openClient(url)
+    try {
+      storeHealthOf(db).stop()
+      const unwritten = new UnwrittenKeys()
+      const first = new AuthStore(db, 'default', undefined, unwritten)
+      const state = await first.load()
+      await state.keys.set({ session: { 'alice.0': randomBytes(64) }, 'pre-key': { '1': Curve.generateKeyPair() } })
+      await db.$executeRawUnsafe('PRAGMA query_only = ON')
+      // Pre-keys Baileys uploaded and a ratchet it moved on, while the database refuses them: then the
+      // session closes here (on PostgreSQL, at its lease's expiry).
+      const uploaded = Curve.generateKeyPair()
+      const ratchet = randomBytes(64)
+      await state.keys.set({ session: { 'alice.0': ratchet }, 'pre-key': { '2': uploaded, '1': null } })
+      state.creds.me = { id: '15550001111:1@s.whatsapp.net', name: 'Kept' }
+      await state.saveCreds()
+      await first.close()
+      assert.equal(unwritten.size, 4, 'what the database refused is kept past the close')
+
+      // The session is this process's again, nobody else owned it meanwhile, and the database still refuses.
+      const second = new AuthStore(db, 'default', undefined, unwritten)
+      const again = await second.load()
+      assert.equal(unwritten.size, 0, 'taken by the next store')
+      assert.equal(again.creds.me?.name, 'Kept', 'the kept creds, not the database\'s older ones')
+      assert.equal(asJson((await again.keys.get('session', ['alice.0']))['alice.0']), asJson(ratchet))
+      assert.equal(asJson((await again.keys.get('pre-key', ['2']))['2']), asJson(uploaded))
+      assert.deepEqual(await again.keys.get('pre-key', ['1']), {})
+
+      await db.$executeRawUnsafe('PRAGMA query_only = OFF')
+      await waitUntil('the kept writes to reach the database', async () => (second.pendingWrites === 0 ? true : undefined), 5_000)
+      const stored = await new AuthStore(db, 'default').load()
+      assert.equal(stored.creds.me?.name, 'Kept')
+      assert.equal(asJson((await stored.keys.get('pre-key', ['2']))['2']), asJson(uploaded))
+      assert.equal(asJson((await stored.keys.get('session', ['alice.0']))['alice.0']), asJson(ratchet))
+      await second.close()
     } finally {
       await db.$disconnect()
     }

@@ -1,8 +1,14 @@
 // How sessions are spread over processes (src/session/ownership.ts assign()): every process computes
-// the same answer, the spread is even, and a process joining or leaving moves few sessions.
+// the same answer, the spread is even, and a process joining or leaving moves few sessions. And what
+// a process taking a session is told: whether the lease was still its own.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { assign } from '../src/session/ownership.js'
+import path from 'node:path'
+import { createLogger } from '../src/logger.js'
+import { assign, Ownership } from '../src/session/ownership.js'
+import { openClient } from '../src/store/database.js'
+import { migrate } from '../src/store/migrate.js'
+import { tempDir } from './support/service.js'
 
 const sessions = Array.from({ length: 60 }, (_, i) => `s${String(i).padStart(2, '0')}`)
 const counts = (assignment: Map<string, string>) => {
@@ -55,4 +61,31 @@ test('with the current owners given, a new session moves no other, and a newcome
   const dead = assign(sessions.slice(0, 20), ['n1', 'n2', 'n4'], joined)
   const movedOnDeath = sessions.slice(0, 20).filter((s) => dead.get(s) !== joined.get(s))
   assert.deepEqual(movedOnDeath.sort(), sessions.slice(0, 20).filter((s) => joined.get(s) === 'n3').sort(), "only the dead process's sessions move")
+})
+
+test('taking a session, a process is told whether the lease was still its own: only then is what it kept of the session still the truth', async () => {
+  const url = `file:${path.join(tempDir(), 'wsgo.db')}`
+  await migrate(url)
+  const db = await openClient(url)
+  const acquired = new Map<string, boolean>()
+  // Several processes' rules (PostgreSQL's), on one SQLite file for the test.
+  const ownership = new Ownership(
+    db,
+    { ttlMs: 60_000, url: () => 'http://127.0.0.1:1', provider: 'postgresql', logger: createLogger('silent') },
+    { sessions: async () => ['kept', 'elsewhere', 'new'], acquire: async (name, continued) => void acquired.set(name, continued), release: async () => {} },
+  )
+  try {
+    const past = new Date(Date.now() - 3_600_000)
+    // Its own lease, expired (it closed the session when the database failed, and nobody took it since).
+    await db.lease.create({ data: { name: 'kept', owner: ownership.node, expiresAt: past } })
+    // Another process's, expired: that process owned the session after this one did.
+    await db.lease.create({ data: { name: 'elsewhere', owner: 'host-x:9:dead', expiresAt: past } })
+    await ownership.start()
+    assert.deepEqual(Object.fromEntries(acquired), { kept: true, elsewhere: false, new: false })
+    const leases = await db.lease.findMany({ orderBy: { name: 'asc' } })
+    assert.deepEqual(leases.map((l) => [l.name, l.owner === ownership.node, l.expiresAt > new Date()]), [['elsewhere', true, true], ['kept', true, true], ['new', true, true]])
+  } finally {
+    await ownership.stop()
+    await db.$disconnect()
+  }
 })

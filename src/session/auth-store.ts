@@ -7,17 +7,18 @@
 // a few minutes), so losing the write would bring back an older ratchet once the cache expires or the
 // process restarts, and that contact's messages would stop decrypting. Such writes are kept here,
 // newest value per key, answered to reads, and written again, in order and in one transaction, until
-// the database takes them.
+// the database takes them. If the session closes here first (on PostgreSQL its lease cannot be
+// renewed while the database is down, see ownership.ts), they are handed to the session's
+// UnwrittenKeys: the next AuthStore of this process writes them first, unless another process
+// owned the session meanwhile (its own writes are newer then).
 import { BufferJSON, initAuthCreds, proto, type AuthenticationCreds, type SignalDataSet, type SignalDataTypeMap, type SignalKeyStore } from '@whiskeysockets/baileys'
 import { rawSqlOf, sqlFragment as sql, sqlList as join, type Db, type Sql } from '../store/database.js'
 import type { Logger } from '../logger.js'
+import { countOf, type Pending, type UnwrittenKeys } from './unwritten-keys.js'
 
 const CREDS = { type: 'creds', id: 'me' } as const
 /** How soon writes the database refused are tried again. */
 const RETRY_MS = 1_000
-
-/** Keys not yet in the database, by type then id: the newest value (null: deleted). */
-type Pending = Map<string, Map<string, unknown>>
 
 const serialise = (value: unknown) => JSON.stringify(value, BufferJSON.replacer)
 const deserialise = (text: string): unknown => JSON.parse(text, BufferJSON.reviver)
@@ -47,7 +48,7 @@ export class AuthStore {
   /** Set by close(): the session moved to another process, which alone writes its auth state now. */
   private closed = false
   /** Writes the database has not taken yet (see the top of this file). */
-  private pending: Pending = new Map()
+  private pending: Pending
   /**
    * The batch being written now: answered to reads until it is committed (on PostgreSQL a read runs
    * on another connection and does not see it before; on SQLite it may run before the write does).
@@ -58,17 +59,22 @@ export class AuthStore {
   private retryTimer: NodeJS.Timeout | undefined
   private failing = false
 
+  /**
+   * @param unwritten the session's keys a closed AuthStore of this process could not write: this
+   *   one writes them first (the caller discards them if another process owned the session since).
+   */
   constructor(
     private readonly db: Db,
     private readonly session: string,
     private readonly logger?: Logger,
-  ) {}
+    private readonly unwritten?: UnwrittenKeys,
+  ) {
+    this.pending = unwritten?.take() ?? new Map()
+  }
 
   /** How many keys (and creds) wait to be written because the database refused them. */
   get pendingWrites(): number {
-    let count = 0
-    for (const entries of this.pending.values()) count += entries.size
-    return count
+    return countOf(this.pending)
   }
 
   private get credsKey() {
@@ -77,11 +83,17 @@ export class AuthStore {
 
   /** Loads the creds (or makes new ones) and returns a key store over the AuthKey table. */
   async load(): Promise<StoredAuthState> {
-    const row = await this.db.authKey.findUnique({ where: this.credsKey })
-    const creds = row ? (deserialise(row.value) as AuthenticationCreds) : initAuthCreds()
+    // Creds a closed AuthStore could not write are newer than the database's.
+    const carried = this.pending.get(CREDS.type)?.get(CREDS.id) as AuthenticationCreds | undefined
+    const row = carried ? null : await this.db.authKey.findUnique({ where: this.credsKey })
+    const creds = carried ?? (row ? (deserialise(row.value) as AuthenticationCreds) : initAuthCreds())
+    if (this.pendingWrites > 0) {
+      this.logger?.info({ session: this.session, keyCount: this.pendingWrites }, 'writing the auth keys the database refused before the session last closed here')
+      await this.flush()
+    }
     return {
       creds,
-      restored: row !== null,
+      restored: carried !== undefined || row !== null,
       keys: this.keyStore(),
       saveCreds: () => this.saveCreds(creds),
     }
@@ -104,9 +116,17 @@ export class AuthStore {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight])
     clearTimeout(this.retryTimer)
     if (this.pendingWrites > 0) {
-      // A last try; what still fails is lost to the next owner, and said so.
+      // A last try; what still fails is kept for this process's next AuthStore of the session.
       await this.flush()
-      if (this.pendingWrites > 0) this.logger?.error({ session: this.session, keys: this.pendingWrites }, 'auth keys the database refused could not be written before the session closed')
+      clearTimeout(this.retryTimer)
+      if (this.pendingWrites > 0) {
+        this.logger?.warn(
+          { session: this.session, keyCount: this.pendingWrites },
+          'auth keys the database refused could not be written before the session closed: kept in memory, and written once this process owns the session again (another process owning it first would not have them)',
+        )
+        this.unwritten?.keep(this.pending)
+        this.pending = new Map()
+      }
     }
   }
 
@@ -225,7 +245,7 @@ export class AuthStore {
           if (!waiting) this.pending.set(type, (waiting = new Map()))
           for (const [id, value] of entries) if (!waiting.has(id)) waiting.set(id, value)
         }
-        if (!this.failing) this.logger?.error({ err: error, session: this.session, keys: this.pendingWrites }, 'the database refused auth keys: kept in memory and written again when it can')
+        if (!this.failing) this.logger?.error({ err: error, session: this.session, keyCount: this.pendingWrites }, 'the database refused auth keys: kept in memory and written again when it can')
         this.failing = true
         this.scheduleRetry()
       } finally {

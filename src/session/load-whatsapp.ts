@@ -9,6 +9,7 @@ import type { Db } from '../store/database.js'
 import { MessageStore } from '../messages/store.js'
 import { MediaStore } from '../media/store.js'
 import { AuthStore } from './auth-store.js'
+import type { UnwrittenKeys } from './unwritten-keys.js'
 import { WhatsAppConnection } from './connection.js'
 import { ContactBook } from './contacts.js'
 import { keepSentMessagesOf } from './outgoing/sent-lookup.js'
@@ -27,10 +28,12 @@ export interface WhatsAppPartsOptions {
   events: EventLog
   printQr: boolean
   socketOptions?: Partial<UserFacingSocketConfig> | undefined
+  /** The session's auth keys a closed connection could not write (auth-store.ts). */
+  unwrittenKeys?: UnwrittenKeys
 }
 
 /** The session's contacts book (loaded from the store) and its connection, not yet started. */
-export async function createWhatsAppParts({ session, config, logger, db, events, printQr, socketOptions }: WhatsAppPartsOptions): Promise<WhatsAppParts> {
+export async function createWhatsAppParts({ session, config, logger, db, events, printQr, socketOptions, unwrittenKeys }: WhatsAppPartsOptions): Promise<WhatsAppParts> {
   const contacts = new ContactBook(db, session)
   await contacts.load()
   const sentMessages = new SentMessageStore(db, session)
@@ -38,7 +41,7 @@ export async function createWhatsAppParts({ session, config, logger, db, events,
     session,
     config,
     logger,
-    auth: new AuthStore(db, session),
+    auth: new AuthStore(db, session, logger.child({ module: 'auth' }), unwrittenKeys),
     contacts,
     events,
     sentMessages,

@@ -44,7 +44,7 @@ export class SessionManager {
       },
       {
         sessions: () => this.sync(),
-        acquire: async (name) => (await this.get(name)).own(),
+        acquire: async (name, continued) => (await this.get(name)).own({ continued }),
         release: async (name) => this.sessions.get(name)?.disown(),
       },
     )

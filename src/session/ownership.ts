@@ -35,8 +35,11 @@ const SQLITE_PROCESS_LEASE = '_sqlite-process'
 export interface OwnershipHooks {
   /** The sessions that exist now (read from the store each tick; new ones are opened). */
   sessions(): Promise<string[]>
-  /** This process now owns `name`: connect it. */
-  acquire(name: string): Promise<void>
+  /**
+   * This process now owns `name`: connect it. `continued`: the lease was still this process's own
+   * (it had closed the session because the lease could not be renewed, and nobody owned it since).
+   */
+  acquire(name: string, continued: boolean): Promise<void>
   /** This process no longer owns `name`: resolves once its socket is closed. */
   release(name: string): Promise<void>
 }
@@ -313,11 +316,13 @@ export class Ownership {
   }
 
   private async takeOver(name: string, now: Date, expiresAt: Date): Promise<void> {
-    if (this.stopped || !(await this.acquireLease(name, new Date(now.getTime() - this.graceMs), expiresAt))) return
+    if (this.stopped) return
+    const lease = await this.acquireLease(name, new Date(now.getTime() - this.graceMs), expiresAt)
+    if (!lease) return
     this.owned.add(name)
     this.suspended.delete(name)
     this.log.info({ session: name }, 'this process owns the session')
-    await this.hooks.acquire(name)
+    await this.hooks.acquire(name, lease === 'still ours')
   }
 
   /** Closes the session here, then frees its lease for the process that should own it. */
@@ -328,18 +333,21 @@ export class Ownership {
     this.log.info({ session: name }, 'session released')
   }
 
-  /** Takes the lease if it is free, ours, or expired by `expiredBy`. */
-  private async acquireLease(name: string, expiredBy: Date, expiresAt: Date): Promise<boolean> {
-    const { count } = await this.db.lease.updateMany({
-      where: { name, OR: [{ owner: this.node }, { expiresAt: { lte: expiredBy } }] },
-      data: { owner: this.node, expiresAt },
-    })
-    if (count === 1) return true
+  /**
+   * Takes the lease if it is ours, free, or expired by `expiredBy`: 'still ours' when it was this
+   * process's all along (nobody else held it since), 'taken' otherwise, undefined when it could not.
+   */
+  private async acquireLease(name: string, expiredBy: Date, expiresAt: Date): Promise<'still ours' | 'taken' | undefined> {
+    // Only this process writes rows in its own name, and another takes one over by changing it.
+    const ours = await this.db.lease.updateMany({ where: { name, owner: this.node }, data: { expiresAt } })
+    if (ours.count === 1) return 'still ours'
+    const expired = await this.db.lease.updateMany({ where: { name, expiresAt: { lte: expiredBy } }, data: { owner: this.node, expiresAt } })
+    if (expired.count === 1) return 'taken'
     try {
       await this.db.lease.create({ data: { name, owner: this.node, expiresAt } })
-      return true
+      return 'taken'
     } catch {
-      return false // another process holds it, and it is neither ours nor expired
+      return undefined // another process holds it, and it is neither ours nor expired
     }
   }
 
@@ -354,7 +362,7 @@ export class Ownership {
       const now = new Date()
       const expiresAt = new Date(now.getTime() + this.options.ttlMs)
       // Only a claim that succeeded counts: one that failed on a read-only store is made again once it works.
-      if (await this.acquireLease(SQLITE_PROCESS_LEASE, now, expiresAt)) return void (this.claimedStore = true)
+      if ((await this.acquireLease(SQLITE_PROCESS_LEASE, now, expiresAt)) !== undefined) return void (this.claimedStore = true)
       const holder = await this.db.lease.findUnique({ where: { name: SQLITE_PROCESS_LEASE } })
       await new Promise((resolve) => setTimeout(resolve, 100))
       const later = await this.db.lease.findUnique({ where: { name: SQLITE_PROCESS_LEASE } })

@@ -16,6 +16,7 @@ import type { WhatsAppConnection } from './connection.js'
 import type { WhatsAppParts } from './load-whatsapp.js'
 import type { ContactView } from './shapes.js'
 import type { ContactQuery } from './contacts.js'
+import { UnwrittenKeys } from './unwritten-keys.js'
 
 export interface SessionDependencies {
   config: Config
@@ -38,6 +39,8 @@ export class Session {
   /** Incoming media, from the store (any process serves it). */
   readonly media: MediaStore
   private parts: Promise<WhatsAppParts> | undefined
+  /** Auth keys the store refused until the session last closed here (auth-store.ts). */
+  private readonly unwrittenKeys = new UnwrittenKeys()
   private owned = false
   /** own() and disown() run one at a time, in call order. */
   private transition: Promise<unknown> = Promise.resolve()
@@ -69,12 +72,21 @@ export class Session {
 
   /**
    * This process now owns the session: deliver its webhooks and connect it to WhatsApp. The store
-   * is read afresh (settings, contacts, auth state): another process may have changed it.
+   * is read afresh (settings, contacts, auth state): another process may have changed it. With
+   * `continued` (nobody else owned it since it closed here), auth keys the store refused before
+   * are written first; otherwise the other owner's are newer, and those are dropped.
    */
-  own(): Promise<void> {
+  own({ continued = false }: { continued?: boolean } = {}): Promise<void> {
     this.owned = true
     return this.serially(async () => {
       if (!this.owned) return
+      if (!continued && this.unwrittenKeys.size > 0) {
+        this.deps.logger.error(
+          { session: this.name, keyCount: this.unwrittenKeys.size },
+          'auth keys this process could not write before the session closed here are dropped: another process owned the session since, and its keys are newer',
+        )
+        this.unwrittenKeys.take()
+      }
       await this.webhooks.load()
       await this.webhooks.start()
       this.parts ??= this.createParts()
@@ -124,7 +136,7 @@ export class Session {
   private async createParts(): Promise<WhatsAppParts> {
     const { createWhatsAppParts } = await import('./load-whatsapp.js')
     const { config, logger, db, printQr, socketOptions } = this.deps
-    return createWhatsAppParts({ session: this.name, config, logger, db, events: this.events, printQr, socketOptions })
+    return createWhatsAppParts({ session: this.name, config, logger, db, events: this.events, printQr, socketOptions, unwrittenKeys: this.unwrittenKeys })
   }
 
   private serially(step: () => Promise<void>): Promise<void> {
