@@ -83,16 +83,20 @@ async function waitUntilAccepting(url: string, child: ChildProcess, log: () => s
 }
 
 /**
- * Returns a PostgreSQL server for the tests, or `undefined` (with the reason) when none can be had:
- * callers skip their PostgreSQL cases and say so.
+ * Returns a PostgreSQL server for the tests, or the reason none can be had: callers skip their
+ * PostgreSQL cases and say so. TEST_DATABASE_URL's server is used when given, unless the caller
+ * needs a server of its `own` (one it stops and starts).
  */
-export async function startTestPostgres(): Promise<TestPostgres | { skipped: string }> {
+export async function startTestPostgres(options: { own?: boolean } = {}): Promise<TestPostgres | { skipped: string }> {
   const given = process.env.TEST_DATABASE_URL
-  if (given) return { url: given, createDatabase: databaseFactory(given), stop: async () => {} }
+  if (given && !options.own) return { url: given, createDatabase: databaseFactory(given), stop: async () => {} }
   if (process.env.TEST_POSTGRES_SKIP) return { skipped: process.env.TEST_POSTGRES_SKIP }
 
   const bin = findBinDir()
-  if (!bin) return { skipped: 'PostgreSQL is not installed (apt-get install -y postgresql), and TEST_DATABASE_URL is not set' }
+  if (!bin) {
+    const why = given ? 'this test stops and starts a PostgreSQL server of its own, and PostgreSQL is not installed here' : 'PostgreSQL is not installed'
+    return { skipped: `${why} (apt-get install -y postgresql)${given ? '' : ', and TEST_DATABASE_URL is not set'}` }
+  }
 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'wsgo-pg-'))
   // initdb refuses to run as root: run the cluster as the `postgres` user the package created.
