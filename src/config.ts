@@ -107,7 +107,7 @@ const fields = z.object({
   WA_RETRY_REQUEST_DELAY_MS: milliseconds(250),
   /** Minimum gap between two outgoing messages (a guard against being flagged as spam). */
   SEND_MIN_GAP_MS: milliseconds(250),
-  /** A send that WhatsApp has not acknowledged in this time fails with a clear error. */
+  /** A send, or any other call to WhatsApp (groups, number checks, profiles), not answered in this time fails with a clear error (504). */
   SEND_TIMEOUT_MS: milliseconds(30_000),
   /** Each session has one owner among the processes sharing a database; a dead owner's sessions move after this long. */
   WA_LEASE_TTL_MS: z.coerce.number().int().min(300).default(15_000),

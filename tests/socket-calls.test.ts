@@ -80,3 +80,17 @@ test('a connection the network black-holed is given up within a moment: a reconn
   assert.ok(reconnect.at - began < 5_000, `the reconnect answered after ${reconnect.at - began} ms`)
   await h.waitForStatus((s) => s.loggedIn)
 })
+
+test('a call WhatsApp does not answer in SEND_TIMEOUT_MS is a 504, before Baileys\' own query timeout turns it into an empty answer ("no groups")', async () => {
+  const h = (harness = await startWithStandIn({ SEND_TIMEOUT_MS: '1000' }, { service: { socketOptions: { defaultQueryTimeoutMs: 3_000 } } }))
+  await h.pair()
+  h.standin.ignoreQueries('w:g2')
+  const began = Date.now()
+  const groups = await request(`${h.url}/api/groups`, 'GET')
+  assert.equal(groups.status, 504, JSON.stringify(groups.body))
+  assert.equal(groups.body.code, 'WHATSAPP_TIMEOUT')
+  assert.match(groups.body.error ?? '', /fetch the groups/)
+  assert.ok(groups.at - began < 2_500, `answered after ${groups.at - began} ms`)
+  h.standin.ignoreQueries()
+  assert.equal((await request(`${h.url}/api/groups`, 'GET')).status, 200, 'not remembered: the next call asks again')
+})

@@ -348,14 +348,26 @@ export class WhatsAppConnection {
     return this.whatsapp(what, () => call(socket))
   }
 
-  /** Runs a WhatsApp call, turning its failures into a 502 that says what failed (a 503 at once when the service closes the socket first). */
+  /**
+   * Runs a WhatsApp call, turning its failures into a 502 that says what failed: a 504 once
+   * SEND_TIMEOUT_MS pass without an answer, a 503 at once when the service closes the socket first.
+   * The deadline comes before Baileys' own query timeout (see openSocket), which answers a query
+   * that timed out with nothing: "no groups", "not on WhatsApp".
+   */
   private async whatsapp<T>(what: string, call: () => Promise<T>): Promise<T> {
+    const ms = this.deps.config.SEND_TIMEOUT_MS
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ApiError('WHATSAPP_TIMEOUT', `WhatsApp could not ${what}: no answer within ${ms} ms`)), ms)
+    })
     try {
-      return await this.socketCalls.race(call())
+      return await this.socketCalls.race(Promise.race([call(), deadline]))
     } catch (error) {
       if (error instanceof ApiError) throw error
       const message = error instanceof Error ? error.message : String(error)
       throw new ApiError('WHATSAPP_ERROR', `WhatsApp could not ${what}: ${message}`, { cause: error })
+    } finally {
+      clearTimeout(timer)
     }
   }
 
@@ -437,6 +449,9 @@ export class WhatsAppConnection {
       ...(config.WA_WS_URL && { waWebSocketUrl: config.WA_WS_URL.replaceAll('{session}', encodeURIComponent(this.deps.session)) }),
       ...(this.version && { version: this.version }),
       markOnlineOnConnect: false,
+      // Later than the service's own deadline for a call (whatsapp()): Baileys answers a query that
+      // timed out with nothing, which its callers read as an empty answer.
+      defaultQueryTimeoutMs: config.SEND_TIMEOUT_MS + 10_000,
       retryRequestDelayMs: config.WA_RETRY_REQUEST_DELAY_MS,
       syncFullHistory: config.WA_SYNC_FULL_HISTORY,
       shouldSyncHistoryMessage: ({ syncType }) => config.WA_SYNC_FULL_HISTORY || syncType !== proto.HistorySync.HistorySyncType.FULL,
