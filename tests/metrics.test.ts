@@ -56,7 +56,12 @@ function countOf(families: Map<string, Family>, name: string): number {
 }
 
 test('the metrics have their names and types, and move as messages and deliveries flow', async () => {
-  const before = await scrape()
+  // A connect is counted once its `connected` event is recorded, which can trail the status the
+  // pairing waited for.
+  const before = await waitUntil('the connect counted', async () => {
+    const scraped = await scrape()
+    return valueOf(scraped, 'wsgo_connects_total', { session: 'default' }) >= 1 ? scraped : undefined
+  })
   const types: Record<string, Family['type']> = {
     wsgo_session_state: 'GAUGE',
     wsgo_connects_total: 'COUNTER',
