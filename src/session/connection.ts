@@ -38,7 +38,7 @@ import type { MessageStore } from '../messages/store.js'
 import { retryDelay } from '../backoff.js'
 import { nextStepAfterClose } from './reconnect-policy.js'
 import { SendQueue } from './send-queue.js'
-import { Cutoff } from './cutoff.js'
+import { Cutoff, raceCut } from './cutoff.js'
 import { baileysLevel, quietLogger, routeLibsignalConsole } from './quiet-logger.js'
 import type { ILogger } from '@whiskeysockets/baileys/lib/Utils/logger.js'
 import { observeSend, observeUpsert } from '../metrics/observe.js'
@@ -356,18 +356,15 @@ export class WhatsAppConnection {
    */
   private async whatsapp<T>(what: string, call: () => Promise<T>): Promise<T> {
     const ms = this.deps.config.SEND_TIMEOUT_MS
-    let timer: NodeJS.Timeout | undefined
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ApiError('WHATSAPP_TIMEOUT', `WhatsApp could not ${what}: no answer within ${ms} ms`)), ms)
-    })
+    const timeout = () => {
+      throw new ApiError('WHATSAPP_TIMEOUT', `WhatsApp could not ${what}: no answer within ${ms} ms`)
+    }
     try {
-      return await this.socketCalls.race(Promise.race([call(), deadline]))
+      return await raceCut(this.socketCalls.current, ms, timeout, call())
     } catch (error) {
       if (error instanceof ApiError) throw error
       const message = error instanceof Error ? error.message : String(error)
       throw new ApiError('WHATSAPP_ERROR', `WhatsApp could not ${what}: ${message}`, { cause: error })
-    } finally {
-      clearTimeout(timer)
     }
   }
 

@@ -31,15 +31,30 @@ export class Cutoff {
     return this.pending
   }
 
-  /** Settles as `work` does, or fails with the reason of the cut it started under, whichever comes first. */
-  race<T>(work: Promise<T>): Promise<T> {
-    return Promise.race([work, this.pending.promise])
-  }
-
   /** Fails every call racing now with `reason`; calls made afterwards are not affected. */
   cut(reason: Error): void {
     const ending = this.pending
     this.pending = new Cut()
     ending.end(reason)
   }
+}
+
+/**
+ * Settles with `work` or the cut, whichever comes first, or with what `expire` gives after `ms`
+ * (no timer when `ms` <= 0). The timer is cleared however it ends: a call cut off leaves nothing
+ * running behind it.
+ */
+export function raceCut<T>(interrupted: Cut, ms: number, expire: () => T, work?: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const expiry = new Promise<T>((resolve, reject) => {
+    if (ms <= 0) return
+    timer = setTimeout(() => {
+      try {
+        resolve(expire())
+      } catch (error) {
+        reject(error)
+      }
+    }, ms)
+  })
+  return Promise.race([interrupted.promise, expiry, ...(work ? [work] : [])]).finally(() => clearTimeout(timer))
 }

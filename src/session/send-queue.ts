@@ -3,7 +3,7 @@
 // the socket closes (a logout, a reconnect, the session moving to another process), the sends in
 // flight and waiting fail at once: the socket they were meant for will never answer them.
 import { ApiError } from '../errors.js'
-import { Cutoff, type Cut } from './cutoff.js'
+import { Cutoff, raceCut } from './cutoff.js'
 
 export class SendQueue {
   private tail: Promise<unknown> = Promise.resolve()
@@ -20,14 +20,14 @@ export class SendQueue {
     const cut = this.cutoff.current
     const turn = this.tail.then(async () => {
       const wait = this.lastSentAt + this.minGapMs - Date.now()
-      if (wait > 0) await race(cut, wait, () => undefined)
+      if (wait > 0) await raceCut(cut, wait, () => undefined)
       // A send queued before an interrupt was already answered as failed: it must not go out later.
       if (cut.reason) throw cut.reason
       try {
         const timeout = () => {
           throw new ApiError('WHATSAPP_TIMEOUT', `WhatsApp did not answer within ${this.timeoutMs} ms`)
         }
-        return await race(cut, this.timeoutMs, timeout, task())
+        return await raceCut(cut, this.timeoutMs, timeout, task())
       } finally {
         this.lastSentAt = Date.now()
       }
@@ -41,24 +41,4 @@ export class SendQueue {
   interrupt(error: Error): void {
     this.cutoff.cut(error)
   }
-}
-
-/**
- * Settles with `work` or the interrupt, whichever comes first, or with what `expire` gives after
- * `ms` (no timer when `ms` <= 0). The timer is cleared however it ends: a send cut off by an
- * interrupt leaves nothing running behind it.
- */
-function race<T>(interrupted: Cut, ms: number, expire: () => T, work?: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const expiry = new Promise<T>((resolve, reject) => {
-    if (ms <= 0) return
-    timer = setTimeout(() => {
-      try {
-        resolve(expire())
-      } catch (error) {
-        reject(error)
-      }
-    }, ms)
-  })
-  return Promise.race([interrupted.promise, expiry, ...(work ? [work] : [])]).finally(() => clearTimeout(timer))
 }
